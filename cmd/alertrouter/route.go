@@ -1,0 +1,71 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/alertmanager/pkg/labels"
+	"github.com/prometheus/common/model"
+
+	"github.com/alertrouter/alertrouter/router"
+)
+
+type routeTestCmd struct {
+	configFile      *string
+	labels          *[]string
+	verifyReceivers *string
+}
+
+func newRouteTestCmd(app *kingpin.Application) *routeTestCmd {
+	cmd := app.Command("route", "Explain routing decisions.").Command("test",
+		"Show which route and receivers an alert with the given labels reaches, like amtool config routes test.")
+	return &routeTestCmd{
+		configFile:      configFileFlag(cmd, "Configuration file; the embedded default when empty.").String(),
+		verifyReceivers: cmd.Flag("verify.receivers", "Comma-separated receivers the alert must reach; exit 1 when it reaches others.").String(),
+		labels:          cmd.Arg("labels", "Alert labels, as name=value.").Required().Strings(),
+	}
+}
+
+func (c *routeTestCmd) run(stdout, stderr io.Writer) int {
+	cfg, err := loadConfig(*c.configFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "FAILED: %v\n", err)
+		return 1
+	}
+	ls := model.LabelSet{}
+	for _, arg := range *c.labels {
+		m, err := labels.ParseMatcher(arg)
+		if err != nil || m.Type != labels.MatchEqual {
+			fmt.Fprintf(stderr, "FAILED: label %q: want name=value\n", arg)
+			return 2
+		}
+		ls[model.LabelName(m.Name)] = model.LabelValue(m.Value)
+	}
+	routes := router.NewRoutes(cfg)
+	d := routes.Route(ls)
+	var got []string
+	for _, t := range d.Targets {
+		got = append(got, t.Receiver)
+	}
+	if d.DefaultReason != "" {
+		fmt.Fprintf(stdout, "route:     %s (%s)\n", router.DefaultRoute, strings.ReplaceAll(d.DefaultReason, "_", " "))
+	} else {
+		fmt.Fprintf(stdout, "route:     %s\n", strings.Join(d.Matched, ", "))
+	}
+	for _, t := range d.Targets {
+		fmt.Fprintf(stdout, "receiver:  %s (via %s)\n", t.Receiver, t.Route)
+	}
+	if *c.verifyReceivers != "" {
+		want := strings.Split(*c.verifyReceivers, ",")
+		slices.Sort(want)
+		sorted := slices.Sorted(slices.Values(got))
+		if !slices.Equal(want, sorted) {
+			fmt.Fprintf(stderr, "FAILED: receivers %v, want %v\n", sorted, want)
+			return 1
+		}
+	}
+	return 0
+}

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/common/version"
+
+	"github.com/alertrouter/alertrouter/router"
+	"github.com/alertrouter/alertrouter/store"
+)
+
+// Shutdown bounds: webhook requests in flight, then delivery attempts in flight.
+const (
+	httpShutdownTimeout = 10 * time.Second
+	drainTimeout        = 35 * time.Second
+)
+
+type serveCmd struct {
+	configFile, listenAddress, storagePath *string
+}
+
+func newServeCmd(app *kingpin.Application) *serveCmd {
+	cmd := app.Command("serve", "Run the router.").Default()
+	return &serveCmd{
+		configFile:    configFileFlag(cmd, "Configuration file; the embedded default (everything to the log receiver) when empty.").String(),
+		listenAddress: cmd.Flag("web.listen-address", "Address to listen on for webhooks, the API and metrics.").Default(defaultListenAddress).String(),
+		storagePath:   cmd.Flag("storage.path", "Directory of the SQLite database.").Default(defaultStoragePath).String(),
+	}
+}
+
+func (c *serveCmd) run(logger *slog.Logger) error {
+	logger.Info("Starting alertrouter", "version", version.Info())
+	cfg, err := loadConfig(*c.configFile)
+	if err != nil {
+		return err
+	}
+	if *c.configFile == "" {
+		logger.Info("No --config.file given: using the embedded default config, every alert goes to the log receiver on stdout")
+	}
+	for _, w := range cfg.Warnings() {
+		logger.Warn("Config warning", "problem", w)
+	}
+
+	ctx := context.Background()
+	st, err := store.Open(ctx, *c.storagePath)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	logger.Info("Store opened", "path", st.Path())
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		versioncollector.NewCollector("alertrouter"))
+	srv, err := router.New(cfg, router.Options{
+		Store: st, Logger: logger, Registerer: reg, Gatherer: reg, ConfigFile: *c.configFile,
+	})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", *c.listenAddress)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	httpErr := make(chan error, 1)
+	go func() { httpErr <- httpSrv.Serve(ln) }()
+	logger.Info("Listening", "address", ln.Addr().String())
+
+	runCtx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
+	runDone := make(chan struct{})
+	go func() {
+		srv.Run(runCtx)
+		close(runDone)
+	}()
+
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGHUP, syscall.SIGTERM, os.Interrupt)
+	for {
+		select {
+		case err := <-httpErr:
+			return fmt.Errorf("http server: %w", err)
+		case sig := <-signals:
+			if sig == syscall.SIGHUP {
+				_ = srv.Reload() // logged and counted by Reload; the old config keeps serving
+				continue
+			}
+			logger.Info("Shutting down", "signal", sig.String())
+			return shutdown(logger, httpSrv, stopRun, runDone)
+		}
+	}
+}
+
+// shutdown stops taking webhooks (finishing those in flight), then lets delivery
+// attempts in flight finish, within bounds. What is still pending stays in the store.
+func shutdown(logger *slog.Logger, httpSrv *http.Server, stopRun context.CancelFunc, runDone <-chan struct{}) error {
+	ctx, cancel := context.WithTimeout(context.Background(), httpShutdownTimeout)
+	defer cancel()
+	if err := httpSrv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		logger.Warn("Webhook requests did not finish in time", "err", err)
+	}
+	stopRun()
+	select {
+	case <-runDone:
+		logger.Info("Deliveries drained, bye")
+	case <-time.After(drainTimeout):
+		logger.Warn("Deliveries still in flight after the drain timeout; they stay pending and resume at the next start")
+	}
+	return nil
+}

@@ -1,0 +1,193 @@
+// Package config owns alertrouter's YAML configuration: its types and defaults, strict
+// loading (unknown fields are errors), validation with messages that name the field and
+// its line, and the embedded default config.
+package config
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"time"
+
+	"github.com/prometheus/alertmanager/pkg/labels"
+	"github.com/prometheus/common/model"
+	"gopkg.in/yaml.v3"
+
+	"github.com/alertrouter/alertrouter/receivers"
+	logrcv "github.com/alertrouter/alertrouter/receivers/log"
+	"github.com/alertrouter/alertrouter/receivers/webhook"
+)
+
+//go:embed default.yml
+var defaultYAML []byte
+
+// DefaultYAML is the config used when no --config.file is given.
+func DefaultYAML() []byte { return bytes.Clone(defaultYAML) }
+
+// Config is the whole alertrouter configuration.
+type Config struct {
+	Global           Global     `yaml:"global"`
+	Webhook          Webhook    `yaml:"webhook"`
+	Receivers        []Receiver `yaml:"receivers"`
+	Routes           []Route    `yaml:"routes"`
+	DefaultReceivers []string   `yaml:"default_receivers"`
+}
+
+// Global holds the settings that apply everywhere.
+type Global struct {
+	// HostgroupLabel is the alert label that routing looks at.
+	HostgroupLabel string `yaml:"hostgroup_label"`
+	// RepeatInterval is how long a firing alert stays quiet at a receiver after it was sent.
+	RepeatInterval model.Duration `yaml:"repeat_interval"`
+	// SendResolved sends a resolved notification for every alert whose firing was sent.
+	SendResolved bool `yaml:"send_resolved"`
+	// Retention is how long finished notifications and dedupe claims are kept.
+	Retention model.Duration `yaml:"retention"`
+	// MaxRetryAge is how long the dispatcher keeps retrying a notification before it is dead.
+	MaxRetryAge model.Duration `yaml:"max_retry_age"`
+}
+
+// Webhook configures the /webhook endpoint that Alertmanager posts to.
+type Webhook struct {
+	BearerToken     receivers.Secret `yaml:"bearer_token"`
+	BearerTokenFile string           `yaml:"bearer_token_file"`
+	BasicAuth       *BasicAuth       `yaml:"basic_auth"`
+	// MaxBodyBytes bounds a request body; larger requests get 413.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+}
+
+// BasicAuth is HTTP basic authentication, as Alertmanager's http_config sends it.
+type BasicAuth struct {
+	Username     string           `yaml:"username"`
+	Password     receivers.Secret `yaml:"password"`
+	PasswordFile string           `yaml:"password_file"`
+}
+
+// Receiver is a named destination; exactly one integration is set.
+type Receiver struct {
+	Name    string          `yaml:"name"`
+	Log     *logrcv.Config  `yaml:"log"`
+	Webhook *webhook.Config `yaml:"webhook"`
+}
+
+// Route sends alerts of matching host groups to receivers.
+type Route struct {
+	// Name shows in `route test`, the API and stored notifications; defaults to "routes[i]".
+	Name           string   `yaml:"name"`
+	Hostgroup      string   `yaml:"hostgroup"`
+	HostgroupRegex string   `yaml:"hostgroup_regex"`
+	Matchers       []string `yaml:"matchers"`
+	Receivers      []string `yaml:"receivers"`
+	Continue       bool     `yaml:"continue"`
+
+	// Compiled by validation.
+	hostgroupRegex *regexp.Regexp
+	matchers       labels.Matchers
+}
+
+// HostgroupRegexp is the anchored hostgroup_regex, nil when unset.
+func (r *Route) HostgroupRegexp() *regexp.Regexp { return r.hostgroupRegex }
+
+// ParsedMatchers are the route's matchers.
+func (r *Route) ParsedMatchers() labels.Matchers { return r.matchers }
+
+// Defaults.
+const (
+	DefaultHostgroupLabel = "hostgroup"
+	DefaultRepeatInterval = 4 * time.Hour
+	DefaultRetention      = 168 * time.Hour
+	DefaultMaxRetryAge    = 24 * time.Hour
+	DefaultMaxBodyBytes   = 10 << 20
+)
+
+func defaults() Config {
+	return Config{
+		Global: Global{
+			HostgroupLabel: DefaultHostgroupLabel,
+			RepeatInterval: model.Duration(DefaultRepeatInterval),
+			SendResolved:   true,
+			Retention:      model.Duration(DefaultRetention),
+			MaxRetryAge:    model.Duration(DefaultMaxRetryAge),
+		},
+		Webhook: Webhook{MaxBodyBytes: DefaultMaxBodyBytes},
+	}
+}
+
+// Default returns the embedded default config.
+func Default() *Config {
+	c, err := Load(defaultYAML, "default.yml")
+	if err != nil {
+		panic("embedded default config is invalid: " + err.Error())
+	}
+	return c
+}
+
+// LoadFile reads and validates the config in path.
+func LoadFile(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Load(b, path)
+}
+
+// Load parses and validates a config; name prefixes error messages (usually the file path).
+func Load(b []byte, name string) (*Config, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(b, &root); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	c := defaults()
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if err := c.validate(); err != nil {
+		var fe *fieldError
+		if errors.As(err, &fe) {
+			return nil, fmt.Errorf("%s:%d: %s: %s", name, lineOf(&root, fe.path), fe.path, fe.msg)
+		}
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return &c, nil
+}
+
+// Receiver returns the receiver with the given name.
+func (c *Config) Receiver(name string) (*Receiver, bool) {
+	for i := range c.Receivers {
+		if c.Receivers[i].Name == name {
+			return &c.Receivers[i], true
+		}
+	}
+	return nil, false
+}
+
+// Warnings lists problems that do not stop the config from loading but will bite at run
+// time, such as a secret file that is not readable yet.
+func (c *Config) Warnings() []string {
+	var out []string
+	check := func(field, file string) {
+		if file == "" {
+			return
+		}
+		if _, err := receivers.ReadSecret("", file); err != nil {
+			out = append(out, fmt.Sprintf("%s: %v", field, err))
+		}
+	}
+	check("webhook.bearer_token_file", c.Webhook.BearerTokenFile)
+	if c.Webhook.BasicAuth != nil {
+		check("webhook.basic_auth.password_file", c.Webhook.BasicAuth.PasswordFile)
+	}
+	for i, r := range c.Receivers {
+		if r.Webhook != nil {
+			check(fmt.Sprintf("receivers[%d].webhook.url_file", i), r.Webhook.URLFile)
+			check(fmt.Sprintf("receivers[%d].webhook.bearer_token_file", i), r.Webhook.BearerTokenFile)
+		}
+	}
+	return out
+}

@@ -1,0 +1,147 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+func TestIssueExampleLoads(t *testing.T) {
+	c, err := LoadFile("testdata/issue.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Global.HostgroupLabel != "hostgroup" || time.Duration(c.Global.RepeatInterval) != 4*time.Hour ||
+		!c.Global.SendResolved || time.Duration(c.Global.Retention) != 168*time.Hour ||
+		time.Duration(c.Global.MaxRetryAge) != DefaultMaxRetryAge {
+		t.Errorf("global = %+v", c.Global)
+	}
+	if c.Webhook.BearerTokenFile != "/run/secrets/alertrouter_token" || c.Webhook.MaxBodyBytes != DefaultMaxBodyBytes {
+		t.Errorf("webhook = %+v", c.Webhook)
+	}
+	if len(c.Routes) != 2 || c.Routes[0].Name != "routes[0]" || !c.Routes[1].Continue {
+		t.Fatalf("routes = %+v", c.Routes)
+	}
+	re := c.Routes[1].HostgroupRegexp()
+	if re == nil || !re.MatchString("gpu-a100") || re.MatchString("x-gpu-a100") {
+		t.Errorf("hostgroup_regex is not anchored: %v", re)
+	}
+	if ms := c.Routes[1].ParsedMatchers(); len(ms) != 1 || ms[0].Name != "severity" {
+		t.Errorf("matchers = %v", ms)
+	}
+	if r, ok := c.Receiver("pay-hook"); !ok || r.Webhook == nil || string(r.Webhook.URL) != "http://127.0.0.1:18081/hook" {
+		t.Errorf("pay-hook = %+v", r)
+	}
+}
+
+func TestDefaultConfig(t *testing.T) {
+	c := Default()
+	if len(c.Receivers) != 1 || c.Receivers[0].Log == nil || len(c.DefaultReceivers) != 1 || c.DefaultReceivers[0] != "log" {
+		t.Fatalf("default config = %+v", c)
+	}
+}
+
+// The example configs we ship must load.
+func TestExamplesLoad(t *testing.T) {
+	files, _ := filepath.Glob("../examples/*alertrouter*.yml")
+	if len(files) == 0 {
+		t.Fatal("no example configs found")
+	}
+	for _, f := range files {
+		if _, err := LoadFile(f); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
+
+func TestInvalidConfigs(t *testing.T) {
+	const base = `receivers:
+  - name: a
+    log: {}
+default_receivers: [a]
+`
+	tests := []struct {
+		name, yaml, want string
+	}{
+		{"unknown field", "recievers: []\n", "cfg.yml: yaml: unmarshal errors:\n  line 1: field recievers not found in type config.Config"},
+		{"not yaml", "routes: [\n", "cfg.yml: yaml: line 1: did not find expected node content"},
+		{"bad duration", "global:\n  repeat_interval: 4 hours\n" + base, `cfg.yml: unknown unit " hours" in duration "4 hours"`},
+		{"no default receivers", "receivers:\n  - name: a\n    log: {}\n", "cfg.yml:1: default_receivers: at least one receiver is required: alerts that match no route go there"},
+		{"unknown default", base + "routes: []\n" + "", ""},
+		{"unknown route receiver", base + "routes:\n  - hostgroup: x\n    receivers: [a, b]\n", `cfg.yml:7: routes[0].receivers[1]: unknown receiver "b"`},
+		{"bad regex", base + "routes:\n  - hostgroup_regex: 'gpu-('\n    receivers: [a]\n", "cfg.yml:6: routes[0].hostgroup_regex: error parsing regexp: missing closing ): `^(?:gpu-()$`"},
+		{"both selectors", base + "routes:\n  - hostgroup: a\n    hostgroup_regex: b\n    receivers: [a]\n", "cfg.yml:7: routes[0].hostgroup_regex: hostgroup and hostgroup_regex are mutually exclusive"},
+		{"no selector", base + "routes:\n  - receivers: [a]\n", `cfg.yml:6: routes[0]: needs hostgroup, hostgroup_regex or matchers (for a catch-all use matchers: ['alertname=~".+"'])`},
+		{"bad matcher", base + "routes:\n  - hostgroup: a\n    matchers: ['severity=~\"(\"']\n    receivers: [a]\n", "cfg.yml:7: routes[0].matchers[0]: error parsing regexp: missing closing ): `^(?:()$`"},
+		{"route without receivers", base + "routes:\n  - hostgroup: a\n", "cfg.yml:6: routes[0].receivers: at least one receiver is required"},
+		{"duplicate receiver", "receivers:\n  - name: a\n    log: {}\n  - name: a\n    log: {}\ndefault_receivers: [a]\n", `cfg.yml:4: receivers[1].name: duplicate receiver name "a"`},
+		{"receiver without integration", "receivers:\n  - name: a\ndefault_receivers: [a]\n", `cfg.yml:2: receivers[0]: receiver "a" needs exactly one of log, webhook, has 0`},
+		{"receiver with two integrations", "receivers:\n  - name: a\n    log: {}\n    webhook: {url: 'http://x'}\ndefault_receivers: [a]\n", `cfg.yml:2: receivers[0]: receiver "a" needs exactly one of log, webhook, has 2`},
+		{"webhook without url", "receivers:\n  - name: a\n    webhook: {max_alerts: 1}\ndefault_receivers: [a]\n", "cfg.yml:3: receivers[0].webhook.url: one of url or url_file is required"},
+		{"webhook bad scheme", "receivers:\n  - name: a\n    webhook:\n      url: 'ftp://secret@host/x'\ndefault_receivers: [a]\n", "cfg.yml:4: receivers[0].webhook.url: scheme must be http or https"},
+		{"retention below repeat", "global:\n  retention: 1h\n" + base, "cfg.yml:2: global.retention: must be longer than repeat_interval (4h)"},
+		{"empty hostgroup label", "global:\n  hostgroup_label: ''\n" + base, `cfg.yml:2: global.hostgroup_label: "" is not a valid label name`},
+		{"two auths", "webhook:\n  bearer_token: x\n  basic_auth: {username: u, password: p}\n" + base, "cfg.yml:3: webhook.basic_auth: basic_auth and a bearer token are mutually exclusive"},
+		{"basic auth without password", "webhook:\n  basic_auth:\n    username: u\n" + base, "cfg.yml:2: webhook.basic_auth.password: one of password or password_file is required"},
+		{"zero body limit", "webhook:\n  max_body_bytes: 0\n" + base, "cfg.yml:2: webhook.max_body_bytes: must be positive"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load([]byte(tt.yaml), "cfg.yml")
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("loaded, want error %q", tt.want)
+			}
+			if err.Error() != tt.want {
+				t.Fatalf("error\n got: %s\nwant: %s", err, tt.want)
+			}
+		})
+	}
+}
+
+// Errors about a webhook URL must not quote it: it may carry a token.
+func TestErrorsDoNotQuoteSecrets(t *testing.T) {
+	_, err := Load([]byte("receivers:\n  - name: a\n    webhook:\n      url: 'gopher://tok3n@example.com'\ndefault_receivers: [a]\n"), "cfg.yml")
+	if err == nil || strings.Contains(err.Error(), "tok3n") {
+		t.Fatalf("error = %v", err)
+	}
+}
+
+func TestSecretsDoNotMarshal(t *testing.T) {
+	c, err := Load([]byte("webhook:\n  bearer_token: s3cr3t\nreceivers:\n  - name: a\n    webhook:\n      url: 'https://hooks.example.com/T0/s3cr3t'\n      bearer_token: s3cr3t\ndefault_receivers: [a]\n"), "cfg.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := yaml.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "s3cr3t") || !strings.Contains(string(b), "<secret>") {
+		t.Fatalf("marshalled config leaks or hides nothing:\n%s", b)
+	}
+}
+
+func TestWarningsNameUnreadableSecretFiles(t *testing.T) {
+	dir := t.TempDir()
+	ok := filepath.Join(dir, "token")
+	if err := os.WriteFile(ok, []byte("t\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load([]byte("webhook:\n  bearer_token_file: "+ok+"\nreceivers:\n  - name: a\n    webhook:\n      url_file: "+filepath.Join(dir, "missing")+"\ndefault_receivers: [a]\n"), "cfg.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := c.Warnings()
+	if len(w) != 1 || !strings.HasPrefix(w[0], "receivers[0].webhook.url_file: read secret file: open ") {
+		t.Fatalf("warnings = %q", w)
+	}
+}

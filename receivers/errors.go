@@ -1,0 +1,49 @@
+package receivers
+
+import (
+	"errors"
+	"time"
+)
+
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+// Permanent marks err as not worth retrying: bad credentials, a rejected payload.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &permanentError{err: err}
+}
+
+// IsPermanent reports whether err was marked with Permanent.
+func IsPermanent(err error) bool {
+	var p *permanentError
+	return errors.As(err, &p)
+}
+
+// ThrottledError means the destination asked us to slow down.
+type ThrottledError struct {
+	Err error
+	// RetryAfter is how long the destination asked us to wait; 0 when it did not say.
+	RetryAfter time.Duration
+}
+
+func (e *ThrottledError) Error() string { return e.Err.Error() }
+func (e *ThrottledError) Unwrap() error { return e.Err }
+
+// Throttled wraps err as a rate-limit answer that asked for a pause of after.
+func Throttled(err error, after time.Duration) error {
+	return &ThrottledError{Err: err, RetryAfter: after}
+}
+
+// FieldError is a configuration problem in one field of a receiver's config. The config
+// package prefixes Field with the receiver's path and finds its line.
+type FieldError struct {
+	Field string
+	Msg   string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }

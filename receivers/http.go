@@ -1,0 +1,95 @@
+package receivers
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// UserAgent is sent with every HTTP request to a destination.
+var UserAgent = "alertrouter"
+
+// RedactURL hides the URL inside a *url.Error: for many destinations the URL itself is
+// the credential (Slack and DingTalk webhooks, tokens in query strings).
+func RedactURL(err error) error {
+	var e *url.Error
+	if errors.As(err, &e) {
+		e.URL = "<redacted>"
+	}
+	return err
+}
+
+// PostJSON posts body to rawURL, with a bearer token when token is not empty and the
+// extra headers, and turns the answer into an error classified for the dispatcher (see CheckResponse).
+func PostJSON(ctx context.Context, client *http.Client, rawURL, token string, body []byte, header http.Header) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, bytes.NewReader(body))
+	if err != nil {
+		// The parse error quotes the URL: say only that it is invalid.
+		return Permanent(errors.New("invalid destination URL"))
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", UserAgent)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return RedactURL(err)
+	}
+	defer func() {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+		resp.Body.Close()
+	}()
+	return CheckResponse(resp)
+}
+
+// CheckResponse classifies an HTTP answer: 2xx is success; 429 is Throttled (honouring
+// Retry-After); 5xx and 408 are worth retrying; any other status is Permanent. The error
+// quotes the start of the body, which is where destinations explain themselves.
+func CheckResponse(resp *http.Response) error {
+	if resp.StatusCode/100 == 2 {
+		return nil
+	}
+	msg := fmt.Sprintf("unexpected status code %d", resp.StatusCode)
+	if detail := readDetail(resp.Body); detail != "" {
+		msg += ": " + detail
+	}
+	err := errors.New(msg)
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		return Throttled(err, ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()))
+	case resp.StatusCode/100 == 5, resp.StatusCode == http.StatusRequestTimeout:
+		return err
+	default:
+		return Permanent(err)
+	}
+}
+
+func readDetail(r io.Reader) string {
+	b, _ := io.ReadAll(io.LimitReader(r, 256))
+	return strings.TrimSpace(strings.ToValidUTF8(string(b), ""))
+}
+
+// ParseRetryAfter reads a Retry-After header, in seconds or as an HTTP date; 0 when absent or invalid.
+func ParseRetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}

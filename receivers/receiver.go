@@ -1,0 +1,42 @@
+// Package receivers defines what the dispatcher delivers to and the helpers its
+// integrations share: error classification, HTTP posting, secrets and their redaction.
+// Each integration lives in a sub-package (log, webhook, ...).
+package receivers
+
+import (
+	"context"
+
+	"github.com/prometheus/alertmanager/template"
+	"github.com/prometheus/common/model"
+)
+
+// Message is one notification to deliver: alerts of one host group with one status,
+// routed to one receiver.
+type Message struct {
+	// ID is the notification's id in the outbox, stable across retries and restarts.
+	ID        int64
+	Receiver  string
+	Route     string
+	Hostgroup string
+	// Data is what Alertmanager templates see; Data.Receiver is the receiver's name.
+	Data *template.Data
+}
+
+// Receiver delivers messages to one destination.
+//
+// Send returns nil once the destination has accepted the message. Errors are retried
+// unless wrapped with Permanent; an error wrapped with Throttled asks the dispatcher to
+// wait before the next attempt without counting it as a failure. Errors must not
+// contain secrets.
+type Receiver interface {
+	Send(ctx context.Context, m *Message) error
+}
+
+// LabelSet converts template labels to a model.LabelSet, for fingerprints and printing.
+func LabelSet(kv template.KV) model.LabelSet {
+	ls := make(model.LabelSet, len(kv))
+	for k, v := range kv {
+		ls[model.LabelName(k)] = model.LabelValue(v)
+	}
+	return ls
+}

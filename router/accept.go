@@ -1,0 +1,206 @@
+package router
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"time"
+
+	"github.com/prometheus/alertmanager/template"
+
+	"github.com/alertrouter/alertrouter/receivers"
+	"github.com/alertrouter/alertrouter/store"
+)
+
+// acceptResult summarises what one webhook produced.
+type acceptResult struct {
+	Alerts        int `json:"alerts"`
+	Notifications int `json:"notifications"`
+	Suppressed    int `json:"suppressed"`
+	// enqueued counts notifications per receiver, to wake their workers.
+	enqueued map[string]int
+}
+
+// group collects the alerts of one webhook that become one notification.
+type group struct {
+	receiver, route, hostgroup, status string
+	alerts                             []*template.Alert
+}
+
+type groupKey struct{ receiver, route, hostgroup, status string }
+
+// tally counts what happened, to be reported only once the transaction committed.
+type tally struct {
+	enqueued      map[string]int
+	suppressed    map[[2]string]int // receiver, reason
+	defaultRouted map[string]int
+}
+
+// accept routes every alert of a payload on its own, groups the results per (receiver,
+// route, hostgroup, status), takes the dedupe decisions and enqueues the notifications,
+// all in one transaction: when it returns nil, every notification is durable.
+func (s *Server) accept(ctx context.Context, rt *runtime, p *Payload, now time.Time) (acceptResult, error) {
+	res := acceptResult{Alerts: len(p.Data.Alerts)}
+	t := tally{enqueued: map[string]int{}, suppressed: map[[2]string]int{}, defaultRouted: map[string]int{}}
+
+	var groups []*group
+	index := map[groupKey]*group{}
+	for i := range p.Data.Alerts {
+		a := &p.Data.Alerts[i]
+		ls := receivers.LabelSet(a.Labels)
+		d := rt.routes.Route(ls)
+		if d.DefaultReason != "" {
+			t.defaultRouted[d.DefaultReason]++
+		}
+		hostgroup := rt.routes.Hostgroup(ls)
+		for _, tg := range d.Targets {
+			k := groupKey{tg.Receiver, tg.Route, hostgroup, a.Status}
+			g := index[k]
+			if g == nil {
+				g = &group{receiver: tg.Receiver, route: tg.Route, hostgroup: hostgroup, status: a.Status}
+				index[k] = g
+				groups = append(groups, g)
+			}
+			g.alerts = append(g.alerts, a)
+		}
+	}
+
+	err := s.store.Update(ctx, func(tx *store.Tx) error {
+		for _, g := range groups {
+			n, err := s.enqueueGroup(ctx, tx, rt, g, p, now, &t)
+			if err != nil {
+				return err
+			}
+			res.Notifications += n
+		}
+		return nil
+	})
+	if err != nil {
+		return acceptResult{}, err
+	}
+	res.enqueued = t.enqueued
+	for r, n := range t.enqueued {
+		s.metrics.enqueued.WithLabelValues(r).Add(float64(n))
+	}
+	for k, n := range t.suppressed {
+		s.metrics.suppressed.WithLabelValues(k[0], k[1]).Add(float64(n))
+		res.Suppressed += n
+	}
+	for reason, n := range t.defaultRouted {
+		s.metrics.defaultRouted.WithLabelValues(reason).Add(float64(n))
+	}
+	return res, nil
+}
+
+// enqueueGroup decides which alerts of g the receiver gets and enqueues them as one
+// notification; it returns how many notifications it enqueued (0 or 1).
+func (s *Server) enqueueGroup(ctx context.Context, tx *store.Tx, rt *runtime, g *group, p *Payload, now time.Time, t *tally) (int, error) {
+	fps := make([]string, 0, len(g.alerts))
+	for _, a := range g.alerts {
+		fps = append(fps, a.Fingerprint)
+	}
+	prev, err := tx.Claims(ctx, g.receiver, fps)
+	if err != nil {
+		return 0, err
+	}
+	var (
+		send    template.Alerts
+		claims  []*store.Claim // every new dedupe state to write
+		sent    []*store.Claim // those held by the notification enqueued here
+		claimed = make(map[string]bool, len(g.alerts))
+	)
+	for _, a := range g.alerts {
+		if claimed[a.Fingerprint] { // the same alert twice in one payload
+			t.suppressed[[2]string{g.receiver, suppressDuplicate}]++
+			continue
+		}
+		claimed[a.Fingerprint] = true
+		var pc *store.Claim
+		if c, ok := prev[a.Fingerprint]; ok {
+			pc = &c
+		}
+		v := decide(pc, a, g.receiver, now, rt.policy)
+		if v.claim != nil {
+			claims = append(claims, v.claim)
+		}
+		if v.send {
+			send = append(send, *a)
+			sent = append(sent, v.claim)
+		} else {
+			t.suppressed[[2]string{g.receiver, v.reason}]++
+		}
+	}
+	var id int64
+	if len(send) > 0 {
+		data := notificationData(rt, g, send, p.Data.ExternalURL)
+		payload, err := json.Marshal(data)
+		if err != nil {
+			return 0, err
+		}
+		id, err = tx.Enqueue(ctx, store.NewNotification{
+			Receiver: g.receiver, Route: g.route, Hostgroup: g.hostgroup, Status: g.status,
+			AlertNames: alertNames(send), AlertCount: len(send), Payload: payload,
+		}, now)
+		if err != nil {
+			return 0, err
+		}
+		t.enqueued[g.receiver]++
+	}
+	for _, c := range sent {
+		c.NotificationID = id
+	}
+	for _, c := range claims {
+		if err := tx.PutClaim(ctx, *c); err != nil {
+			return 0, err
+		}
+	}
+	if id == 0 {
+		return 0, nil
+	}
+	return 1, nil
+}
+
+// notificationData is the template data of one notification, in Alertmanager's shape.
+func notificationData(rt *runtime, g *group, alerts template.Alerts, externalURL string) *template.Data {
+	d := &template.Data{
+		Receiver:    g.receiver,
+		Status:      g.status,
+		Alerts:      alerts,
+		GroupLabels: template.KV{},
+		ExternalURL: externalURL,
+	}
+	if g.hostgroup != "" {
+		d.GroupLabels[rt.cfg.Global.HostgroupLabel] = g.hostgroup
+	}
+	d.CommonLabels = commonKV(alerts, func(a *template.Alert) template.KV { return a.Labels })
+	d.CommonAnnotations = commonKV(alerts, func(a *template.Alert) template.KV { return a.Annotations })
+	return d
+}
+
+// commonKV returns the pairs that every alert has, as Alertmanager computes CommonLabels.
+func commonKV(alerts template.Alerts, kv func(*template.Alert) template.KV) template.KV {
+	common := template.KV{}
+	for k, v := range kv(&alerts[0]) {
+		common[k] = v
+	}
+	for i := 1; i < len(alerts); i++ {
+		other := kv(&alerts[i])
+		for k, v := range common {
+			if ov, ok := other[k]; !ok || ov != v {
+				delete(common, k)
+			}
+		}
+	}
+	return common
+}
+
+func alertNames(alerts template.Alerts) []string {
+	var names []string
+	for _, a := range alerts {
+		if n := a.Labels["alertname"]; !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	return names
+}

@@ -1,0 +1,79 @@
+package router
+
+import (
+	"time"
+
+	"github.com/prometheus/alertmanager/template"
+	"github.com/prometheus/common/model"
+
+	"github.com/alertrouter/alertrouter/store"
+)
+
+// Why an alert was not sent to a receiver.
+const (
+	suppressDuplicate       = "duplicate"               // firing, already sent within repeat_interval, or resolved twice
+	suppressWithoutFiring   = "resolved_without_firing" // its firing was never sent here
+	suppressStale           = "stale"                   // a late copy of an episode already settled
+	suppressResolvedDisable = "send_resolved_disabled"
+)
+
+// policy holds the settings the dedupe decision depends on.
+type policy struct {
+	repeatInterval time.Duration
+	sendResolved   bool
+}
+
+// verdict is the dedupe decision for one alert at one receiver.
+type verdict struct {
+	send bool
+	// claim is the new dedupe state to store, nil when it stays as it was.
+	claim *store.Claim
+	// reason says why the alert is not sent; empty when it is.
+	reason string
+}
+
+// decide applies DESIGN invariant 3 to one alert, given the receiver's current claim
+// for it (nil when there is none):
+//   - a firing alert is sent when new, when its previous episode was resolved, or once
+//     repeat_interval has passed since it was last sent;
+//   - a resolved alert is sent once, and only if its firing was sent;
+//   - copies that arrive late from a second Alertmanager (an episode older than the
+//     one on record) are dropped.
+func decide(prev *store.Claim, a *template.Alert, receiver string, now time.Time, p policy) verdict {
+	claim := func(status string, startsAt time.Time) *store.Claim {
+		return &store.Claim{Receiver: receiver, Fingerprint: a.Fingerprint, Status: status, StartsAt: startsAt, NotifiedAt: now}
+	}
+	firing := a.Status == string(model.AlertFiring)
+	switch {
+	case firing && prev == nil:
+		return verdict{send: true, claim: claim(a.Status, a.StartsAt)}
+	case firing && prev.Status == string(model.AlertResolved):
+		if !a.StartsAt.After(prev.StartsAt) {
+			return verdict{reason: suppressStale}
+		}
+		return verdict{send: true, claim: claim(a.Status, a.StartsAt)}
+	case firing:
+		if now.Sub(prev.NotifiedAt) < p.repeatInterval {
+			return verdict{reason: suppressDuplicate}
+		}
+		return verdict{send: true, claim: claim(a.Status, laterOf(a.StartsAt, prev.StartsAt))}
+	case prev == nil:
+		return verdict{reason: suppressWithoutFiring}
+	case prev.Status == string(model.AlertResolved):
+		return verdict{reason: suppressDuplicate}
+	case a.StartsAt.Before(prev.StartsAt):
+		return verdict{reason: suppressStale}
+	case !p.sendResolved:
+		// Record the resolution, so that the next firing counts as a new episode.
+		return verdict{reason: suppressResolvedDisable, claim: claim(a.Status, prev.StartsAt)}
+	default:
+		return verdict{send: true, claim: claim(a.Status, prev.StartsAt)}
+	}
+}
+
+func laterOf(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,233 @@
+package router
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/prometheus/alertmanager/template"
+
+	"github.com/alertrouter/alertrouter/receivers"
+	"github.com/alertrouter/alertrouter/store"
+)
+
+// Dispatcher tuning. Backoff doubles from minBackoff up to maxBackoff, with jitter.
+const (
+	minBackoff     = time.Second
+	maxBackoff     = 5 * time.Minute
+	attemptTimeout = 30 * time.Second // a receiver's own timeout should be shorter
+	batchSize      = 64
+	idlePoll       = time.Minute // also catches rows whose wake-up was missed
+	storeErrorWait = time.Second
+)
+
+// dispatcher drains the outbox: one worker per configured receiver, so that a slow or
+// rate-limited destination never holds up the others. Workers follow config reloads.
+type dispatcher struct {
+	s *Server
+
+	mu      sync.Mutex
+	workers map[string]*worker
+	wg      sync.WaitGroup
+	ctx     context.Context // set by run; workers stop taking work when it is done
+}
+
+type worker struct {
+	name   string
+	wake   chan struct{}
+	cancel context.CancelFunc
+}
+
+func newDispatcher(s *Server) *dispatcher {
+	return &dispatcher{s: s, workers: map[string]*worker{}}
+}
+
+// run starts the workers and blocks until ctx is done and every worker has finished
+// its in-flight attempt.
+func (d *dispatcher) run(ctx context.Context) {
+	d.mu.Lock()
+	d.ctx = ctx
+	d.mu.Unlock()
+	d.sync(d.s.runtime.Load())
+	<-ctx.Done()
+	d.wg.Wait()
+}
+
+// sync starts a worker for every receiver of rt and stops those of receivers that are
+// gone. Rows of a removed receiver stay pending until they expire, so that re-adding the
+// receiver (or undoing a typo) loses nothing.
+func (d *dispatcher) sync(rt *runtime) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ctx == nil || d.ctx.Err() != nil {
+		return
+	}
+	for name, w := range d.workers {
+		if _, ok := rt.receivers[name]; !ok {
+			w.cancel()
+			delete(d.workers, name)
+		}
+	}
+	for name := range rt.receivers {
+		if _, ok := d.workers[name]; ok {
+			continue
+		}
+		ctx, cancel := context.WithCancel(d.ctx)
+		w := &worker{name: name, wake: make(chan struct{}, 1), cancel: cancel}
+		d.workers[name] = w
+		d.wg.Go(func() { d.work(ctx, w) })
+	}
+}
+
+// notify wakes the workers of receivers that just got new notifications.
+func (d *dispatcher) notify(receivers map[string]int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for name := range receivers {
+		if w, ok := d.workers[name]; ok {
+			select {
+			case w.wake <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+func (d *dispatcher) work(ctx context.Context, w *worker) {
+	logger := d.s.logger.With("receiver", w.name)
+	for ctx.Err() == nil {
+		due, err := d.s.store.Due(ctx, w.name, d.s.now(), batchSize)
+		if err != nil {
+			if ctx.Err() == nil {
+				logger.Error("Cannot read the outbox", "err", err)
+			}
+			sleep(ctx, storeErrorWait, nil)
+			continue
+		}
+		var pauseUntil time.Time
+		for i := range due {
+			if ctx.Err() != nil {
+				return
+			}
+			if pauseUntil = d.deliver(ctx, logger, &due[i]); !pauseUntil.IsZero() {
+				break // throttled: the rest of the batch would be throttled too
+			}
+		}
+		if !pauseUntil.IsZero() {
+			sleep(ctx, pauseUntil.Sub(d.s.now()), nil)
+			continue
+		}
+		if len(due) == batchSize {
+			continue
+		}
+		wait := idlePoll
+		if next, ok, err := d.s.store.NextDue(ctx, w.name); err == nil && ok {
+			wait = min(max(next.Sub(d.s.now()), 0), idlePoll)
+		}
+		sleep(ctx, wait, w.wake)
+	}
+}
+
+// sleep waits for d, the wake channel or the end of ctx.
+func sleep(ctx context.Context, d time.Duration, wake <-chan struct{}) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	case <-wake:
+	}
+}
+
+// deliver makes one attempt and records its outcome. It returns when the receiver asked
+// to be left alone until, zero otherwise.
+func (d *dispatcher) deliver(ctx context.Context, logger *slog.Logger, n *store.Notification) (pauseUntil time.Time) {
+	rcv, ok := d.s.runtime.Load().receivers[n.Receiver]
+	if !ok {
+		return time.Time{} // removed by a reload; the worker is being stopped
+	}
+	logger = logger.With("notification", n.ID)
+	var data template.Data
+	if err := json.Unmarshal(n.Payload, &data); err != nil {
+		d.finishDead(logger, n, fmt.Errorf("stored payload is unreadable: %w", err))
+		return time.Time{}
+	}
+	msg := &receivers.Message{ID: n.ID, Receiver: n.Receiver, Route: n.Route, Hostgroup: n.Hostgroup, Data: &data}
+
+	// The attempt is not cut short by shutdown: it is bounded by its own timeout, and
+	// shutdown waits for it, so that a notification is not sent and then forgotten.
+	attemptCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), attemptTimeout)
+	start := d.s.now()
+	err := rcv.Send(attemptCtx, msg)
+	cancel()
+	now := d.s.now()
+	d.s.metrics.attemptDuration.WithLabelValues(n.Receiver).Observe(now.Sub(start).Seconds())
+
+	var throttled *receivers.ThrottledError
+	switch {
+	case err == nil:
+		if err := d.s.store.MarkSent(context.WithoutCancel(ctx), n.ID, now); err != nil {
+			// Delivered but not recorded: it will be delivered again (at least once).
+			logger.Error("Cannot record a delivery", "err", err)
+			return time.Time{}
+		}
+		d.s.metrics.sent.WithLabelValues(n.Receiver).Inc()
+		d.s.metrics.deliveryLatency.WithLabelValues(n.Receiver).Observe(now.Sub(n.CreatedAt).Seconds())
+		logger.Debug("Notification sent", "attempts", n.Attempts+1)
+	case receivers.IsPermanent(err):
+		d.finishDead(logger, n, err)
+	case now.Sub(n.CreatedAt) >= d.s.maxRetryAge():
+		d.finishDead(logger, n, fmt.Errorf("gave up after max_retry_age (%s): %w", d.s.maxRetryAge(), err))
+	case errors.As(err, &throttled):
+		wait := throttled.RetryAfter
+		if wait <= 0 {
+			wait = backoff(n.Attempts + 1)
+		}
+		next := now.Add(wait)
+		d.s.metrics.throttled.WithLabelValues(n.Receiver).Inc()
+		logger.Warn("Receiver is rate limiting", "retry_in", wait, "err", err)
+		d.retry(logger, n, next, true, err, now)
+		return next
+	default:
+		wait := backoff(n.Attempts + 1)
+		d.s.metrics.failed.WithLabelValues(n.Receiver).Inc()
+		logger.Warn("Delivery failed, will retry", "attempt", n.Attempts+1, "retry_in", wait, "err", err)
+		d.retry(logger, n, now.Add(wait), false, err, now)
+	}
+	return time.Time{}
+}
+
+func (d *dispatcher) retry(logger *slog.Logger, n *store.Notification, next time.Time, throttled bool, cause error, now time.Time) {
+	if err := d.s.store.MarkRetry(context.Background(), n.ID, next, throttled, cause.Error(), now); err != nil {
+		logger.Error("Cannot schedule a retry", "err", err)
+	}
+}
+
+func (d *dispatcher) finishDead(logger *slog.Logger, n *store.Notification, cause error) {
+	if err := d.s.store.MarkDead(context.Background(), n.ID, cause.Error(), d.s.now()); err != nil {
+		logger.Error("Cannot record a dead notification", "err", err)
+		return
+	}
+	d.s.metrics.failed.WithLabelValues(n.Receiver).Inc()
+	d.s.metrics.dead.WithLabelValues(n.Receiver).Inc()
+	logger.Error("Notification is dead, giving up", "attempts", n.Attempts+1, "alerts", n.AlertNames, "err", cause)
+}
+
+// backoff is the wait before attempt number attempt+1: exponential from minBackoff, capped
+// at maxBackoff, with "equal jitter" (half fixed, half random) so that retries after an
+// outage do not arrive in lockstep.
+func backoff(attempt int) time.Duration {
+	d := maxBackoff
+	if attempt < 20 {
+		d = min(minBackoff<<max(attempt-1, 0), maxBackoff)
+	}
+	return d/2 + rand.N(d/2+1)
+}

@@ -1,0 +1,235 @@
+package router
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/alertrouter/alertrouter/config"
+	"github.com/alertrouter/alertrouter/receivers"
+	"github.com/alertrouter/alertrouter/store"
+)
+
+// API limits for listing notifications.
+const (
+	defaultListLimit = 100
+	maxListLimit     = 1000
+)
+
+// Handler serves the webhook, the API, the lifecycle endpoints and /metrics.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/webhook", s.handleWebhook)
+	mux.HandleFunc("/api/v1/notifications", s.handleNotifications)
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte("Healthy.\n"))
+	})
+	mux.HandleFunc("/-/ready", s.handleReady)
+	mux.HandleFunc("/-/reload", s.handleReload)
+	mux.Handle("/metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{}))
+	return mux
+}
+
+type apiResponse struct {
+	Status string `json:"status"`
+	Data   any    `json:"data,omitempty"`
+	Error  string `json:"error,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, code int, v apiResponse) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, apiResponse{Status: "error", Error: msg})
+}
+
+func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
+	code := s.webhook(w, r)
+	s.metrics.webhookRequests.WithLabelValues(strconv.Itoa(code)).Inc()
+}
+
+// webhook answers one Alertmanager notification and returns the status code it sent.
+// 200 means every notification the payload produced is committed (DESIGN invariant 1).
+func (s *Server) webhook(w http.ResponseWriter, r *http.Request) int {
+	fail := func(code int, msg string) int {
+		writeError(w, code, msg)
+		return code
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		return fail(http.StatusMethodNotAllowed, "method "+r.Method+" not allowed: POST the Alertmanager webhook payload")
+	}
+	rt := s.runtime.Load()
+	if ok, err := authorized(r, &rt.cfg.Webhook); err != nil {
+		s.logger.Error("Cannot check webhook credentials", "err", err)
+		return fail(http.StatusInternalServerError, "webhook credentials are not available on the server")
+	} else if !ok {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="alertrouter"`)
+		return fail(http.StatusUnauthorized, "missing or wrong credentials")
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return fail(http.StatusBadRequest, "content type must be application/json, got "+strconv.Quote(r.Header.Get("Content-Type")))
+	}
+	p, err := DecodePayload(http.MaxBytesReader(w, r.Body, rt.cfg.Webhook.MaxBodyBytes))
+	if err != nil {
+		var ie *InputError
+		if errors.As(err, &ie) {
+			return fail(ie.Status, ie.Msg)
+		}
+		return fail(http.StatusBadRequest, err.Error())
+	}
+	if p.TruncatedAlerts > 0 {
+		s.logger.Warn("Alertmanager truncated this notification: set max_alerts: 0 in its webhook_config",
+			"truncated_alerts", p.TruncatedAlerts, "group_key", p.GroupKey)
+	}
+	res, err := s.accept(r.Context(), rt, p, s.now())
+	if err != nil {
+		s.logger.Error("Cannot commit notifications, answering 503 so that Alertmanager retries", "err", err)
+		return fail(http.StatusServiceUnavailable, "store unavailable, retry later")
+	}
+	for _, a := range p.Data.Alerts {
+		s.metrics.alertsReceived.WithLabelValues(a.Status).Inc()
+	}
+	s.dispatcher.notify(res.enqueued)
+	writeJSON(w, http.StatusOK, apiResponse{Status: "success", Data: res})
+	return http.StatusOK
+}
+
+// authorized checks the credentials that Alertmanager's http_config sends. Secrets are
+// compared in constant time, over their hashes so that their lengths do not leak either.
+func authorized(r *http.Request, c *config.Webhook) (bool, error) {
+	switch {
+	case c.BasicAuth != nil:
+		want, err := receivers.ReadSecret(c.BasicAuth.Password, c.BasicAuth.PasswordFile)
+		if err != nil {
+			return false, err
+		}
+		user, pass, ok := r.BasicAuth()
+		return ok && equal(user, c.BasicAuth.Username) && equal(pass, want), nil
+	case c.BearerToken != "" || c.BearerTokenFile != "":
+		want, err := receivers.ReadSecret(c.BearerToken, c.BearerTokenFile)
+		if err != nil {
+			return false, err
+		}
+		got, ok := bearerToken(r)
+		return ok && equal(got, want), nil
+	}
+	return true, nil
+}
+
+func bearerToken(r *http.Request) (string, bool) {
+	const prefix = "Bearer "
+	h := r.Header.Get("Authorization")
+	if len(h) < len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
+		return "", false
+	}
+	return h[len(prefix):], true
+}
+
+func equal(a, b string) bool {
+	ha, hb := sha256.Sum256([]byte(a)), sha256.Sum256([]byte(b))
+	return subtle.ConstantTimeCompare(ha[:], hb[:]) == 1
+}
+
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	if err := s.store.Ping(r.Context()); err != nil {
+		s.logger.Warn("Not ready: store unusable", "err", err)
+		http.Error(w, "Not ready: store unavailable.", http.StatusServiceUnavailable)
+		return
+	}
+	_, _ = w.Write([]byte("Ready.\n"))
+}
+
+func (s *Server) handleReload(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost && r.Method != http.MethodPut {
+		w.Header().Set("Allow", "POST, PUT")
+		writeError(w, http.StatusMethodNotAllowed, "use POST to reload the config")
+		return
+	}
+	if err := s.Reload(); err != nil {
+		writeError(w, http.StatusInternalServerError, "failed to reload config: "+err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, apiResponse{Status: "success"})
+}
+
+// notificationView is one notification as the API shows it. Status is the delivery
+// status (pending, sent, dead); AlertStatus is firing or resolved.
+type notificationView struct {
+	ID            int64      `json:"id"`
+	Receiver      string     `json:"receiver"`
+	Route         string     `json:"route"`
+	Hostgroup     string     `json:"hostgroup"`
+	AlertStatus   string     `json:"alertStatus"`
+	AlertNames    []string   `json:"alertNames"`
+	Alerts        int        `json:"alerts"`
+	Status        string     `json:"status"`
+	Attempts      int        `json:"attempts"`
+	LastError     string     `json:"lastError,omitempty"`
+	CreatedAt     time.Time  `json:"createdAt"`
+	UpdatedAt     time.Time  `json:"updatedAt"`
+	NextAttemptAt *time.Time `json:"nextAttemptAt,omitempty"`
+	SentAt        *time.Time `json:"sentAt,omitempty"`
+}
+
+func (s *Server) handleNotifications(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		writeError(w, http.StatusMethodNotAllowed, "use GET")
+		return
+	}
+	f := store.Filter{Limit: defaultListLimit}
+	q := r.URL.Query()
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxListLimit {
+			writeError(w, http.StatusBadRequest, "limit: want a number from 1 to "+strconv.Itoa(maxListLimit))
+			return
+		}
+		f.Limit = n
+	}
+	if v := q.Get("status"); v != "" {
+		st, err := store.ParseState(v)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "status: "+err.Error())
+			return
+		}
+		f.State = st
+	}
+	list, err := s.store.List(r.Context(), f)
+	if err != nil {
+		s.logger.Error("Cannot list notifications", "err", err)
+		writeError(w, http.StatusServiceUnavailable, "store unavailable")
+		return
+	}
+	out := make([]notificationView, 0, len(list))
+	for _, n := range list {
+		v := notificationView{
+			ID: n.ID, Receiver: n.Receiver, Route: n.Route, Hostgroup: n.Hostgroup, AlertStatus: n.Status,
+			AlertNames: n.AlertNames, Alerts: n.AlertCount, Status: string(n.State), Attempts: n.Attempts,
+			LastError: n.LastError, CreatedAt: n.CreatedAt.UTC(), UpdatedAt: n.UpdatedAt.UTC(),
+		}
+		if n.State == store.Pending {
+			t := n.NextAttemptAt.UTC()
+			v.NextAttemptAt = &t
+		}
+		if !n.SentAt.IsZero() {
+			t := n.SentAt.UTC()
+			v.SentAt = &t
+		}
+		out = append(out, v)
+	}
+	writeJSON(w, http.StatusOK, apiResponse{Status: "success", Data: out})
+}

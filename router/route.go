@@ -1,0 +1,96 @@
+package router
+
+import (
+	"github.com/prometheus/common/model"
+
+	"github.com/alertrouter/alertrouter/config"
+)
+
+// DefaultRoute names the route taken by alerts that no configured route matches.
+const DefaultRoute = "default"
+
+// Why an alert went to the default receivers.
+const (
+	reasonNoHostgroup = "no_hostgroup"
+	reasonNoRoute     = "no_route"
+)
+
+// Target is one receiver an alert is routed to, and the route that sent it there.
+type Target struct {
+	Receiver string
+	Route    string
+}
+
+// Decision explains how one alert was routed.
+type Decision struct {
+	// Matched lists the routes that matched, in config order.
+	Matched []string
+	// Targets lists each receiver once, with the first route that named it.
+	Targets []Target
+	// DefaultReason is set when the alert fell through to default_receivers.
+	DefaultReason string
+}
+
+// Routes matches alerts against a config's routes.
+type Routes struct {
+	label    model.LabelName
+	routes   []config.Route
+	defaults []string
+}
+
+// NewRoutes prepares the routes of a validated config.
+func NewRoutes(c *config.Config) *Routes {
+	return &Routes{label: model.LabelName(c.Global.HostgroupLabel), routes: c.Routes, defaults: c.DefaultReceivers}
+}
+
+// Hostgroup returns the alert's host group label value, empty when absent.
+func (r *Routes) Hostgroup(ls model.LabelSet) string { return string(ls[r.label]) }
+
+// Route decides where an alert goes: routes are tried in order and the first match wins,
+// unless it has continue: true. Nothing matched means default_receivers.
+func (r *Routes) Route(ls model.LabelSet) Decision {
+	var d Decision
+	hostgroup, hasHostgroup := ls[r.label]
+	for i := range r.routes {
+		rt := &r.routes[i]
+		if !r.matches(rt, string(hostgroup), hasHostgroup, ls) {
+			continue
+		}
+		d.Matched = append(d.Matched, rt.Name)
+		for _, name := range rt.Receivers {
+			d.addTarget(name, rt.Name)
+		}
+		if !rt.Continue {
+			break
+		}
+	}
+	if len(d.Matched) == 0 {
+		d.DefaultReason = reasonNoRoute
+		if !hasHostgroup || hostgroup == "" {
+			d.DefaultReason = reasonNoHostgroup
+		}
+		for _, name := range r.defaults {
+			d.addTarget(name, DefaultRoute)
+		}
+	}
+	return d
+}
+
+func (r *Routes) matches(rt *config.Route, hostgroup string, hasHostgroup bool, ls model.LabelSet) bool {
+	if rt.Hostgroup != "" && (!hasHostgroup || hostgroup != rt.Hostgroup) {
+		return false
+	}
+	if re := rt.HostgroupRegexp(); re != nil && (!hasHostgroup || !re.MatchString(hostgroup)) {
+		return false
+	}
+	return rt.ParsedMatchers().Matches(ls)
+}
+
+func (d *Decision) addTarget(receiver, route string) {
+	for _, t := range d.Targets {
+		if t.Receiver == receiver {
+			return
+		}
+	}
+	d.Targets = append(d.Targets, Target{Receiver: receiver, Route: route})
+}

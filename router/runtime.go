@@ -1,0 +1,52 @@
+package router
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/alertrouter/alertrouter/config"
+	"github.com/alertrouter/alertrouter/receivers"
+	logrcv "github.com/alertrouter/alertrouter/receivers/log"
+	"github.com/alertrouter/alertrouter/receivers/webhook"
+)
+
+// runtime is everything built from one config. It is replaced whole on reload, so a
+// request or a delivery always sees one consistent config.
+type runtime struct {
+	cfg       *config.Config
+	routes    *Routes
+	receivers map[string]receivers.Receiver
+	policy    policy
+}
+
+func newRuntime(cfg *config.Config, stdout io.Writer) (*runtime, error) {
+	rcvs := make(map[string]receivers.Receiver, len(cfg.Receivers))
+	for i := range cfg.Receivers {
+		r, err := buildReceiver(&cfg.Receivers[i], stdout)
+		if err != nil {
+			return nil, fmt.Errorf("receiver %q: %w", cfg.Receivers[i].Name, err)
+		}
+		rcvs[cfg.Receivers[i].Name] = r
+	}
+	return &runtime{
+		cfg:       cfg,
+		routes:    NewRoutes(cfg),
+		receivers: rcvs,
+		policy: policy{
+			repeatInterval: time.Duration(cfg.Global.RepeatInterval),
+			sendResolved:   cfg.Global.SendResolved,
+		},
+	}, nil
+}
+
+// buildReceiver turns one validated receiver config into its integration.
+func buildReceiver(c *config.Receiver, stdout io.Writer) (receivers.Receiver, error) {
+	switch {
+	case c.Log != nil:
+		return logrcv.New(c.Log, stdout), nil
+	case c.Webhook != nil:
+		return webhook.New(c.Webhook, nil), nil
+	}
+	return nil, fmt.Errorf("no integration configured")
+}

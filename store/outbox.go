@@ -1,0 +1,315 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// State is where a notification is in its life: pending until it ends sent or dead.
+type State string
+
+// The states of a notification.
+const (
+	Pending State = "pending"
+	Sent    State = "sent"
+	Dead    State = "dead"
+)
+
+// ParseState accepts the names of the states.
+func ParseState(s string) (State, error) {
+	switch st := State(s); st {
+	case Pending, Sent, Dead:
+		return st, nil
+	}
+	return "", fmt.Errorf("unknown state %q (want pending, sent or dead)", s)
+}
+
+// NewNotification is what the webhook handler enqueues.
+type NewNotification struct {
+	Receiver   string
+	Route      string
+	Hostgroup  string
+	Status     string // firing or resolved
+	AlertNames []string
+	AlertCount int
+	Payload    []byte // JSON of the template data to render
+}
+
+// Notification is a stored outbox row.
+type Notification struct {
+	ID            int64
+	Receiver      string
+	Route         string
+	Hostgroup     string
+	Status        string
+	AlertNames    []string
+	AlertCount    int
+	Payload       []byte
+	State         State
+	Attempts      int
+	LastError     string
+	CreatedAt     time.Time
+	NextAttemptAt time.Time
+	UpdatedAt     time.Time
+	SentAt        time.Time // zero until sent
+}
+
+// Tx is a write transaction, used to take dedupe decisions and enqueue their results atomically.
+type Tx struct {
+	tx *sql.Tx
+}
+
+// Update runs fn in one write transaction and commits it when fn returns nil.
+func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(&Tx{tx: tx}); err != nil {
+		return errors.Join(err, tx.Rollback())
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Enqueue inserts a pending notification, due now.
+func (t *Tx) Enqueue(ctx context.Context, n NewNotification, now time.Time) (int64, error) {
+	ms := now.UnixMilli()
+	res, err := t.tx.ExecContext(ctx, `INSERT INTO notifications
+		(receiver, route, hostgroup, status, alertnames, alert_count, payload, created_at, next_attempt_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		n.Receiver, n.Route, n.Hostgroup, n.Status, strings.Join(n.AlertNames, ","), n.AlertCount, n.Payload, ms, ms, ms)
+	if err != nil {
+		return 0, fmt.Errorf("enqueue: %w", err)
+	}
+	return res.LastInsertId()
+}
+
+const notificationColumns = `id, receiver, route, hostgroup, status, alertnames, alert_count, payload, state,
+	attempts, last_error, created_at, next_attempt_at, updated_at, sent_at`
+
+func scanNotifications(rows *sql.Rows) ([]Notification, error) {
+	defer rows.Close()
+	var out []Notification
+	for rows.Next() {
+		var (
+			n                      Notification
+			names                  string
+			created, next, updated int64
+			sent                   sql.NullInt64
+		)
+		if err := rows.Scan(&n.ID, &n.Receiver, &n.Route, &n.Hostgroup, &n.Status, &names, &n.AlertCount, &n.Payload,
+			&n.State, &n.Attempts, &n.LastError, &created, &next, &updated, &sent); err != nil {
+			return nil, err
+		}
+		if names != "" {
+			n.AlertNames = strings.Split(names, ",")
+		}
+		n.CreatedAt, n.NextAttemptAt, n.UpdatedAt = time.UnixMilli(created), time.UnixMilli(next), time.UnixMilli(updated)
+		if sent.Valid {
+			n.SentAt = time.UnixMilli(sent.Int64)
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+// Due returns up to limit pending notifications of one receiver whose next attempt is due, oldest first.
+func (s *Store) Due(ctx context.Context, receiver string, now time.Time, limit int) ([]Notification, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT `+notificationColumns+` FROM notifications
+		WHERE state = 'pending' AND receiver = ? AND next_attempt_at <= ?
+		ORDER BY next_attempt_at, id LIMIT ?`, receiver, now.UnixMilli(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("due: %w", err)
+	}
+	return scanNotifications(rows)
+}
+
+// NextDue is when the receiver's earliest pending notification is due; ok is false when it has none.
+func (s *Store) NextDue(ctx context.Context, receiver string) (at time.Time, ok bool, err error) {
+	var ms sql.NullInt64
+	err = s.read.QueryRowContext(ctx, `SELECT MIN(next_attempt_at) FROM notifications
+		WHERE state = 'pending' AND receiver = ?`, receiver).Scan(&ms)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("next due: %w", err)
+	}
+	if !ms.Valid {
+		return time.Time{}, false, nil
+	}
+	return time.UnixMilli(ms.Int64), true, nil
+}
+
+// MarkSent records a successful delivery.
+func (s *Store) MarkSent(ctx context.Context, id int64, now time.Time) error {
+	ms := now.UnixMilli()
+	_, err := s.write.ExecContext(ctx, `UPDATE notifications
+		SET state = 'sent', attempts = attempts + 1, last_error = '', sent_at = ?, updated_at = ?
+		WHERE id = ? AND state = 'pending'`, ms, ms, id)
+	if err != nil {
+		return fmt.Errorf("mark sent: %w", err)
+	}
+	return nil
+}
+
+// MarkRetry schedules another attempt. A throttled attempt (the receiver asked us to wait)
+// does not count as an attempt.
+func (s *Store) MarkRetry(ctx context.Context, id int64, next time.Time, throttled bool, lastError string, now time.Time) error {
+	inc := 1
+	if throttled {
+		inc = 0
+	}
+	_, err := s.write.ExecContext(ctx, `UPDATE notifications
+		SET attempts = attempts + ?, last_error = ?, next_attempt_at = ?, updated_at = ?
+		WHERE id = ? AND state = 'pending'`, inc, lastError, next.UnixMilli(), now.UnixMilli(), id)
+	if err != nil {
+		return fmt.Errorf("mark retry: %w", err)
+	}
+	return nil
+}
+
+// MarkDead gives up on a notification and releases the dedupe claims it holds, so that the
+// alerts it carried are sent again when Alertmanager repeats them.
+func (s *Store) MarkDead(ctx context.Context, id int64, lastError string, now time.Time) error {
+	return s.Update(ctx, func(t *Tx) error {
+		return t.markDead(ctx, id, 1, lastError, now)
+	})
+}
+
+func (t *Tx) markDead(ctx context.Context, id int64, attemptInc int, lastError string, now time.Time) error {
+	ms := now.UnixMilli()
+	if _, err := t.tx.ExecContext(ctx, `UPDATE notifications
+		SET state = 'dead', attempts = attempts + ?, last_error = ?, updated_at = ?
+		WHERE id = ? AND state = 'pending'`, attemptInc, lastError, ms, id); err != nil {
+		return fmt.Errorf("mark dead: %w", err)
+	}
+	if _, err := t.tx.ExecContext(ctx, `DELETE FROM claims WHERE notification_id = ?`, id); err != nil {
+		return fmt.Errorf("release claims: %w", err)
+	}
+	return nil
+}
+
+// Expired is a notification that Expire gave up on.
+type Expired struct {
+	ID       int64
+	Receiver string
+}
+
+// Expire marks dead every pending notification created before cutoff, with reason as its
+// last error when it has none of its own. It catches rows whose receiver is no longer
+// configured, which no delivery attempt would ever reach.
+func (s *Store) Expire(ctx context.Context, cutoff time.Time, reason string, now time.Time) ([]Expired, error) {
+	var out []Expired
+	err := s.Update(ctx, func(t *Tx) error {
+		rows, err := t.tx.QueryContext(ctx, `SELECT id, receiver, last_error FROM notifications
+			WHERE state = 'pending' AND created_at < ?`, cutoff.UnixMilli())
+		if err != nil {
+			return err
+		}
+		type row struct {
+			Expired
+			lastError string
+		}
+		var found []row
+		for rows.Next() {
+			var r row
+			if err := rows.Scan(&r.ID, &r.Receiver, &r.lastError); err != nil {
+				rows.Close()
+				return err
+			}
+			found = append(found, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, r := range found {
+			msg := reason
+			if r.lastError != "" {
+				msg = reason + ": " + r.lastError
+			}
+			if err := t.markDead(ctx, r.ID, 0, msg, now); err != nil {
+				return err
+			}
+			out = append(out, r.Expired)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("expire: %w", err)
+	}
+	return out, nil
+}
+
+// Filter selects notifications for listing.
+type Filter struct {
+	State State // empty for all
+	Limit int
+}
+
+// List returns the most recent notifications first.
+func (s *Store) List(ctx context.Context, f Filter) ([]Notification, error) {
+	q := `SELECT ` + notificationColumns + ` FROM notifications`
+	var args []any
+	if f.State != "" {
+		q += ` WHERE state = ?`
+		args = append(args, string(f.State))
+	}
+	q += ` ORDER BY id DESC LIMIT ?`
+	args = append(args, f.Limit)
+	rows, err := s.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list: %w", err)
+	}
+	return scanNotifications(rows)
+}
+
+// PendingByReceiver counts pending notifications per receiver: the outbox depth.
+func (s *Store) PendingByReceiver(ctx context.Context) (map[string]int, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT receiver, COUNT(*) FROM notifications
+		WHERE state = 'pending' GROUP BY receiver`)
+	if err != nil {
+		return nil, fmt.Errorf("pending: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var r string
+		var n int
+		if err := rows.Scan(&r, &n); err != nil {
+			return nil, err
+		}
+		out[r] = n
+	}
+	return out, rows.Err()
+}
+
+// Prune deletes finished notifications and dedupe claims last touched before cutoff.
+// Pending notifications are never pruned: Expire ends them first.
+func (s *Store) Prune(ctx context.Context, cutoff time.Time) (notifications, claims int64, err error) {
+	ms := cutoff.UnixMilli()
+	err = s.Update(ctx, func(t *Tx) error {
+		res, err := t.tx.ExecContext(ctx, `DELETE FROM notifications WHERE state != 'pending' AND updated_at < ?`, ms)
+		if err != nil {
+			return err
+		}
+		if notifications, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		res, err = t.tx.ExecContext(ctx, `DELETE FROM claims WHERE notified_at < ?`, ms)
+		if err != nil {
+			return err
+		}
+		claims, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("prune: %w", err)
+	}
+	return notifications, claims, nil
+}

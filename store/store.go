@@ -1,0 +1,151 @@
+// Package store owns everything SQLite: opening the database with the right pragmas,
+// migrations, dedupe claims, the outbox and the notification history. It is the only
+// package that writes SQL.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/alertrouter/alertrouter/migrations"
+)
+
+// FileName is the database file inside the storage directory.
+const FileName = "alertrouter.db"
+
+// ErrTooNew means the database was migrated by a newer alertrouter than this one.
+var ErrTooNew = errors.New("database schema is newer than this binary")
+
+// Store is an open alertrouter database.
+//
+// Writes go through a single connection: SQLite has one writer anyway, and queueing in
+// database/sql is fairer and cheaper than SQLITE_BUSY retries. Reads use their own pool
+// so that the API and readiness checks never wait behind a write burst.
+type Store struct {
+	write *sql.DB
+	read  *sql.DB
+	path  string
+}
+
+// Open opens (creating if needed) the database in dir, refuses a schema newer than this
+// binary, and applies pending migrations.
+func Open(ctx context.Context, dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	path := filepath.Join(dir, FileName)
+	write, err := openDB(path, true)
+	if err != nil {
+		return nil, err
+	}
+	write.SetMaxOpenConns(1)
+	s := &Store{write: write, path: path}
+	if err := s.checkWAL(ctx); err != nil {
+		write.Close()
+		return nil, err
+	}
+	if err := s.migrate(ctx); err != nil {
+		write.Close()
+		return nil, err
+	}
+	s.read, err = openDB(path, false)
+	if err != nil {
+		write.Close()
+		return nil, err
+	}
+	s.read.SetMaxOpenConns(4)
+	return s, nil
+}
+
+func openDB(path string, writer bool) (*sql.DB, error) {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(5000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	if writer {
+		// Take the write lock at BEGIN: a deferred transaction that reads and then
+		// writes can fail with SQLITE_BUSY_SNAPSHOT, which busy_timeout cannot fix.
+		q.Set("_txlock", "immediate")
+	} else {
+		q.Add("_pragma", "query_only(1)")
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	return db, nil
+}
+
+func (s *Store) checkWAL(ctx context.Context) error {
+	var mode string
+	if err := s.write.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return fmt.Errorf("open store %s: %w", s.path, err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return fmt.Errorf("open store %s: journal_mode is %q, want wal", s.path, mode)
+	}
+	return nil
+}
+
+func (s *Store) provider() (*goose.Provider, error) {
+	return goose.NewProvider(goose.DialectSQLite3, s.write, migrations.FS, goose.WithDisableGlobalRegistry(true))
+}
+
+// migrate refuses a database from a newer binary before touching it, then applies
+// every pending migration.
+func (s *Store) migrate(ctx context.Context) error {
+	p, err := s.provider()
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	current, latest, err := p.GetVersions(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if current > latest {
+		return fmt.Errorf("migrate %s: %w (database version %d, this binary knows up to %d): upgrade alertrouter or restore a backup",
+			s.path, ErrTooNew, current, latest)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// SchemaVersion reports the database's migration version and the newest one this binary knows.
+func (s *Store) SchemaVersion(ctx context.Context) (current, latest int64, err error) {
+	p, err := s.provider()
+	if err != nil {
+		return 0, 0, err
+	}
+	return p.GetVersions(ctx)
+}
+
+// Path is the database file.
+func (s *Store) Path() string { return s.path }
+
+// Ping reports whether the database answers a query.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	return s.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// Close closes both connection pools.
+func (s *Store) Close() error {
+	var errs []error
+	if s.read != nil {
+		errs = append(errs, s.read.Close())
+	}
+	errs = append(errs, s.write.Close())
+	return errors.Join(errs...)
+}

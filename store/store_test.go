@@ -1,0 +1,236 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func openTest(t *testing.T, dir string) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), dir)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+var t0 = time.Date(2026, 11, 21, 8, 0, 0, 0, time.UTC)
+
+func enqueue(t *testing.T, s *Store, receiver string, now time.Time, claims ...Claim) int64 {
+	t.Helper()
+	var id int64
+	err := s.Update(context.Background(), func(tx *Tx) error {
+		var err error
+		id, err = tx.Enqueue(context.Background(), NewNotification{
+			Receiver: receiver, Route: "routes[0]", Hostgroup: "hg", Status: "firing",
+			AlertNames: []string{"A", "B"}, AlertCount: 2, Payload: []byte(`{}`),
+		}, now)
+		if err != nil {
+			return err
+		}
+		for _, c := range claims {
+			c.Receiver, c.NotificationID = receiver, id
+			if err := tx.PutClaim(context.Background(), c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("enqueue: %v", err)
+	}
+	return id
+}
+
+func claimsOf(t *testing.T, s *Store, receiver string, fps ...string) map[string]Claim {
+	t.Helper()
+	var out map[string]Claim
+	err := s.Update(context.Background(), func(tx *Tx) error {
+		var err error
+		out, err = tx.Claims(context.Background(), receiver, fps)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestOpenUsesWALAndMigrates(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	var mode string
+	if err := s.write.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		t.Fatalf("journal_mode = %q, %v; want wal", mode, err)
+	}
+	cur, latest, err := s.SchemaVersion(context.Background())
+	if err != nil || cur != latest || cur < 1 {
+		t.Fatalf("SchemaVersion = %d, %d, %v; want equal and >= 1", cur, latest, err)
+	}
+	if err := s.Ping(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOpenRefusesNewerSchema(t *testing.T) {
+	dir := t.TempDir()
+	s := openTest(t, dir)
+	// A later alertrouter would have recorded a migration this binary does not know.
+	if _, err := s.write.Exec(`INSERT INTO goose_db_version (version_id, is_applied) VALUES (999, 1)`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	_, err := Open(context.Background(), dir)
+	if !errors.Is(err, ErrTooNew) {
+		t.Fatalf("Open = %v, want ErrTooNew", err)
+	}
+}
+
+func TestOutboxLifecycleSurvivesReopen(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openTest(t, dir)
+	a := enqueue(t, s, "r1", t0)
+	b := enqueue(t, s, "r1", t0.Add(time.Second))
+	enqueue(t, s, "r2", t0)
+
+	due, err := s.Due(ctx, "r1", t0.Add(time.Second), 10)
+	if err != nil || len(due) != 2 || due[0].ID != a || due[1].ID != b {
+		t.Fatalf("Due = %+v, %v; want [%d %d]", due, err, a, b)
+	}
+	if got := due[0].AlertNames; len(got) != 2 || got[0] != "A" {
+		t.Fatalf("AlertNames = %v", got)
+	}
+	if err := s.MarkRetry(ctx, a, t0.Add(time.Minute), false, "boom", t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkSent(ctx, b, t0.Add(2*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	s = openTest(t, dir)
+	due, err = s.Due(ctx, "r1", t0.Add(30*time.Second), 10)
+	if err != nil || len(due) != 0 {
+		t.Fatalf("Due before retry time = %+v, %v; want none", due, err)
+	}
+	next, ok, err := s.NextDue(ctx, "r1")
+	if err != nil || !ok || !next.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("NextDue = %v, %v, %v", next, ok, err)
+	}
+	due, _ = s.Due(ctx, "r1", t0.Add(time.Minute), 10)
+	if len(due) != 1 || due[0].Attempts != 1 || due[0].LastError != "boom" {
+		t.Fatalf("Due after retry time = %+v", due)
+	}
+	depth, err := s.PendingByReceiver(ctx)
+	if err != nil || depth["r1"] != 1 || depth["r2"] != 1 {
+		t.Fatalf("PendingByReceiver = %v, %v", depth, err)
+	}
+	sent, err := s.List(ctx, Filter{State: Sent, Limit: 10})
+	if err != nil || len(sent) != 1 || sent[0].ID != b || sent[0].SentAt.IsZero() || sent[0].Attempts != 1 {
+		t.Fatalf("List(sent) = %+v, %v", sent, err)
+	}
+	all, _ := s.List(ctx, Filter{Limit: 2})
+	if len(all) != 2 || all[0].ID < all[1].ID {
+		t.Fatalf("List(all, 2) = %+v, want newest first", all)
+	}
+}
+
+func TestThrottledRetryDoesNotCountAsAttempt(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, t.TempDir())
+	id := enqueue(t, s, "r", t0)
+	if err := s.MarkRetry(ctx, id, t0.Add(time.Second), true, "429", t0); err != nil {
+		t.Fatal(err)
+	}
+	due, _ := s.Due(ctx, "r", t0.Add(time.Second), 1)
+	if len(due) != 1 || due[0].Attempts != 0 {
+		t.Fatalf("attempts after throttle = %+v", due)
+	}
+}
+
+func TestMarkDeadReleasesOnlyItsOwnClaims(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, t.TempDir())
+	first := enqueue(t, s, "r", t0, Claim{Fingerprint: "f1", Status: "firing", StartsAt: t0, NotifiedAt: t0},
+		Claim{Fingerprint: "f2", Status: "firing", StartsAt: t0, NotifiedAt: t0})
+	// f2 is claimed again by a later notification: the first one's death must not release it.
+	enqueue(t, s, "r", t0.Add(time.Hour), Claim{Fingerprint: "f2", Status: "resolved", StartsAt: t0, NotifiedAt: t0.Add(time.Hour)})
+
+	if err := s.MarkDead(ctx, first, "permanent", t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	got := claimsOf(t, s, "r", "f1", "f2")
+	if _, ok := got["f1"]; ok {
+		t.Errorf("claim f1 survived its notification's death")
+	}
+	if c, ok := got["f2"]; !ok || c.Status != "resolved" {
+		t.Errorf("claim f2 = %+v, %v; want the later resolved claim", c, ok)
+	}
+	dead, _ := s.List(ctx, Filter{State: Dead, Limit: 10})
+	if len(dead) != 1 || dead[0].ID != first || dead[0].LastError != "permanent" {
+		t.Fatalf("dead = %+v", dead)
+	}
+}
+
+func TestExpireAndPrune(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, t.TempDir())
+	old := enqueue(t, s, "gone", t0, Claim{Fingerprint: "f", Status: "firing", StartsAt: t0, NotifiedAt: t0})
+	fresh := enqueue(t, s, "gone", t0.Add(2*time.Hour))
+	if err := s.MarkRetry(ctx, old, t0.Add(time.Hour), false, "connection refused", t0); err != nil {
+		t.Fatal(err)
+	}
+	exp, err := s.Expire(ctx, t0.Add(time.Hour), "gave up after max_retry_age", t0.Add(time.Hour))
+	if err != nil || len(exp) != 1 || exp[0].ID != old || exp[0].Receiver != "gone" {
+		t.Fatalf("Expire = %+v, %v", exp, err)
+	}
+	dead, _ := s.List(ctx, Filter{State: Dead, Limit: 10})
+	if len(dead) != 1 || dead[0].LastError != "gave up after max_retry_age: connection refused" {
+		t.Fatalf("dead = %+v", dead)
+	}
+	if c := claimsOf(t, s, "gone", "f"); len(c) != 0 {
+		t.Fatalf("expired notification kept its claim: %+v", c)
+	}
+
+	n, c, err := s.Prune(ctx, t0.Add(3*time.Hour))
+	if err != nil || n != 1 || c != 0 {
+		t.Fatalf("Prune = %d, %d, %v; want the dead row only", n, c, err)
+	}
+	pending, _ := s.List(ctx, Filter{State: Pending, Limit: 10})
+	if len(pending) != 1 || pending[0].ID != fresh {
+		t.Fatalf("pending after prune = %+v; pending rows must never be pruned", pending)
+	}
+}
+
+func TestClaimsChunkedLookup(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	var claims []Claim
+	var fps []string
+	for i := range 1200 {
+		fp := filepath.Join("fp", string(rune('a'+i%26)), time.Duration(i).String())
+		fps = append(fps, fp)
+		claims = append(claims, Claim{Fingerprint: fp, Status: "firing", StartsAt: t0, NotifiedAt: t0})
+	}
+	enqueue(t, s, "r", t0, claims...)
+	if got := claimsOf(t, s, "r", fps...); len(got) != len(fps) {
+		t.Fatalf("Claims found %d of %d", len(got), len(fps))
+	}
+	if got := claimsOf(t, s, "other", fps...); len(got) != 0 {
+		t.Fatalf("claims leaked across receivers: %d", len(got))
+	}
+}
+
+func TestParseState(t *testing.T) {
+	for _, s := range []string{"pending", "sent", "dead"} {
+		if _, err := ParseState(s); err != nil {
+			t.Errorf("ParseState(%q): %v", s, err)
+		}
+	}
+	if _, err := ParseState("done"); err == nil {
+		t.Error("ParseState(done) accepted")
+	}
+}
