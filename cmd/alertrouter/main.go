@@ -78,4 +78,3 @@ func init() {
 		version.Version = "dev"
 	}
 }
-
