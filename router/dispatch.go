@@ -100,7 +100,14 @@ func (d *dispatcher) notify(receivers map[string]int) {
 
 func (d *dispatcher) work(ctx context.Context, w *worker) {
 	logger := d.s.logger.With("receiver", w.name)
+	// pausedUntil is when a rate-limited receiver may be tried again: it holds back
+	// every notification of the receiver, not just the throttled one.
+	var pausedUntil time.Time
 	for ctx.Err() == nil {
+		if now := d.s.now(); now.Before(pausedUntil) {
+			sleep(ctx, pausedUntil.Sub(now), w.wake)
+			continue
+		}
 		due, err := d.s.store.Due(ctx, w.name, d.s.now(), batchSize)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -109,20 +116,15 @@ func (d *dispatcher) work(ctx context.Context, w *worker) {
 			sleep(ctx, storeErrorWait, nil)
 			continue
 		}
-		var pauseUntil time.Time
 		for i := range due {
 			if ctx.Err() != nil {
 				return
 			}
-			if pauseUntil = d.deliver(ctx, logger, &due[i]); !pauseUntil.IsZero() {
-				break // throttled: the rest of the batch would be throttled too
+			if pausedUntil = d.deliver(ctx, logger, &due[i]); !pausedUntil.IsZero() {
+				break // the rest of the batch would be throttled too
 			}
 		}
-		if !pauseUntil.IsZero() {
-			sleep(ctx, pauseUntil.Sub(d.s.now()), nil)
-			continue
-		}
-		if len(due) == batchSize {
+		if !pausedUntil.IsZero() || len(due) == batchSize {
 			continue
 		}
 		wait := idlePoll
@@ -150,7 +152,9 @@ func sleep(ctx context.Context, d time.Duration, wake <-chan struct{}) {
 // deliver makes one attempt and records its outcome. It returns when the receiver asked
 // to be left alone until, zero otherwise.
 func (d *dispatcher) deliver(ctx context.Context, logger *slog.Logger, n *store.Notification) (pauseUntil time.Time) {
-	rcv, ok := d.s.runtime.Load().receivers[n.Receiver]
+	rt := d.s.runtime.Load()
+	maxAge := rt.cfg.Global.MaxRetryAge
+	rcv, ok := rt.receivers[n.Receiver]
 	if !ok {
 		return time.Time{} // removed by a reload; the worker is being stopped
 	}
@@ -184,8 +188,8 @@ func (d *dispatcher) deliver(ctx context.Context, logger *slog.Logger, n *store.
 		logger.Debug("Notification sent", "attempts", n.Attempts+1)
 	case receivers.IsPermanent(err):
 		d.finishDead(logger, n, err)
-	case now.Sub(n.CreatedAt) >= d.s.maxRetryAge():
-		d.finishDead(logger, n, fmt.Errorf("gave up after max_retry_age (%s): %w", d.s.maxRetryAge(), err))
+	case now.Sub(n.CreatedAt) >= time.Duration(maxAge):
+		d.finishDead(logger, n, fmt.Errorf("gave up after max_retry_age (%s): %w", maxAge, err))
 	case errors.As(err, &throttled):
 		wait := throttled.RetryAfter
 		if wait <= 0 {

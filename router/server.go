@@ -85,10 +85,6 @@ func New(cfg *config.Config, o Options) (*Server, error) {
 	return s, nil
 }
 
-func (s *Server) maxRetryAge() time.Duration {
-	return time.Duration(s.runtime.Load().cfg.Global.MaxRetryAge)
-}
-
 func (s *Server) receiverNames() []string {
 	rt := s.runtime.Load()
 	names := make([]string, 0, len(rt.receivers))

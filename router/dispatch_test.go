@@ -1,0 +1,262 @@
+package router
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alertrouter/alertrouter/receivers/webhook"
+	"github.com/alertrouter/alertrouter/store"
+)
+
+// target is an HTTP webhook destination whose answers the test scripts.
+type target struct {
+	mu       sync.Mutex
+	answers  []func(w http.ResponseWriter) // consumed in order; then 200
+	received []webhook.Payload
+	headers  []http.Header
+	block    chan struct{} // when set, requests wait on it
+	srv      *httptest.Server
+}
+
+func newTarget(t *testing.T) *target {
+	tg := &target{}
+	tg.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tg.mu.Lock()
+		block := tg.block
+		tg.mu.Unlock()
+		if block != nil {
+			<-block
+		}
+		body, _ := io.ReadAll(r.Body)
+		tg.mu.Lock()
+		defer tg.mu.Unlock()
+		if len(tg.answers) > 0 {
+			a := tg.answers[0]
+			tg.answers = tg.answers[1:]
+			a(w)
+			return
+		}
+		var p webhook.Payload
+		if err := json.Unmarshal(body, &p); err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		tg.received = append(tg.received, p)
+		tg.headers = append(tg.headers, r.Header.Clone())
+	}))
+	t.Cleanup(tg.srv.Close)
+	return tg
+}
+
+func (tg *target) script(answers ...func(w http.ResponseWriter)) {
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	tg.answers = append(tg.answers, answers...)
+}
+
+func (tg *target) got() []webhook.Payload {
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	return append([]webhook.Payload(nil), tg.received...)
+}
+
+func status(code int, header ...string) func(w http.ResponseWriter) {
+	return func(w http.ResponseWriter) {
+		for i := 0; i+1 < len(header); i += 2 {
+			w.Header().Set(header[i], header[i+1])
+		}
+		w.WriteHeader(code)
+		_, _ = w.Write([]byte("scripted failure"))
+	}
+}
+
+func hookConfig(url string) string {
+	return `
+global:
+  max_retry_age: 1h
+receivers:
+  - name: hook
+    webhook:
+      url: ` + url + `
+      max_alerts: 1
+routes:
+  - hostgroup_regex: '.+'
+    receivers: [hook]
+default_receivers: [hook]
+`
+}
+
+// settle advances the fake clock in steps, waking the workers each time, until cond holds.
+func (e *env) settle(step time.Duration, what string, cond func() bool) {
+	e.t.Helper()
+	eventually(e.t, what, func() bool {
+		if cond() {
+			return true
+		}
+		e.clock.Add(step)
+		e.wake()
+		time.Sleep(2 * time.Millisecond)
+		return cond()
+	})
+}
+
+func TestDeliversWebhookPayload(t *testing.T) {
+	tg := newTarget(t)
+	e := newEnv(t, hookConfig(tg.srv.URL+"/hook"), "", true)
+	e.mustPost(payload("am1", alert{name: "A", hostgroup: "gpu-1", instance: "i1"}, alert{name: "B", hostgroup: "gpu-1", instance: "i2"}))
+	eventually(t, "delivery", func() bool { return len(tg.got()) == 1 })
+	p := tg.got()[0]
+	if p.Version != "4" || p.Receiver != "hook" || p.Status != "firing" || len(p.Alerts) != 1 || p.TruncatedAlerts != 1 {
+		t.Fatalf("payload = %+v (max_alerts: 1 must truncate to one alert)", p)
+	}
+	if p.GroupLabels["hostgroup"] != "gpu-1" || p.GroupKey != `alertrouter/routes[0]:{hostgroup="gpu-1"}` || p.ExternalURL != "http://am1:9093" {
+		t.Fatalf("payload = %+v", p)
+	}
+	if p.CommonLabels["hostgroup"] != "gpu-1" || p.CommonLabels["instance"] != "" {
+		t.Fatalf("commonLabels = %v", p.CommonLabels)
+	}
+	if id := tg.headers[0].Get("X-Alertrouter-Notification-Id"); id == "" {
+		t.Fatal("no notification id header")
+	}
+	eventually(t, "sent state", func() bool { return len(e.list(store.Sent)) == 1 })
+	if c := e.counter("alertrouter_notifications_sent_total", "receiver", "hook"); c != 1 {
+		t.Errorf("sent_total = %v", c)
+	}
+}
+
+func TestRetriesUntilDelivered(t *testing.T) {
+	tg := newTarget(t)
+	tg.script(status(500), status(503), status(408))
+	e := newEnv(t, hookConfig(tg.srv.URL), "", true)
+	e.mustPost(payload("am1", alert{name: "A", hostgroup: "gpu-1", instance: "i1"}))
+	e.settle(5*time.Second, "delivery after 3 failures", func() bool { return len(tg.got()) == 1 })
+	eventually(t, "sent state", func() bool { return len(e.list(store.Sent)) == 1 })
+	n := e.list(store.Sent)[0]
+	if n.Attempts != 4 || n.LastError != "" {
+		t.Fatalf("notification = %+v, want 4 attempts", n)
+	}
+	if c := e.counter("alertrouter_notifications_failed_total", "receiver", "hook"); c != 3 {
+		t.Errorf("failed_total = %v, want 3", c)
+	}
+}
+
+func TestPermanentErrorIsDeadAndReleasesClaim(t *testing.T) {
+	tg := newTarget(t)
+	tg.script(status(400))
+	e := newEnv(t, hookConfig(tg.srv.URL), "", true)
+	a := alert{name: "A", hostgroup: "gpu-1", instance: "i1"}
+	e.mustPost(payload("am1", a))
+	eventually(t, "dead state", func() bool { return len(e.list(store.Dead)) == 1 })
+	n := e.list(store.Dead)[0]
+	if n.Attempts != 1 || n.LastError != "unexpected status code 400: scripted failure" {
+		t.Fatalf("dead notification = %+v", n)
+	}
+	if c := e.counter("alertrouter_notifications_dead_total", "receiver", "hook"); c != 1 {
+		t.Errorf("dead_total = %v", c)
+	}
+	// The claim was released: Alertmanager's next repeat is delivered.
+	if res := e.mustPost(payload("am1", a)); res.Notifications != 1 {
+		t.Fatalf("repeat after a dead notification: %+v", res)
+	}
+	eventually(t, "redelivery", func() bool { return len(tg.got()) == 1 })
+	r := e.do(http.MethodGet, "/api/v1/notifications?status=dead", "", nil, nil)
+	if !strings.Contains(r.Raw, `"lastError":"unexpected status code 400: scripted failure"`) {
+		t.Errorf("API does not show the dead notification's error: %s", r.Raw)
+	}
+}
+
+func TestThrottledWaitsRetryAfterWithoutCountingAFailure(t *testing.T) {
+	tg := newTarget(t)
+	tg.script(status(429, "Retry-After", "30"), status(429, "Retry-After", "30"))
+	e := newEnv(t, hookConfig(tg.srv.URL), "", true)
+	e.mustPost(payload("am1", alert{name: "A", hostgroup: "gpu-1", instance: "i1"}))
+	eventually(t, "first throttle", func() bool { return e.counter("alertrouter_notifications_throttled_total") == 1 })
+	p := e.list(store.Pending)
+	if len(p) != 1 || p[0].Attempts != 0 || !p[0].NextAttemptAt.Equal(testStart.Add(30*time.Second)) {
+		t.Fatalf("after a 429 with Retry-After: 30: %+v", p)
+	}
+	e.settle(10*time.Second, "delivery after throttling", func() bool { return len(tg.got()) == 1 })
+	if c := e.counter("alertrouter_notifications_failed_total"); c != 0 {
+		t.Errorf("throttling counted as %v failures", c)
+	}
+	if c := e.counter("alertrouter_notifications_throttled_total"); c != 2 {
+		t.Errorf("throttled_total = %v, want 2", c)
+	}
+}
+
+func TestGivesUpAfterMaxRetryAge(t *testing.T) {
+	tg := newTarget(t)
+	for range 100 {
+		tg.script(status(502))
+	}
+	e := newEnv(t, hookConfig(tg.srv.URL), "", true)
+	e.mustPost(payload("am1", alert{name: "A", hostgroup: "gpu-1", instance: "i1"}))
+	e.settle(time.Minute, "dead after max_retry_age", func() bool { return len(e.list(store.Dead)) == 1 })
+	n := e.list(store.Dead)[0]
+	if !strings.HasPrefix(n.LastError, "gave up after max_retry_age (1h): unexpected status code 502") {
+		t.Fatalf("last error = %q", n.LastError)
+	}
+	if age := n.UpdatedAt.Sub(n.CreatedAt); age < time.Hour || age > time.Hour+6*time.Minute {
+		t.Fatalf("gave up after %s, want just past 1h", age)
+	}
+}
+
+func TestErrorsDoNotLeakSecretURL(t *testing.T) {
+	// A closed port: the client error would quote the URL, token and all.
+	ln := httptest.NewServer(http.NotFoundHandler())
+	url := ln.URL + "/hooks/T000/B000/XXXXtok3nXXXX"
+	ln.Close()
+	e := newEnv(t, hookConfig(url), "", true)
+	e.mustPost(payload("am1", alert{name: "A", hostgroup: "gpu-1", instance: "i1"}))
+	eventually(t, "a failed attempt", func() bool { return e.counter("alertrouter_notifications_failed_total") >= 1 })
+	p := e.list(store.Pending)
+	if len(p) != 1 || !strings.Contains(p[0].LastError, "<redacted>") {
+		t.Fatalf("pending = %+v", p)
+	}
+	api := e.do(http.MethodGet, "/api/v1/notifications", "", nil, nil).Raw
+	metrics := e.do(http.MethodGet, "/metrics", "", nil, nil).Raw
+	for where, text := range map[string]string{"last_error": p[0].LastError, "logs": e.logs.String(), "API": api, "metrics": metrics} {
+		if strings.Contains(text, "tok3n") {
+			t.Errorf("secret URL leaked into %s: %s", where, text)
+		}
+	}
+}
+
+func TestShutdownWaitsForTheDeliveryInFlight(t *testing.T) {
+	tg := newTarget(t)
+	release := make(chan struct{})
+	tg.block = release
+	e := newEnv(t, hookConfig(tg.srv.URL), "", true)
+	e.mustPost(payload("am1", alert{name: "A", hostgroup: "gpu-1", instance: "i1"}))
+	eventually(t, "delivery in flight", func() bool {
+		return e.counter("alertrouter_notifications_sent_total") == 0 && len(e.list(store.Pending)) == 1
+	})
+	time.Sleep(50 * time.Millisecond) // let the worker reach the target
+	e.stop()
+	select {
+	case <-e.done:
+		t.Fatal("Run returned while a delivery was in flight")
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	<-e.done
+	if len(e.list(store.Sent)) != 1 {
+		t.Fatalf("the in-flight delivery was not recorded: %+v", e.list(""))
+	}
+}
+
+func TestPendingWorkResumesAfterRestart(t *testing.T) {
+	tg := newTarget(t)
+	dir := t.TempDir()
+	e := newEnv(t, hookConfig(tg.srv.URL), dir, false) // accepts, never delivers
+	e.mustPost(payload("am1", alert{name: "A", hostgroup: "gpu-1", instance: "i1"}, alert{name: "B", hostgroup: "gpu-2", instance: "i1"}))
+	e.Close()
+	newEnv(t, hookConfig(tg.srv.URL), dir, true)
+	eventually(t, "both notifications after restart", func() bool { return len(tg.got()) == 2 })
+}
