@@ -305,4 +305,3 @@ routes:
     receivers: [gpu]
 default_receivers: [ops]
 `
-
