@@ -1,0 +1,117 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/alertmanager/template"
+
+	"github.com/alertrouter/alertrouter/receivers"
+)
+
+var _ receivers.Receiver = (*Receiver)(nil)
+
+func message(n int) *receivers.Message {
+	d := &template.Data{Receiver: "hook", Status: "firing", GroupLabels: template.KV{"hostgroup": "gpu-1"}}
+	for range n {
+		d.Alerts = append(d.Alerts, template.Alert{Status: "firing", Labels: template.KV{"alertname": "A"}, StartsAt: time.Unix(0, 0).UTC()})
+	}
+	return &receivers.Message{ID: 42, Receiver: "hook", Route: "routes[0]", Hostgroup: "gpu-1", Data: d}
+}
+
+func TestSend(t *testing.T) {
+	var got Payload
+	var hdr http.Header
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hdr = r.Header.Clone()
+		b, _ := io.ReadAll(r.Body)
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Error(err)
+		}
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	tokenFile := filepath.Join(dir, "token")
+	urlFile := filepath.Join(dir, "url")
+	os.WriteFile(tokenFile, []byte("tok\n"), 0o600)
+	os.WriteFile(urlFile, []byte(srv.URL+"/x\n"), 0o600)
+
+	conf := &Config{URLFile: urlFile, BearerTokenFile: tokenFile, MaxAlerts: 2}
+	if err := conf.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if err := New(conf, nil).Send(context.Background(), message(5)); err != nil {
+		t.Fatal(err)
+	}
+	if got.Version != "4" || len(got.Alerts) != 2 || got.TruncatedAlerts != 3 || got.GroupKey != `alertrouter/routes[0]:{hostgroup="gpu-1"}` {
+		t.Fatalf("payload = %+v", got)
+	}
+	if hdr.Get("Authorization") != "Bearer tok" || hdr.Get("X-Alertrouter-Notification-Id") != "42" {
+		t.Fatalf("headers = %v", hdr)
+	}
+}
+
+func TestSendErrorsKeepSecretsOut(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "invalid_token", http.StatusForbidden)
+	}))
+	defer srv.Close()
+	conf := &Config{URL: receivers.Secret(srv.URL + "/hook/s3cr3t"), BearerToken: "t0ken"}
+	err := New(conf, nil).Send(context.Background(), message(1))
+	if err == nil || !receivers.IsPermanent(err) {
+		t.Fatalf("403: %v, want permanent", err)
+	}
+	if strings.Contains(err.Error(), "s3cr3t") || strings.Contains(err.Error(), "t0ken") {
+		t.Fatalf("error leaks a secret: %v", err)
+	}
+
+	conf.URL = "http://127.0.0.1:1/hook/s3cr3t"
+	err = New(conf, nil).Send(context.Background(), message(1))
+	if err == nil || receivers.IsPermanent(err) || strings.Contains(err.Error(), "s3cr3t") {
+		t.Fatalf("connection refused: %v, want retryable and redacted", err)
+	}
+}
+
+func TestSendMissingSecretFileIsRetryable(t *testing.T) {
+	conf := &Config{URLFile: filepath.Join(t.TempDir(), "not-yet-mounted")}
+	err := New(conf, nil).Send(context.Background(), message(1))
+	var fe *receivers.FieldError
+	if err == nil || receivers.IsPermanent(err) || errors.As(err, &fe) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		conf  Config
+		field string
+	}{
+		{Config{URL: "http://x"}, ""},
+		{Config{URLFile: "/f"}, ""},
+		{Config{}, "url"},
+		{Config{URL: "http://x", URLFile: "/f"}, "url"},
+		{Config{URL: "x"}, "url"},
+		{Config{URL: "http://"}, "url"},
+		{Config{URL: "http://x", BearerToken: "a", BearerTokenFile: "b"}, "bearer_token"},
+		{Config{URL: "http://x", MaxAlerts: -1}, "max_alerts"},
+	}
+	for _, tt := range tests {
+		err := tt.conf.Validate()
+		var fe *receivers.FieldError
+		switch {
+		case tt.field == "" && err != nil:
+			t.Errorf("%+v: %v", tt.conf, err)
+		case tt.field != "" && (!errors.As(err, &fe) || fe.Field != tt.field):
+			t.Errorf("%+v: %v, want a problem with %s", tt.conf, err, tt.field)
+		}
+	}
+}
