@@ -4,6 +4,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -20,13 +21,22 @@ const (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:]))
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// run parses the command line and runs one subcommand, returning the exit code.
-func run(args []string) int {
+// run parses the command line and runs one subcommand, returning the exit code:
+// 0 success, 1 failure, 2 bad usage.
+func run(args []string, stdout, stderr io.Writer) int {
 	app := kingpin.New("alertrouter", "Routes Alertmanager alerts by host group to Slack, email, Aliyun CloudMonitor and webhooks, with dedupe in SQLite.")
 	app.HelpFlag.Short('h')
+	// --help and --version end the program through Terminate: record the code instead of
+	// exiting, so that run stays testable.
+	exitCode := -1
+	app.UsageWriter(stdout).ErrorWriter(stderr).Terminate(func(code int) {
+		if exitCode < 0 {
+			exitCode = code
+		}
+	})
 	var logConfig promslog.Config
 	promslogflag.AddFlags(app, &logConfig)
 
@@ -37,22 +47,26 @@ func run(args []string) int {
 	app.Command("version", "Print version, commit and Go version.")
 
 	cmd, err := app.Parse(args)
+	if exitCode >= 0 {
+		return exitCode
+	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "alertrouter: %v (try --help)\n", err)
+		fmt.Fprintf(stderr, "alertrouter: %v (try --help)\n", err)
 		return 2
 	}
+	logConfig.Writer = stderr
 	logger := promslog.New(&logConfig)
 	switch cmd {
 	case "serve":
-		err = serve.run(logger)
+		err = serve.run(logger, stdout)
 	case "config check":
-		return check.run(os.Stdout, os.Stderr)
+		return check.run(stdout, stderr)
 	case "route test":
-		return route.run(os.Stdout, os.Stderr)
+		return route.run(stdout, stderr)
 	case "migrate":
 		err = migrate.run(logger)
 	case "version":
-		fmt.Println(version.Print("alertrouter"))
+		fmt.Fprintln(stdout, version.Print("alertrouter"))
 	}
 	if err != nil {
 		logger.Error("alertrouter failed", "err", err)

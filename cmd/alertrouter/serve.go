@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -41,7 +42,7 @@ func newServeCmd(app *kingpin.Application) *serveCmd {
 	}
 }
 
-func (c *serveCmd) run(logger *slog.Logger) error {
+func (c *serveCmd) run(logger *slog.Logger, stdout io.Writer) error {
 	logger.Info("Starting alertrouter", "version", version.Info())
 	cfg, err := loadConfig(*c.configFile)
 	if err != nil {
@@ -66,7 +67,7 @@ func (c *serveCmd) run(logger *slog.Logger) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		versioncollector.NewCollector("alertrouter"))
 	srv, err := router.New(cfg, router.Options{
-		Store: st, Logger: logger, Registerer: reg, Gatherer: reg, ConfigFile: *c.configFile,
+		Store: st, Logger: logger, Registerer: reg, Gatherer: reg, ConfigFile: *c.configFile, Stdout: stdout,
 	})
 	if err != nil {
 		return err
