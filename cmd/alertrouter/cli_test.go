@@ -1,0 +1,108 @@
+package main
+
+import (
+	"bytes"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	_ "modernc.org/sqlite"
+
+	"github.com/alertrouter/alertrouter/store"
+)
+
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestConfigCheck(t *testing.T) {
+	code, out, _ := runCLI(t, "config", "check", "--config.file=../../config/testdata/issue.yml")
+	if code != 0 || out != "SUCCESS: ../../config/testdata/issue.yml is valid: 2 receivers, 2 routes, default receivers [ops-log]\n" {
+		t.Fatalf("valid config: %d %q", code, out)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yml")
+	if err := os.WriteFile(bad, []byte("receivers:\n  - name: a\n    log: {}\nroutes:\n  - hostgroup_regex: 'gpu-('\n    receivers: [a]\ndefault_receivers: [a]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCLI(t, "config", "check", "--config.file="+bad)
+	want := "FAILED: " + bad + ":5: routes[0].hostgroup_regex: error parsing regexp: missing closing ): `^(?:gpu-()$`\n"
+	if code != 1 || errOut != want {
+		t.Fatalf("invalid config: %d\n got %q\nwant %q", code, errOut, want)
+	}
+	if code, _, errOut := runCLI(t, "config", "check"); code != 2 || !strings.Contains(errOut, "required flag(s) '--config.file' not provided") {
+		t.Fatalf("missing flag: %d %q", code, errOut)
+	}
+	if code, _, errOut := runCLI(t, "config", "check", "--config.file=/nonexistent.yml"); code != 1 || !strings.Contains(errOut, "no such file") {
+		t.Fatalf("missing file: %d %q", code, errOut)
+	}
+}
+
+func TestRouteTest(t *testing.T) {
+	tests := []struct {
+		args []string
+		code int
+		out  string
+	}{
+		{[]string{"hostgroup=fg-ng-ec-microloan", "severity=critical", "alertname=X"}, 0,
+			"route:     routes[0]\nreceiver:  pay-hook (via routes[0])\n"},
+		{[]string{"hostgroup=gpu-a100", "severity=critical", "alertname=X"}, 0,
+			"route:     routes[1]\nreceiver:  ops-log (via routes[1])\nreceiver:  pay-hook (via routes[1])\n"},
+		{[]string{"alertname=X"}, 0, "route:     default (no hostgroup)\nreceiver:  ops-log (via default)\n"},
+		{[]string{"hostgroup=web", "alertname=X", "--verify.receivers=pay-hook"}, 1, "route:     default (no route)\nreceiver:  ops-log (via default)\n"},
+		{[]string{"hostgroup=gpu-1", "severity=critical", "--verify.receivers=pay-hook,ops-log"}, 0,
+			"route:     routes[1]\nreceiver:  ops-log (via routes[1])\nreceiver:  pay-hook (via routes[1])\n"},
+		{[]string{"hostgroup=~gpu"}, 2, ""},
+	}
+	for _, tt := range tests {
+		args := append([]string{"route", "test", "--config.file=../../config/testdata/issue.yml"}, tt.args...)
+		code, out, errOut := runCLI(t, args...)
+		if code != tt.code || out != tt.out {
+			t.Errorf("%v: %d %q %q\nwant %d %q", tt.args, code, out, errOut, tt.code, tt.out)
+		}
+	}
+}
+
+func TestMigrateRefusesNewerDatabase(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, errOut := runCLI(t, "migrate", "--storage.path="+dir); code != 0 || !strings.Contains(errOut, "Database is up to date") {
+		t.Fatalf("migrate: %d %s", code, errOut)
+	}
+	db, err := sql.Open("sqlite", filepath.Join(dir, store.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO goose_db_version (version_id, is_applied) VALUES (99, 1)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	code, _, errOut := runCLI(t, "migrate", "--storage.path="+dir)
+	if code != 1 || !strings.Contains(errOut, "database schema is newer than this binary (database version 99") {
+		t.Fatalf("newer database: %d %s", code, errOut)
+	}
+	// serve refuses it the same way, before listening.
+	code, _, errOut = runCLI(t, "serve", "--storage.path="+dir, "--web.listen-address=127.0.0.1:0")
+	if code != 1 || !strings.Contains(errOut, "database schema is newer than this binary") {
+		t.Fatalf("serve on a newer database: %d %s", code, errOut)
+	}
+}
+
+func TestVersionAndUsage(t *testing.T) {
+	code, out, _ := runCLI(t, "version")
+	if code != 0 || !strings.HasPrefix(out, "alertrouter, version ") || !strings.Contains(out, "go version:       go1.") || !strings.Contains(out, "revision:") {
+		t.Fatalf("version: %d %q", code, out)
+	}
+	if code, _, errOut := runCLI(t, "--bogus"); code != 2 || !strings.Contains(errOut, "unknown long flag '--bogus'") {
+		t.Fatalf("bad flag: %d %q", code, errOut)
+	}
+	if code, _, errOut := runCLI(t, "--log.format=xml", "version"); code != 2 || !strings.Contains(errOut, "xml") {
+		t.Fatalf("bad log format: %d %q", code, errOut)
+	}
+	if code, out, _ := runCLI(t, "--help"); code != 0 || !strings.Contains(out, "--web.listen-address") && !strings.Contains(out, "serve") {
+		t.Fatalf("--help: %d %q", code, out)
+	}
+}

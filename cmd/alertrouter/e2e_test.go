@@ -1,0 +1,329 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/alertrouter/alertrouter/receivers/log"
+	"github.com/alertrouter/alertrouter/receivers/webhook"
+)
+
+// The README's first command: serve with no config, post the example payload, see one JSON line.
+func TestServeOnEmbeddedDefault(t *testing.T) {
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	p := start(t, dir, binary, "serve", "--web.listen-address="+addr)
+	waitReady(t, p, "http://"+addr+"/-/ready")
+	body, err := os.ReadFile("../../examples/payloads/firing.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post("http://"+addr+"/webhook", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(answer) != `{"status":"success","data":{"alerts":2,"notifications":1,"suppressed":0}}`+"\n" {
+		t.Fatalf("POST /webhook = %d %s", resp.StatusCode, answer)
+	}
+	eventually(t, 10*time.Second, "the log line", func() bool { return strings.Contains(p.stdout.String(), "\n") })
+	var line log.Line
+	if err := json.Unmarshal([]byte(p.stdout.String()), &line); err != nil {
+		t.Fatalf("stdout is not one JSON line: %v\n%s", err, p.stdout.String())
+	}
+	if line.Receiver != "log" || line.Hostgroup != "gpu-render-a" || len(line.Alerts) != 2 || line.Alerts[0].Labels["alertname"] != "ComfyUI_Down" {
+		t.Fatalf("log line = %+v", line)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "data", "alertrouter.db")); err != nil {
+		t.Fatalf("database not under ./data: %v", err)
+	}
+	if code := p.stop(t); code != 0 {
+		t.Fatalf("exit code after SIGTERM = %d", code)
+	}
+}
+
+// recorder is a webhook destination that counts what reaches it per alert.
+type recorder struct {
+	mu    sync.Mutex
+	delay time.Duration
+	seen  map[string]int // "<status> <instance>" -> deliveries
+	total atomic.Int64
+	srv   *httptest.Server
+}
+
+func newRecorder(t *testing.T, delay time.Duration) *recorder {
+	r := &recorder{delay: delay, seen: map[string]int{}}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		time.Sleep(r.delay)
+		var p webhook.Payload
+		if err := json.NewDecoder(req.Body).Decode(&p); err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		for _, a := range p.Alerts {
+			r.seen[a.Status+" "+a.Labels["instance"]]++
+			r.total.Add(1)
+		}
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+func (r *recorder) count(key string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.seen[key]
+}
+
+func (r *recorder) snapshot() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]int, len(r.seen))
+	for k, v := range r.seen {
+		out[k] = v
+	}
+	return out
+}
+
+// Two Alertmanagers that are not clustered both notify every alert: each alert must reach
+// its receiver once, and its resolution once.
+func TestAlertmanagerPairDeliversOnce(t *testing.T) {
+	am := requireCommand(t, "prometheus-alertmanager")
+	dir := t.TempDir()
+	token := filepath.Join(dir, "token")
+	if err := os.WriteFile(token, []byte("e2e-token\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecorder(t, 0)
+	routerAddr := freeAddr(t)
+	router := startRouter(t, dir, routerAddr, fmt.Sprintf(`
+webhook:
+  bearer_token_file: %s
+receivers:
+  - name: pay-hook
+    webhook:
+      url: %s/hook
+  - name: ops-log
+    log: {}
+routes:
+  - hostgroup: fg-ng-ec-microloan
+    receivers: [pay-hook]
+default_receivers: [ops-log]
+`, token, rec.srv.URL))
+
+	amConfig := filepath.Join(dir, "alertmanager.yml")
+	if err := os.WriteFile(amConfig, []byte(fmt.Sprintf(`
+route:
+  receiver: alertrouter
+  group_by: [alertname, hostgroup]
+  group_wait: 1s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: alertrouter
+    webhook_configs:
+      - url: http://%s/webhook
+        send_resolved: true
+        max_alerts: 0
+        http_config:
+          authorization:
+            type: Bearer
+            credentials_file: %s
+`, routerAddr, token)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var ams []string
+	for i := range 2 {
+		addr := freeAddr(t)
+		p := start(t, dir, am, "--config.file="+amConfig, "--storage.path="+filepath.Join(dir, fmt.Sprintf("am%d", i)),
+			"--web.listen-address="+addr, "--cluster.listen-address=")
+		waitReady(t, p, "http://"+addr+"/-/ready")
+		ams = append(ams, addr)
+	}
+
+	startsAt := time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)
+	postAlerts := func(endsAt string) {
+		t.Helper()
+		var alerts []map[string]any
+		for _, a := range []struct{ hostgroup, instance string }{
+			{"fg-ng-ec-microloan", "pay-1"}, {"fg-ng-ec-microloan", "pay-2"}, {"gpu-render-a", "gpu-1"},
+		} {
+			al := map[string]any{
+				"labels":       map[string]string{"alertname": "TestDown", "hostgroup": a.hostgroup, "instance": a.instance, "severity": "critical"},
+				"annotations":  map[string]string{"summary": a.instance + " is down"},
+				"startsAt":     startsAt,
+				"generatorURL": "http://prometheus/graph",
+			}
+			if endsAt != "" {
+				al["endsAt"] = endsAt
+			}
+			alerts = append(alerts, al)
+		}
+		body, _ := json.Marshal(alerts)
+		for _, addr := range ams {
+			resp, err := http.Post("http://"+addr+"/api/v2/alerts", "application/json", bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Fatalf("POST %s/api/v2/alerts = %d", addr, resp.StatusCode)
+			}
+		}
+	}
+
+	postAlerts("")
+	// Both Alertmanagers have notified (3 alerts each) and the outbox is empty.
+	eventually(t, 30*time.Second, "both Alertmanagers' firing notifications", func() bool {
+		return metric(t, routerAddr, "alertrouter_alerts_received_total", `status="firing"`) >= 6 &&
+			metric(t, routerAddr, "alertrouter_outbox_pending", "") == 0
+	})
+	for _, key := range []string{"firing pay-1", "firing pay-2"} {
+		if n := rec.count(key); n != 1 {
+			t.Errorf("%s delivered %d times, want once: %v", key, n, rec.snapshot())
+		}
+	}
+	if n := rec.count("firing gpu-1"); n != 0 {
+		t.Errorf("gpu-1 reached pay-hook: %v", rec.snapshot())
+	}
+	if n := strings.Count(router.stdout.String(), `"instance":"gpu-1"`); n != 1 {
+		t.Errorf("gpu-1 printed %d times by the log receiver, want once:\n%s", n, router.stdout.String())
+	}
+	if n := metric(t, routerAddr, "alertrouter_alerts_suppressed_total", `reason="duplicate"`); n != 3 {
+		t.Errorf("suppressed duplicates = %v, want 3", n)
+	}
+
+	postAlerts(time.Now().UTC().Format(time.RFC3339))
+	eventually(t, 30*time.Second, "both Alertmanagers' resolved notifications", func() bool {
+		return metric(t, routerAddr, "alertrouter_alerts_received_total", `status="resolved"`) >= 6 &&
+			metric(t, routerAddr, "alertrouter_outbox_pending", "") == 0
+	})
+	for _, key := range []string{"resolved pay-1", "resolved pay-2", "firing pay-1", "firing pay-2"} {
+		if n := rec.count(key); n != 1 {
+			t.Errorf("%s delivered %d times, want once: %v", key, n, rec.snapshot())
+		}
+	}
+	if code := router.stop(t); code != 0 {
+		t.Errorf("router exit code %d", code)
+	}
+}
+
+// SIGKILL while a burst is being delivered: after a restart, every alert that was
+// answered 200 is delivered, and no notification is left pending or dead.
+func TestSIGKILLDuringBurstLosesNothing(t *testing.T) {
+	dir := t.TempDir()
+	rec := newRecorder(t, 20*time.Millisecond)
+	addr := freeAddr(t)
+	cfg := fmt.Sprintf(`
+receivers:
+  - name: hook
+    webhook:
+      url: %s/hook
+routes:
+  - hostgroup_regex: 'hg-.*'
+    receivers: [hook]
+default_receivers: [hook]
+`, rec.srv.URL)
+	router := startRouter(t, dir, addr, cfg)
+
+	const webhooks, perWebhook, killAfter = 400, 5, 150
+	var (
+		mu       sync.Mutex
+		accepted []string // instances of alerts answered with 200
+		answered atomic.Int64
+		killed   = make(chan struct{})
+		once     sync.Once
+		wg       sync.WaitGroup
+	)
+	jobs := make(chan int)
+	for range 8 {
+		wg.Go(func() {
+			for i := range jobs {
+				var alerts []string
+				var instances []string
+				for j := range perWebhook {
+					inst := fmt.Sprintf("i-%d-%d", i, j)
+					instances = append(instances, inst)
+					alerts = append(alerts, fmt.Sprintf(`{"status":"firing","labels":{"alertname":"Burst","hostgroup":"hg-%d","instance":%q},"annotations":{},"startsAt":"2026-11-21T08:00:00Z","endsAt":"0001-01-01T00:00:00Z"}`, i%4, inst))
+				}
+				body := `{"version":"4","groupKey":"g","status":"firing","receiver":"r","externalURL":"http://am","alerts":[` + strings.Join(alerts, ",") + `]}`
+				resp, err := http.Post("http://"+addr+"/webhook", "application/json", strings.NewReader(body))
+				if err != nil {
+					continue // the router is down: not accepted
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					mu.Lock()
+					accepted = append(accepted, instances...)
+					mu.Unlock()
+					if answered.Add(1) == killAfter {
+						once.Do(func() { router.kill(); close(killed) })
+					}
+				}
+			}
+		})
+	}
+	for i := range webhooks {
+		select {
+		case <-killed:
+		case jobs <- i:
+			continue
+		}
+		break
+	}
+	close(jobs)
+	wg.Wait()
+	<-killed
+	deliveredAtKill := rec.total.Load()
+	mu.Lock()
+	acceptedN := len(accepted)
+	mu.Unlock()
+	if deliveredAtKill >= int64(acceptedN) {
+		t.Fatalf("all %d accepted alerts were delivered before the kill: the test proved nothing", acceptedN)
+	}
+	t.Logf("killed with %d of %d accepted alerts delivered", deliveredAtKill, acceptedN)
+
+	startRouter(t, dir, addr, cfg)
+	eventually(t, 120*time.Second, "every accepted alert delivered after the restart", func() bool {
+		seen := rec.snapshot()
+		for _, inst := range accepted {
+			if seen["firing "+inst] == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	dups := 0
+	for _, n := range rec.snapshot() {
+		dups += n - 1
+	}
+	t.Logf("%d accepted alerts delivered, %d delivered twice (at-least-once around the kill)", acceptedN, dups)
+
+	resp, err := http.Get("http://" + addr + "/api/v1/notifications?status=dead")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != `{"status":"success","data":[]}`+"\n" {
+		t.Fatalf("dead notifications after restart: %s", b)
+	}
+	eventually(t, 30*time.Second, "an empty outbox", func() bool {
+		return metric(t, addr, "alertrouter_outbox_pending", "") == 0
+	})
+}
