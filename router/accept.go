@@ -67,7 +67,7 @@ func (s *Server) accept(ctx context.Context, rt *runtime, p *Payload, now time.T
 
 	err := s.store.Update(ctx, func(tx *store.Tx) error {
 		for _, g := range groups {
-			n, err := s.enqueueGroup(ctx, tx, rt, g, p, now, &t)
+			n, err := s.enqueueGroup(tx, rt, g, p, now, &t)
 			if err != nil {
 				return err
 			}
@@ -94,12 +94,12 @@ func (s *Server) accept(ctx context.Context, rt *runtime, p *Payload, now time.T
 
 // enqueueGroup decides which alerts of g the receiver gets and enqueues them as one
 // notification; it returns how many notifications it enqueued (0 or 1).
-func (s *Server) enqueueGroup(ctx context.Context, tx *store.Tx, rt *runtime, g *group, p *Payload, now time.Time, t *tally) (int, error) {
+func (s *Server) enqueueGroup(tx *store.Tx, rt *runtime, g *group, p *Payload, now time.Time, t *tally) (int, error) {
 	fps := make([]string, 0, len(g.alerts))
 	for _, a := range g.alerts {
 		fps = append(fps, a.Fingerprint)
 	}
-	prev, err := tx.Claims(ctx, g.receiver, fps)
+	prev, err := tx.Claims(g.receiver, fps)
 	if err != nil {
 		return 0, err
 	}
@@ -137,7 +137,7 @@ func (s *Server) enqueueGroup(ctx context.Context, tx *store.Tx, rt *runtime, g 
 		if err != nil {
 			return 0, err
 		}
-		id, err = tx.Enqueue(ctx, store.NewNotification{
+		id, err = tx.Enqueue(store.NewNotification{
 			Receiver: g.receiver, Route: g.route, Hostgroup: g.hostgroup, Status: g.status,
 			AlertNames: alertNames(send), AlertCount: len(send), Payload: payload,
 		}, now)
@@ -150,7 +150,7 @@ func (s *Server) enqueueGroup(ctx context.Context, tx *store.Tx, rt *runtime, g 
 		c.NotificationID = id
 	}
 	for _, c := range claims {
-		if err := tx.PutClaim(ctx, *c); err != nil {
+		if err := tx.PutClaim(*c); err != nil {
 			return 0, err
 		}
 	}

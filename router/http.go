@@ -56,7 +56,9 @@ func writeError(w http.ResponseWriter, code int, msg string) {
 }
 
 func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	code := s.webhook(w, r)
+	s.metrics.webhookDuration.Observe(time.Since(start).Seconds())
 	s.metrics.webhookRequests.WithLabelValues(strconv.Itoa(code)).Inc()
 }
 
@@ -95,6 +97,11 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) int {
 			"truncated_alerts", p.TruncatedAlerts, "group_key", p.GroupKey)
 	}
 	res, err := s.accept(r.Context(), rt, p, s.now())
+	if err != nil && r.Context().Err() != nil {
+		// Nothing was committed; Alertmanager retries what it did not see answered.
+		s.logger.Warn("Webhook client went away before the commit", "err", err)
+		return fail(http.StatusServiceUnavailable, "request cancelled")
+	}
 	if err != nil {
 		s.logger.Error("Cannot commit notifications, answering 503 so that Alertmanager retries", "err", err)
 		return fail(http.StatusServiceUnavailable, "store unavailable, retry later")

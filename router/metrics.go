@@ -14,6 +14,7 @@ import (
 type metrics struct {
 	alertsReceived    *prometheus.CounterVec
 	webhookRequests   *prometheus.CounterVec
+	webhookDuration   prometheus.Histogram
 	defaultRouted     *prometheus.CounterVec
 	enqueued          *prometheus.CounterVec
 	suppressed        *prometheus.CounterVec
@@ -38,6 +39,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Namespace: ns, Name: "webhook_requests_total",
 			Help: "Webhook requests, by HTTP status code answered.",
 		}, []string{"code"}),
+		webhookDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: ns, Name: "webhook_request_duration_seconds",
+			Help:    "Time to answer a webhook request, commit included.",
+			Buckets: []float64{.001, .0025, .005, .01, .02, .05, .1, .25, .5, 1, 2.5},
+		}),
 		defaultRouted: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Name: "alerts_default_routed_total",
 			Help: "Alerts sent to default_receivers because they have no hostgroup label or match no route.",
@@ -85,7 +91,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Timestamp of the last successful configuration reload.",
 		}),
 	}
-	reg.MustRegister(m.alertsReceived, m.webhookRequests, m.defaultRouted, m.enqueued, m.suppressed,
+	reg.MustRegister(m.alertsReceived, m.webhookRequests, m.webhookDuration, m.defaultRouted, m.enqueued, m.suppressed,
 		m.sent, m.failed, m.throttled, m.dead, m.deliveryLatency, m.attemptDuration,
 		m.reloadSuccess, m.reloadSuccessTime)
 	return m

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -58,32 +57,22 @@ type Notification struct {
 	SentAt        time.Time // zero until sent
 }
 
-// Tx is a write transaction, used to take dedupe decisions and enqueue their results atomically.
+// Tx is a write transaction (see Update), used to take dedupe decisions and enqueue their
+// results atomically. Its methods run under the transaction's own context.
 type Tx struct {
-	tx *sql.Tx
+	tx    *sql.Tx
+	stmts *statements
+	ctx   context.Context
 }
 
-// Update runs fn in one write transaction and commits it when fn returns nil.
-func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(&Tx{tx: tx}); err != nil {
-		return errors.Join(err, tx.Rollback())
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
-}
+const enqueueQuery = `INSERT INTO notifications
+	(receiver, route, hostgroup, status, alertnames, alert_count, payload, created_at, next_attempt_at, updated_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // Enqueue inserts a pending notification, due now.
-func (t *Tx) Enqueue(ctx context.Context, n NewNotification, now time.Time) (int64, error) {
+func (t *Tx) Enqueue(n NewNotification, now time.Time) (int64, error) {
 	ms := now.UnixMilli()
-	res, err := t.tx.ExecContext(ctx, `INSERT INTO notifications
-		(receiver, route, hostgroup, status, alertnames, alert_count, payload, created_at, next_attempt_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	res, err := t.tx.StmtContext(t.ctx, t.stmts.enqueue).ExecContext(t.ctx,
 		n.Receiver, n.Route, n.Hostgroup, n.Status, strings.Join(n.AlertNames, ","), n.AlertCount, n.Payload, ms, ms, ms)
 	if err != nil {
 		return 0, fmt.Errorf("enqueue: %w", err)
@@ -148,11 +137,19 @@ func (s *Store) NextDue(ctx context.Context, receiver string) (at time.Time, ok 
 // MarkSent records a successful delivery.
 func (s *Store) MarkSent(ctx context.Context, id int64, now time.Time) error {
 	ms := now.UnixMilli()
-	_, err := s.write.ExecContext(ctx, `UPDATE notifications
+	return s.exec(ctx, "mark sent", `UPDATE notifications
 		SET state = 'sent', attempts = attempts + 1, last_error = '', sent_at = ?, updated_at = ?
 		WHERE id = ? AND state = 'pending'`, ms, ms, id)
+}
+
+// exec runs one statement as a write operation.
+func (s *Store) exec(ctx context.Context, what, query string, args ...any) error {
+	err := s.Update(ctx, func(t *Tx) error {
+		_, err := t.tx.ExecContext(t.ctx, query, args...)
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("mark sent: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
 }
@@ -164,31 +161,27 @@ func (s *Store) MarkRetry(ctx context.Context, id int64, next time.Time, throttl
 	if throttled {
 		inc = 0
 	}
-	_, err := s.write.ExecContext(ctx, `UPDATE notifications
+	return s.exec(ctx, "mark retry", `UPDATE notifications
 		SET attempts = attempts + ?, last_error = ?, next_attempt_at = ?, updated_at = ?
 		WHERE id = ? AND state = 'pending'`, inc, lastError, next.UnixMilli(), now.UnixMilli(), id)
-	if err != nil {
-		return fmt.Errorf("mark retry: %w", err)
-	}
-	return nil
 }
 
 // MarkDead gives up on a notification and releases the dedupe claims it holds, so that the
 // alerts it carried are sent again when Alertmanager repeats them.
 func (s *Store) MarkDead(ctx context.Context, id int64, lastError string, now time.Time) error {
 	return s.Update(ctx, func(t *Tx) error {
-		return t.markDead(ctx, id, 1, lastError, now)
+		return t.markDead(id, 1, lastError, now)
 	})
 }
 
-func (t *Tx) markDead(ctx context.Context, id int64, attemptInc int, lastError string, now time.Time) error {
+func (t *Tx) markDead(id int64, attemptInc int, lastError string, now time.Time) error {
 	ms := now.UnixMilli()
-	if _, err := t.tx.ExecContext(ctx, `UPDATE notifications
+	if _, err := t.tx.ExecContext(t.ctx, `UPDATE notifications
 		SET state = 'dead', attempts = attempts + ?, last_error = ?, updated_at = ?
 		WHERE id = ? AND state = 'pending'`, attemptInc, lastError, ms, id); err != nil {
 		return fmt.Errorf("mark dead: %w", err)
 	}
-	if _, err := t.tx.ExecContext(ctx, `DELETE FROM claims WHERE notification_id = ?`, id); err != nil {
+	if _, err := t.tx.ExecContext(t.ctx, `DELETE FROM claims WHERE notification_id = ?`, id); err != nil {
 		return fmt.Errorf("release claims: %w", err)
 	}
 	return nil
@@ -206,7 +199,7 @@ type Expired struct {
 func (s *Store) Expire(ctx context.Context, cutoff time.Time, reason string, now time.Time) ([]Expired, error) {
 	var out []Expired
 	err := s.Update(ctx, func(t *Tx) error {
-		rows, err := t.tx.QueryContext(ctx, `SELECT id, receiver, last_error FROM notifications
+		rows, err := t.tx.QueryContext(t.ctx, `SELECT id, receiver, last_error FROM notifications
 			WHERE state = 'pending' AND created_at < ?`, cutoff.UnixMilli())
 		if err != nil {
 			return err
@@ -233,7 +226,7 @@ func (s *Store) Expire(ctx context.Context, cutoff time.Time, reason string, now
 			if r.lastError != "" {
 				msg = reason + ": " + r.lastError
 			}
-			if err := t.markDead(ctx, r.ID, 0, msg, now); err != nil {
+			if err := t.markDead(r.ID, 0, msg, now); err != nil {
 				return err
 			}
 			out = append(out, r.Expired)
@@ -294,14 +287,14 @@ func (s *Store) PendingByReceiver(ctx context.Context) (map[string]int, error) {
 func (s *Store) Prune(ctx context.Context, cutoff time.Time) (notifications, claims int64, err error) {
 	ms := cutoff.UnixMilli()
 	err = s.Update(ctx, func(t *Tx) error {
-		res, err := t.tx.ExecContext(ctx, `DELETE FROM notifications WHERE state != 'pending' AND updated_at < ?`, ms)
+		res, err := t.tx.ExecContext(t.ctx, `DELETE FROM notifications WHERE state != 'pending' AND updated_at < ?`, ms)
 		if err != nil {
 			return err
 		}
 		if notifications, err = res.RowsAffected(); err != nil {
 			return err
 		}
-		res, err = t.tx.ExecContext(ctx, `DELETE FROM claims WHERE notified_at < ?`, ms)
+		res, err = t.tx.ExecContext(t.ctx, `DELETE FROM claims WHERE notified_at < ?`, ms)
 		if err != nil {
 			return err
 		}

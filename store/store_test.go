@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -25,7 +26,7 @@ func enqueue(t *testing.T, s *Store, receiver string, now time.Time, claims ...C
 	var id int64
 	err := s.Update(context.Background(), func(tx *Tx) error {
 		var err error
-		id, err = tx.Enqueue(context.Background(), NewNotification{
+		id, err = tx.Enqueue(NewNotification{
 			Receiver: receiver, Route: "routes[0]", Hostgroup: "hg", Status: "firing",
 			AlertNames: []string{"A", "B"}, AlertCount: 2, Payload: []byte(`{}`),
 		}, now)
@@ -34,7 +35,7 @@ func enqueue(t *testing.T, s *Store, receiver string, now time.Time, claims ...C
 		}
 		for _, c := range claims {
 			c.Receiver, c.NotificationID = receiver, id
-			if err := tx.PutClaim(context.Background(), c); err != nil {
+			if err := tx.PutClaim(c); err != nil {
 				return err
 			}
 		}
@@ -51,7 +52,7 @@ func claimsOf(t *testing.T, s *Store, receiver string, fps ...string) map[string
 	var out map[string]Claim
 	err := s.Update(context.Background(), func(tx *Tx) error {
 		var err error
-		out, err = tx.Claims(context.Background(), receiver, fps)
+		out, err = tx.Claims(receiver, fps)
 		return err
 	})
 	if err != nil {
@@ -232,5 +233,68 @@ func TestParseState(t *testing.T) {
 	}
 	if _, err := ParseState("done"); err == nil {
 		t.Error("ParseState(done) accepted")
+	}
+}
+
+// Concurrent writes share transactions; a failing one is undone alone.
+func TestGroupCommitIsolatesFailures(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, t.TempDir())
+	const n = 200
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			errs <- s.Update(ctx, func(tx *Tx) error {
+				id, err := tx.Enqueue(NewNotification{Receiver: "r", Route: "x", Hostgroup: "h", Status: "firing", Payload: []byte(`{}`)}, t0)
+				if err != nil {
+					return err
+				}
+				if err := tx.PutClaim(Claim{Receiver: "r", Fingerprint: fmt.Sprint(i), Status: "firing", StartsAt: t0, NotifiedAt: t0, NotificationID: id}); err != nil {
+					return err
+				}
+				if i%10 == 0 {
+					return errors.New("op failed after writing")
+				}
+				return nil
+			})
+		}()
+	}
+	failed := 0
+	for range n {
+		if err := <-errs; err != nil {
+			if err.Error() != "op failed after writing" {
+				t.Fatalf("unexpected error: %v", err)
+			}
+			failed++
+		}
+	}
+	if failed != n/10 {
+		t.Fatalf("%d failures, want %d", failed, n/10)
+	}
+	pending, _ := s.List(ctx, Filter{State: Pending, Limit: 1000})
+	if len(pending) != n-n/10 {
+		t.Fatalf("%d notifications committed, want %d: failed operations must leave nothing", len(pending), n-n/10)
+	}
+	fps := make([]string, n)
+	for i := range fps {
+		fps[i] = fmt.Sprint(i)
+	}
+	claims := claimsOf(t, s, "r", fps...)
+	for i := range n {
+		if _, ok := claims[fmt.Sprint(i)]; ok == (i%10 == 0) {
+			t.Fatalf("claim %d present = %v", i, ok)
+		}
+	}
+}
+
+func TestUpdateAfterCloseFails(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	s.Close()
+	err := s.Update(context.Background(), func(*Tx) error { return nil })
+	if !errors.Is(err, ErrClosed) {
+		t.Fatalf("Update after Close = %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("second Close = %v", err)
 	}
 }

@@ -1,0 +1,73 @@
+package router
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/alertrouter/alertrouter/config"
+	"github.com/alertrouter/alertrouter/store"
+)
+
+// benchConfig sends every alert to two receivers, as in the load target.
+const benchConfig = `
+receivers:
+  - {name: a, log: {}}
+  - {name: b, log: {}}
+routes:
+  - hostgroup_regex: '.+'
+    receivers: [a, b]
+default_receivers: [a]
+`
+
+// BenchmarkWebhook measures the webhook path: decode, route, dedupe and commit of
+// 10-alert webhooks whose alerts are all new, so each one is claimed for two receivers.
+func BenchmarkWebhook(b *testing.B) {
+	cfg, err := config.Load([]byte(benchConfig), "bench.yml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	reg := prometheus.NewRegistry()
+	srv, err := New(cfg, Options{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Registerer: reg, Stdout: io.Discard})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := srv.Handler()
+	var seq atomic.Int64
+	body := func() string {
+		n := seq.Add(1)
+		alerts := make([]string, 10)
+		for i := range alerts {
+			alerts[i] = fmt.Sprintf(`{"status":"firing","labels":{"alertname":"Bench","hostgroup":"hg-%d","instance":"i-%d-%d","severity":"warning"},"annotations":{"summary":"bench"},"startsAt":"2026-11-21T08:00:00Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"http://prom/graph"}`, n%8, n, i)
+		}
+		return `{"version":"4","groupKey":"g","status":"firing","receiver":"r","externalURL":"http://am","alerts":[` + strings.Join(alerts, ",") + `]}`
+	}
+	b.ReportAllocs()
+	b.SetParallelism(8) // 16 concurrent webhooks on 2 cores, as from several Alertmanagers
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req := httptest.NewRequest(http.MethodPost, "/webhook", strings.NewReader(body()))
+			req.Header.Set("Content-Type", "application/json")
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			if w.Code != http.StatusOK {
+				b.Fatalf("%d %s", w.Code, w.Body)
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N*10)/b.Elapsed().Seconds(), "alerts/s")
+}

@@ -1,0 +1,159 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// maxBatch bounds how many write operations share one transaction.
+const maxBatch = 128
+
+// ErrClosed is returned by writes to a closed store.
+var ErrClosed = errors.New("store is closed")
+
+// writeOp is one Update waiting for the writer.
+type writeOp struct {
+	ctx  context.Context
+	fn   func(*Tx) error
+	done chan error
+}
+
+// Update runs fn in a write transaction and returns once its writes are committed (nil)
+// or rolled back (the error). ctx decides only whether fn starts: once it runs, fn's
+// statements are not interrupted, because interrupting a statement can roll back the whole
+// shared transaction.
+//
+// Writes are group-committed: one writer goroutine takes every operation that is waiting,
+// runs each inside its own SAVEPOINT of a single transaction, and commits once. An
+// operation that fails is rolled back to its savepoint without touching the others.
+// Operations of one batch run in order, so each sees the writes of those before it, as
+// if they had committed one by one. Under load this turns hundreds of commits (each a
+// WAL write) into a few.
+func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
+	op := &writeOp{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case s.ops <- op:
+	case <-s.closing:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once queued, wait for the outcome even if ctx ends: the caller must know whether
+	// its writes were committed.
+	return <-op.done
+}
+
+// writer owns the write connection for as long as the store is open.
+func (s *Store) writer() {
+	defer close(s.writerDone)
+	batch := make([]*writeOp, 0, maxBatch)
+	for {
+		var first *writeOp
+		select {
+		case first = <-s.ops:
+		case <-s.closing:
+			return
+		}
+		batch = append(batch[:0], first)
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case op := <-s.ops:
+				batch = append(batch, op)
+			default:
+				break fill
+			}
+		}
+		s.runBatch(batch)
+	}
+}
+
+func (s *Store) runBatch(batch []*writeOp) {
+	results := make([]error, len(batch))
+	ctx := context.Background() // each op's own ctx governs only whether it starts
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		for _, op := range batch {
+			op.done <- fmt.Errorf("begin: %w", err)
+		}
+		return
+	}
+	t := &Tx{tx: tx, stmts: &s.stmts, ctx: ctx}
+	single := len(batch) == 1
+	for i, op := range batch {
+		if err := op.ctx.Err(); err != nil {
+			results[i] = err
+			continue
+		}
+		results[i] = runOp(t, op, single)
+	}
+	if single && results[0] != nil {
+		// Without savepoints the failed op's writes are in the transaction itself.
+		_ = tx.Rollback()
+		batch[0].done <- results[0]
+		return
+	}
+	if err := tx.Commit(); err != nil {
+		for i := range results {
+			if results[i] == nil {
+				results[i] = fmt.Errorf("commit: %w", err)
+			}
+		}
+	}
+	for i, op := range batch {
+		op.done <- results[i]
+	}
+}
+
+// runOp runs one operation; in a batch of several, inside a savepoint so that its failure
+// undoes only its own writes.
+func runOp(t *Tx, op *writeOp, single bool) error {
+	if single {
+		return op.fn(t)
+	}
+	if _, err := t.tx.ExecContext(t.ctx, "SAVEPOINT op"); err != nil {
+		return fmt.Errorf("savepoint: %w", err)
+	}
+	if err := op.fn(t); err != nil {
+		if _, rbErr := t.tx.ExecContext(t.ctx, "ROLLBACK TO op"); rbErr != nil {
+			err = errors.Join(err, rbErr)
+		}
+		_, _ = t.tx.ExecContext(t.ctx, "RELEASE op")
+		return err
+	}
+	if _, err := t.tx.ExecContext(t.ctx, "RELEASE op"); err != nil {
+		return fmt.Errorf("release savepoint: %w", err)
+	}
+	return nil
+}
+
+// Checkpoint tuning: copying the WAL back into the database (and its fsyncs) happens
+// every checkpointInterval in the background, off the writer's commits. The writer still
+// fsyncs the WAL header when it reuses the WAL after a checkpoint, and that fsync waits
+// for whatever the checkpoint left to flush: small, frequent checkpoints keep that stall
+// short. Measured on a 2-core VM at 5,000 alerts/s: every 1s, webhook p99 70 ms; every
+// 100ms, 17 ms. The writer checkpoints by itself only when the WAL passes
+// safetyCheckpointPages (4 KiB each), in case the checkpointer stalls.
+const (
+	checkpointInterval    = 100 * time.Millisecond
+	safetyCheckpointPages = 20000
+)
+
+// checkpointer runs passive checkpoints, which never block the writer or readers.
+func (s *Store) checkpointer() {
+	defer close(s.checkpointerDone)
+	t := time.NewTicker(checkpointInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.closing:
+			return
+		case <-t.C:
+		}
+		// Errors are transient (a busy database); the next tick tries again and the
+		// writer's safety checkpoint bounds the WAL meanwhile.
+		_, _ = s.checkpoint.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+	}
+}
