@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -47,6 +48,8 @@ func main() {
 		latencies []time.Duration
 		wg        sync.WaitGroup
 	)
+	// Alerts of this run never collide with an earlier run's, which dedupe would suppress.
+	run := strconv.FormatInt(time.Now().UnixNano(), 36)
 	tokens := pace(ctx, *rate)
 	start := time.Now()
 	for range *concurrency {
@@ -60,7 +63,7 @@ func main() {
 				} else if ctx.Err() != nil {
 					break
 				}
-				body := payload(seq.Add(1), *perWebhook, *hostgroups)
+				body := payload(run, seq.Add(1), *perWebhook, *hostgroups)
 				t0 := time.Now()
 				if err := post(ctx, client, *url, *token, body); err != nil {
 					if ctx.Err() == nil {
@@ -110,7 +113,7 @@ func pace(ctx context.Context, rate float64) <-chan struct{} {
 	return ch
 }
 
-func payload(n int64, alerts, hostgroups int) string {
+func payload(run string, n int64, alerts, hostgroups int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `{"version":"4","groupKey":"{}:{alertname=\"Load\"}","truncatedAlerts":0,"status":"firing","receiver":"alertrouter",`+
 		`"groupLabels":{"alertname":"Load"},"commonLabels":{"alertname":"Load"},"commonAnnotations":{},"externalURL":"http://amload:9093","alerts":[`)
@@ -118,9 +121,9 @@ func payload(n int64, alerts, hostgroups int) string {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		fmt.Fprintf(&b, `{"status":"firing","labels":{"alertname":"Load","hostgroup":"hg-%d","instance":"load-%d-%d","severity":"warning"},`+
+		fmt.Fprintf(&b, `{"status":"firing","labels":{"alertname":"Load","hostgroup":"hg-%d","instance":"load-%s-%d-%d","severity":"warning"},`+
 			`"annotations":{"summary":"load test alert %d of webhook %d"},"startsAt":"2026-11-21T08:00:00Z","endsAt":"0001-01-01T00:00:00Z",`+
-			`"generatorURL":"http://prometheus:9090/graph"}`, n%int64(hostgroups), n, i, i, n)
+			`"generatorURL":"http://prometheus:9090/graph"}`, n%int64(hostgroups), run, n, i, i, n)
 	}
 	b.WriteString(`]}`)
 	return b.String()
