@@ -6,6 +6,8 @@ require (
 	github.com/alecthomas/kingpin/v2 v2.4.0
 	github.com/pressly/goose/v3 v3.29.0
 	github.com/prometheus/alertmanager v0.34.2
+	// Held below client_golang v1.25 / common v0.73: those need github.com/pandatix/go-abnf,
+	// which the module proxy here refuses (403).
 	github.com/prometheus/client_golang v1.24.1
 	github.com/prometheus/common v0.72.1
 	gopkg.in/yaml.v3 v3.0.1

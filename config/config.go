@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/prometheus/alertmanager/pkg/labels"
-	"github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
 
 	"github.com/alertrouter/alertrouter/receivers"
@@ -42,13 +41,13 @@ type Global struct {
 	// HostgroupLabel is the alert label that routing looks at.
 	HostgroupLabel string `yaml:"hostgroup_label"`
 	// RepeatInterval is how long a firing alert stays quiet at a receiver after it was sent.
-	RepeatInterval model.Duration `yaml:"repeat_interval"`
+	RepeatInterval Duration `yaml:"repeat_interval"`
 	// SendResolved sends a resolved notification for every alert whose firing was sent.
 	SendResolved bool `yaml:"send_resolved"`
 	// Retention is how long finished notifications and dedupe claims are kept.
-	Retention model.Duration `yaml:"retention"`
+	Retention Duration `yaml:"retention"`
 	// MaxRetryAge is how long the dispatcher keeps retrying a notification before it is dead.
-	MaxRetryAge model.Duration `yaml:"max_retry_age"`
+	MaxRetryAge Duration `yaml:"max_retry_age"`
 }
 
 // Webhook configures the /webhook endpoint that Alertmanager posts to.
@@ -108,10 +107,10 @@ func defaults() Config {
 	return Config{
 		Global: Global{
 			HostgroupLabel: DefaultHostgroupLabel,
-			RepeatInterval: model.Duration(DefaultRepeatInterval),
+			RepeatInterval: Duration(DefaultRepeatInterval),
 			SendResolved:   true,
-			Retention:      model.Duration(DefaultRetention),
-			MaxRetryAge:    model.Duration(DefaultMaxRetryAge),
+			Retention:      Duration(DefaultRetention),
+			MaxRetryAge:    Duration(DefaultMaxRetryAge),
 		},
 		Webhook: Webhook{MaxBodyBytes: DefaultMaxBodyBytes},
 	}
@@ -145,6 +144,10 @@ func Load(b []byte, name string) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			return nil, typeErrors(name, &root, te)
+		}
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if err := c.validate(); err != nil {

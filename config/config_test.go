@@ -15,9 +15,9 @@ func TestIssueExampleLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Global.HostgroupLabel != "hostgroup" || time.Duration(c.Global.RepeatInterval) != 4*time.Hour ||
-		!c.Global.SendResolved || time.Duration(c.Global.Retention) != 168*time.Hour ||
-		time.Duration(c.Global.MaxRetryAge) != DefaultMaxRetryAge {
+	if c.Global.HostgroupLabel != "hostgroup" || c.Global.RepeatInterval.Std() != 4*time.Hour ||
+		!c.Global.SendResolved || c.Global.Retention.Std() != 168*time.Hour ||
+		c.Global.MaxRetryAge.Std() != DefaultMaxRetryAge {
 		t.Errorf("global = %+v", c.Global)
 	}
 	if c.Webhook.BearerTokenFile != "/run/secrets/alertrouter_token" || c.Webhook.MaxBodyBytes != DefaultMaxBodyBytes {
@@ -67,9 +67,11 @@ default_receivers: [a]
 	tests := []struct {
 		name, yaml, want string
 	}{
-		{"unknown field", "recievers: []\n", "cfg.yml: yaml: unmarshal errors:\n  line 1: field recievers not found in type config.Config"},
+		{"unknown field", "recievers: []\n", "cfg.yml:1: recievers: field recievers not found in type config.Config"},
+		{"unknown nested field", base + "routes:\n  - hostgroup: x\n    reciever: [a]\n", "cfg.yml:7: routes[0].reciever: field reciever not found in type config.Route"},
+		{"wrong type", base + "webhook:\n  max_body_bytes: lots\n", "cfg.yml:6: webhook.max_body_bytes: cannot unmarshal !!str `lots` into int64"},
 		{"not yaml", "routes: [\n", "cfg.yml: yaml: line 1: did not find expected node content"},
-		{"bad duration", "global:\n  repeat_interval: 4 hours\n" + base, `cfg.yml: unknown unit " hours" in duration "4 hours"`},
+		{"bad duration", "global:\n  repeat_interval: 4 hours\n" + base, `cfg.yml:2: global.repeat_interval: "4 hours" is not a duration (like 30s, 5m, 4h or 7d)`},
 		{"no default receivers", "receivers:\n  - name: a\n    log: {}\n", "cfg.yml:1: default_receivers: at least one receiver is required: alerts that match no route go there"},
 		{"unknown default", base + "routes: []\n" + "", ""},
 		{"unknown route receiver", base + "routes:\n  - hostgroup: x\n    receivers: [a, b]\n", `cfg.yml:7: routes[0].receivers[1]: unknown receiver "b"`},

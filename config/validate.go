@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/prometheus/alertmanager/pkg/labels"
 	"github.com/prometheus/common/model"
@@ -78,7 +77,7 @@ func (g *Global) validate() error {
 	}
 	// A still-firing alert refreshes its claim once per repeat_interval; a retention that
 	// short would prune live claims and drop the alert's resolved notification.
-	if time.Duration(g.Retention) <= time.Duration(g.RepeatInterval) {
+	if g.Retention <= g.RepeatInterval {
 		return errf("global.retention", "must be longer than repeat_interval (%s)", g.RepeatInterval)
 	}
 	return nil
@@ -244,4 +243,62 @@ func splitPath(path string) []pathSeg {
 		}
 	}
 	return out
+}
+
+// typeErrors rewrites the decoder's "line N: message" errors as "name:N: field: message",
+// naming the field from the document so that users need not map lines to keys.
+func typeErrors(name string, root *yaml.Node, te *yaml.TypeError) error {
+	msgs := make([]string, 0, len(te.Errors))
+	for _, e := range te.Errors {
+		var line int
+		if _, err := fmt.Sscanf(e, "line %d:", &line); err != nil {
+			msgs = append(msgs, name+": "+e)
+			continue
+		}
+		msg := strings.TrimSpace(e[strings.Index(e, ":")+1:])
+		if path := pathAtLine(root, line); path != "" {
+			msg = path + ": " + msg
+		}
+		msgs = append(msgs, fmt.Sprintf("%s:%d: %s", name, line, msg))
+	}
+	return errors.New(strings.Join(msgs, "\n"))
+}
+
+// pathAtLine returns the path ("routes[1].matchers") of the deepest mapping key on line,
+// or else of a list item on it ("routes[1].matchers[0]").
+func pathAtLine(n *yaml.Node, line int) string {
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	var found, item string
+	var walk func(n *yaml.Node, path string)
+	walk = func(n *yaml.Node, path string) {
+		switch n.Kind {
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				key, val := n.Content[i], n.Content[i+1]
+				p := key.Value
+				if path != "" {
+					p = path + "." + key.Value
+				}
+				if key.Line == line {
+					found = p
+				}
+				walk(val, p)
+			}
+		case yaml.SequenceNode:
+			for i, it := range n.Content {
+				p := fmt.Sprintf("%s[%d]", path, i)
+				if it.Kind == yaml.ScalarNode && it.Line == line {
+					item = p
+				}
+				walk(it, p)
+			}
+		}
+	}
+	walk(n, "")
+	if found == "" {
+		return item
+	}
+	return found
 }

@@ -188,7 +188,7 @@ func (d *dispatcher) deliver(ctx context.Context, logger *slog.Logger, n *store.
 		logger.Debug("Notification sent", "attempts", n.Attempts+1)
 	case receivers.IsPermanent(err):
 		d.finishDead(logger, n, err)
-	case now.Sub(n.CreatedAt) >= time.Duration(maxAge):
+	case now.Sub(n.CreatedAt) >= maxAge.Std():
 		d.finishDead(logger, n, fmt.Errorf("gave up after max_retry_age (%s): %w", maxAge, err))
 	case errors.As(err, &throttled):
 		wait := throttled.RetryAfter

@@ -3,7 +3,6 @@ package router
 import (
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/alertrouter/alertrouter/config"
 	"github.com/alertrouter/alertrouter/receivers"
@@ -34,7 +33,7 @@ func newRuntime(cfg *config.Config, stdout io.Writer) (*runtime, error) {
 		routes:    NewRoutes(cfg),
 		receivers: rcvs,
 		policy: policy{
-			repeatInterval: time.Duration(cfg.Global.RepeatInterval),
+			repeatInterval: cfg.Global.RepeatInterval.Std(),
 			sendResolved:   cfg.Global.SendResolved,
 		},
 	}, nil

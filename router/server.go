@@ -157,7 +157,7 @@ func (s *Server) tidy(ctx context.Context) {
 	rt := s.runtime.Load()
 	now := s.now()
 	const grace = maxBackoff + 2*attemptTimeout
-	cutoff := now.Add(-time.Duration(rt.cfg.Global.MaxRetryAge) - grace)
+	cutoff := now.Add(-rt.cfg.Global.MaxRetryAge.Std() - grace)
 	expired, err := s.store.Expire(ctx, cutoff, fmt.Sprintf("gave up after max_retry_age (%s)", rt.cfg.Global.MaxRetryAge), now)
 	if err != nil && ctx.Err() == nil {
 		s.logger.Error("Cannot expire old notifications", "err", err)
@@ -166,7 +166,7 @@ func (s *Server) tidy(ctx context.Context) {
 		s.metrics.dead.WithLabelValues(e.Receiver).Inc()
 		s.logger.Error("Notification is dead, giving up: still pending after max_retry_age (is its receiver configured?)", "receiver", e.Receiver, "notification", e.ID)
 	}
-	n, c, err := s.store.Prune(ctx, now.Add(-time.Duration(rt.cfg.Global.Retention)))
+	n, c, err := s.store.Prune(ctx, now.Add(-rt.cfg.Global.Retention.Std()))
 	if err != nil && ctx.Err() == nil {
 		s.logger.Error("Cannot prune old rows", "err", err)
 	}
