@@ -196,22 +196,28 @@ func (d *dispatcher) deliver(ctx context.Context, logger *slog.Logger, n *store.
 			wait = backoff(n.Attempts + 1)
 		}
 		next := now.Add(wait)
-		d.s.metrics.throttled.WithLabelValues(n.Receiver).Inc()
 		logger.Warn("Receiver is rate limiting", "retry_in", wait, "err", err)
 		d.retry(logger, n, next, true, err, now)
 		return next
 	default:
 		wait := backoff(n.Attempts + 1)
-		d.s.metrics.failed.WithLabelValues(n.Receiver).Inc()
 		logger.Warn("Delivery failed, will retry", "attempt", n.Attempts+1, "retry_in", wait, "err", err)
 		d.retry(logger, n, now.Add(wait), false, err, now)
 	}
 	return time.Time{}
 }
 
+// retry records a failed or throttled attempt; like every outcome, it is counted only
+// once it is stored.
 func (d *dispatcher) retry(logger *slog.Logger, n *store.Notification, next time.Time, throttled bool, cause error, now time.Time) {
 	if err := d.s.store.MarkRetry(context.Background(), n.ID, next, throttled, cause.Error(), now); err != nil {
 		logger.Error("Cannot schedule a retry", "err", err)
+		return
+	}
+	if throttled {
+		d.s.metrics.throttled.WithLabelValues(n.Receiver).Inc()
+	} else {
+		d.s.metrics.failed.WithLabelValues(n.Receiver).Inc()
 	}
 }
 
