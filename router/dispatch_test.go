@@ -1,6 +1,7 @@
 package router
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -257,4 +258,43 @@ func TestPendingWorkResumesAfterRestart(t *testing.T) {
 	e.Close()
 	newEnv(t, hookConfig(tg.srv.URL), dir, true)
 	eventually(t, "both notifications after restart", func() bool { return len(tg.got()) == 2 })
+}
+
+func TestJanitorPrunesAndExpires(t *testing.T) {
+	e := newEnv(t, logConfig, "", false)
+	e.mustPost(payload("am1", alert{name: "A", hostgroup: "gpu-1", instance: "i1"}))
+	ns := e.list(store.Pending)
+	if err := e.store.MarkSent(context.Background(), ns[0].ID, e.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	// A notification for a receiver that a reload removed: no worker will ever take it.
+	if err := e.store.Update(context.Background(), func(tx *store.Tx) error {
+		_, err := tx.Enqueue(store.NewNotification{Receiver: "removed", Route: "routes[9]", Hostgroup: "x", Status: "firing", AlertNames: []string{"B"}, AlertCount: 1, Payload: []byte(`{}`)}, e.clock.Now())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	e.clock.Add(24*time.Hour + maxBackoff + 2*attemptTimeout + time.Second) // past max_retry_age and its grace
+	e.srv.tidy(context.Background())
+	dead := e.list(store.Dead)
+	if len(dead) != 1 || dead[0].Receiver != "removed" || dead[0].LastError != "gave up after max_retry_age (1d)" {
+		t.Fatalf("dead = %+v", dead)
+	}
+	if c := e.counter("alertrouter_notifications_dead_total", "receiver", "removed"); c != 1 {
+		t.Errorf("dead_total{removed} = %v", c)
+	}
+	if len(e.list(store.Sent)) != 1 {
+		t.Fatal("sent notification pruned before retention")
+	}
+
+	e.clock.Add(168*time.Hour + time.Second) // past retention
+	e.srv.tidy(context.Background())
+	if all := e.list(""); len(all) != 0 {
+		t.Fatalf("rows past retention were kept: %+v", all)
+	}
+	// Claims went with them: the alert is new again.
+	if res := e.mustPost(payload("am1", alert{name: "A", hostgroup: "gpu-1", instance: "i1"})); res.Notifications != 1 {
+		t.Fatalf("after pruning: %+v", res)
+	}
 }
