@@ -8,10 +8,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -326,4 +328,63 @@ default_receivers: [hook]
 	eventually(t, 30*time.Second, "an empty outbox", func() bool {
 		return metric(t, addr, "alertrouter_outbox_pending", "") == 0
 	})
+}
+
+// SIGHUP reloads the config file; a broken file is rejected and the old config keeps serving.
+func TestSIGHUPReload(t *testing.T) {
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	router := startRouter(t, dir, addr, "receivers:\n  - {name: first, log: {}}\ndefault_receivers: [first]\n")
+	cfgFile := filepath.Join(dir, "alertrouter.yml")
+	post := func(instance string) {
+		t.Helper()
+		body := `{"version":"4","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"Reload","instance":"` + instance + `"},"startsAt":"2026-11-21T08:00:00Z"}]}`
+		resp, err := http.Post("http://"+addr+"/webhook", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("webhook = %d", resp.StatusCode)
+		}
+	}
+	reload := func(cfg string, wantOK float64) {
+		t.Helper()
+		if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := router.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 10*time.Second, "the reload", func() bool {
+			return metric(t, addr, "alertrouter_config_last_reload_successful", "") == wantOK &&
+				strings.Contains(router.stderr.String(), map[float64]string{0: "Config reload failed", 1: "Config reloaded"}[wantOK])
+		})
+	}
+	reload("receivers: [\n", 0)
+	post("i1")
+	eventually(t, 10*time.Second, "delivery with the old config", func() bool {
+		return strings.Contains(router.stdout.String(), `"receiver":"first"`)
+	})
+	reload("receivers:\n  - {name: second, log: {}}\ndefault_receivers: [second]\n", 1)
+	post("i2")
+	eventually(t, 10*time.Second, "delivery with the new config", func() bool {
+		return strings.Contains(router.stdout.String(), `"receiver":"second"`)
+	})
+}
+
+// The example configs users copy must pass the tools of the programs they configure.
+func TestExamplesPassTheirTools(t *testing.T) {
+	amtool := requireCommand(t, "amtool")
+	promtool := requireCommand(t, "promtool")
+	for _, c := range [][]string{
+		{amtool, "check-config", "../../examples/alertmanager.yml"},
+		{promtool, "check", "config", "--syntax-only", "../../examples/prometheus.yml"},
+		{binary, "config", "check", "--config.file=../../examples/alertrouter.yml"},
+	} {
+		out, err := exec.Command(c[0], c[1:]...).CombinedOutput()
+		if err != nil {
+			t.Errorf("%v: %v\n%s", c, err, out)
+		}
+	}
 }
