@@ -86,6 +86,7 @@ default_receivers: [a]
 		{"webhook without url", "receivers:\n  - name: a\n    webhook: {max_alerts: 1}\ndefault_receivers: [a]\n", "cfg.yml:3: receivers[0].webhook.url: one of url or url_file is required"},
 		{"webhook bad scheme", "receivers:\n  - name: a\n    webhook:\n      url: 'ftp://secret@host/x'\ndefault_receivers: [a]\n", "cfg.yml:4: receivers[0].webhook.url: scheme must be http or https"},
 		{"retention below repeat", "global:\n  retention: 1h\n" + base, "cfg.yml:2: global.retention: must be longer than repeat_interval (4h)"},
+		{"retention below max_retry_age", "global:\n  retention: 10h\n  max_retry_age: 12h\n" + base, "cfg.yml:2: global.retention: must be longer than max_retry_age (12h)"},
 		{"empty hostgroup label", "global:\n  hostgroup_label: ''\n" + base, `cfg.yml:2: global.hostgroup_label: "" is not a valid label name`},
 		{"two auths", "webhook:\n  bearer_token: x\n  basic_auth: {username: u, password: p}\n" + base, "cfg.yml:3: webhook.basic_auth: basic_auth and a bearer token are mutually exclusive"},
 		{"basic auth without password", "webhook:\n  basic_auth:\n    username: u\n" + base, "cfg.yml:2: webhook.basic_auth.password: one of password or password_file is required"},

@@ -80,6 +80,10 @@ func (g *Global) validate() error {
 	if g.Retention <= g.RepeatInterval {
 		return errf("global.retention", "must be longer than repeat_interval (%s)", g.RepeatInterval)
 	}
+	// Claims of notifications still being retried must not be pruned under them.
+	if g.Retention <= g.MaxRetryAge {
+		return errf("global.retention", "must be longer than max_retry_age (%s)", g.MaxRetryAge)
+	}
 	return nil
 }
 

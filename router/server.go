@@ -151,20 +151,21 @@ func (s *Server) janitor(ctx context.Context) {
 }
 
 // tidy prunes history past retention and expires pending notifications that nobody
-// will deliver any more (their receiver was removed from the config). Receivers that
-// exist expire their own rows at their next attempt; the grace keeps us out of their way.
+// will deliver any more: their receiver was removed from the config. Configured
+// receivers try each of their rows once more before giving up, even after a long
+// downtime of the router.
 func (s *Server) tidy(ctx context.Context) {
 	rt := s.runtime.Load()
 	now := s.now()
-	const grace = maxBackoff + 2*attemptTimeout
-	cutoff := now.Add(-rt.cfg.Global.MaxRetryAge.Std() - grace)
-	expired, err := s.store.Expire(ctx, cutoff, fmt.Sprintf("gave up after max_retry_age (%s)", rt.cfg.Global.MaxRetryAge), now)
+	cutoff := now.Add(-rt.cfg.Global.MaxRetryAge.Std())
+	reason := fmt.Sprintf("gave up after max_retry_age (%s): receiver is not configured", rt.cfg.Global.MaxRetryAge)
+	expired, err := s.store.Expire(ctx, s.receiverNames(), cutoff, reason, now)
 	if err != nil && ctx.Err() == nil {
 		s.logger.Error("Cannot expire old notifications", "err", err)
 	}
 	for _, e := range expired {
 		s.metrics.dead.WithLabelValues(e.Receiver).Inc()
-		s.logger.Error("Notification is dead, giving up: still pending after max_retry_age (is its receiver configured?)", "receiver", e.Receiver, "notification", e.ID)
+		s.logger.Error("Notification is dead, giving up: its receiver is not configured", "receiver", e.Receiver, "notification", e.ID)
 	}
 	n, c, err := s.store.Prune(ctx, now.Add(-rt.cfg.Global.Retention.Std()))
 	if err != nil && ctx.Err() == nil {

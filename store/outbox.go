@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -176,10 +177,14 @@ func (s *Store) MarkDead(ctx context.Context, id int64, lastError string, now ti
 
 func (t *Tx) markDead(id int64, attemptInc int, lastError string, now time.Time) error {
 	ms := now.UnixMilli()
-	if _, err := t.tx.ExecContext(t.ctx, `UPDATE notifications
+	res, err := t.tx.ExecContext(t.ctx, `UPDATE notifications
 		SET state = 'dead', attempts = attempts + ?, last_error = ?, updated_at = ?
-		WHERE id = ? AND state = 'pending'`, attemptInc, lastError, ms, id); err != nil {
+		WHERE id = ? AND state = 'pending'`, attemptInc, lastError, ms, id)
+	if err != nil {
 		return fmt.Errorf("mark dead: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return err // already finished (sent): its claims stand
 	}
 	if _, err := t.tx.ExecContext(t.ctx, `DELETE FROM claims WHERE notification_id = ?`, id); err != nil {
 		return fmt.Errorf("release claims: %w", err)
@@ -193,14 +198,19 @@ type Expired struct {
 	Receiver string
 }
 
-// Expire marks dead every pending notification created before cutoff, with reason as its
-// last error when it has none of its own. It catches rows whose receiver is no longer
-// configured, which no delivery attempt would ever reach.
-func (s *Store) Expire(ctx context.Context, cutoff time.Time, reason string, now time.Time) ([]Expired, error) {
+// Expire marks dead the pending notifications created before cutoff whose receiver is not
+// among configured, with reason as their last error. No delivery attempt will ever reach
+// them; configured receivers give up on their own rows at their next attempt.
+func (s *Store) Expire(ctx context.Context, configured []string, cutoff time.Time, reason string, now time.Time) ([]Expired, error) {
+	names, err := json.Marshal(configured)
+	if err != nil {
+		return nil, fmt.Errorf("expire: %w", err)
+	}
 	var out []Expired
-	err := s.Update(ctx, func(t *Tx) error {
+	err = s.Update(ctx, func(t *Tx) error {
 		rows, err := t.tx.QueryContext(t.ctx, `SELECT id, receiver, last_error FROM notifications
-			WHERE state = 'pending' AND created_at < ?`, cutoff.UnixMilli())
+			WHERE state = 'pending' AND created_at < ?
+			AND receiver NOT IN (SELECT value FROM json_each(?))`, cutoff.UnixMilli(), string(names))
 		if err != nil {
 			return err
 		}

@@ -164,6 +164,17 @@ func TestMarkDeadReleasesOnlyItsOwnClaims(t *testing.T) {
 	if err := s.MarkDead(ctx, first, "permanent", t0.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
+	// Marking it dead again (say, a second worker after a reload) must not release anything.
+	third := enqueue(t, s, "r", t0.Add(2*time.Hour), Claim{Fingerprint: "f3", Status: "firing", StartsAt: t0, NotifiedAt: t0})
+	if err := s.MarkSent(ctx, third, t0.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkDead(ctx, third, "late", t0.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if c := claimsOf(t, s, "r", "f3"); len(c) != 1 {
+		t.Errorf("a sent notification's claim was released by a late MarkDead")
+	}
 	got := claimsOf(t, s, "r", "f1", "f2")
 	if _, ok := got["f1"]; ok {
 		t.Errorf("claim f1 survived its notification's death")
@@ -185,7 +196,8 @@ func TestExpireAndPrune(t *testing.T) {
 	if err := s.MarkRetry(ctx, old, t0.Add(time.Hour), false, "connection refused", t0); err != nil {
 		t.Fatal(err)
 	}
-	exp, err := s.Expire(ctx, t0.Add(time.Hour), "gave up after max_retry_age", t0.Add(time.Hour))
+	enqueue(t, s, "kept", t0) // a configured receiver's row is left to its worker
+	exp, err := s.Expire(ctx, []string{"kept"}, t0.Add(time.Hour), "gave up after max_retry_age", t0.Add(time.Hour))
 	if err != nil || len(exp) != 1 || exp[0].ID != old || exp[0].Receiver != "gone" {
 		t.Fatalf("Expire = %+v, %v", exp, err)
 	}
@@ -202,7 +214,7 @@ func TestExpireAndPrune(t *testing.T) {
 		t.Fatalf("Prune = %d, %d, %v; want the dead row only", n, c, err)
 	}
 	pending, _ := s.List(ctx, Filter{State: Pending, Limit: 10})
-	if len(pending) != 1 || pending[0].ID != fresh {
+	if len(pending) != 2 || pending[0].Receiver != "kept" || pending[1].ID != fresh {
 		t.Fatalf("pending after prune = %+v; pending rows must never be pruned", pending)
 	}
 }
@@ -296,5 +308,56 @@ func TestUpdateAfterCloseFails(t *testing.T) {
 	}
 	if err := s.Close(); err != nil {
 		t.Fatalf("second Close = %v", err)
+	}
+}
+
+// When SQLite rolls back the whole transaction under a batch (disk full, I/O error), no
+// op may report success, and none may commit on its own afterwards.
+func TestGroupCommitAbortsWhenTheTransactionIsGone(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, t.TempDir())
+	// RAISE(ROLLBACK) undoes the whole transaction, as SQLITE_FULL does.
+	if err := s.exec(ctx, "trigger", `CREATE TRIGGER boom BEFORE INSERT ON notifications
+		WHEN NEW.receiver = 'boom' BEGIN SELECT RAISE(ROLLBACK, 'simulated disk full'); END`); err != nil {
+		t.Fatal(err)
+	}
+	enqueueOp := func(receiver string) func(*Tx) error {
+		return func(tx *Tx) error {
+			_, err := tx.Enqueue(NewNotification{Receiver: receiver, Route: "x", Hostgroup: "h", Status: "firing", Payload: []byte(`{}`)}, t0)
+			return err
+		}
+	}
+	// Hold the writer so that the next three ops queue up and share one batch.
+	release, held := make(chan struct{}), make(chan struct{})
+	go s.Update(ctx, func(*Tx) error { close(held); <-release; return nil })
+	<-held
+	results := map[string]chan error{}
+	for _, r := range []string{"a", "boom", "c"} {
+		ch := make(chan error, 1)
+		results[r] = ch
+		go func() { ch <- s.Update(ctx, enqueueOp(r)) }()
+		time.Sleep(20 * time.Millisecond) // queue in this order
+	}
+	close(release)
+	errs := map[string]error{}
+	for r, ch := range results {
+		errs[r] = <-ch
+	}
+	rows, _ := s.List(ctx, Filter{Limit: 10})
+	committed := map[string]bool{}
+	for _, n := range rows {
+		committed[n.Receiver] = true
+	}
+	for _, r := range []string{"a", "boom", "c"} {
+		if (errs[r] == nil) != committed[r] {
+			t.Errorf("op %s: error %v, committed %v", r, errs[r], committed[r])
+		}
+	}
+	if errs["boom"] == nil {
+		t.Error("the failing op reported success")
+	}
+	// The store still works.
+	if err := s.Update(ctx, enqueueOp("d")); err != nil {
+		t.Fatalf("write after an aborted batch: %v", err)
 	}
 }

@@ -71,62 +71,78 @@ func (s *Store) writer() {
 }
 
 func (s *Store) runBatch(batch []*writeOp) {
-	results := make([]error, len(batch))
 	ctx := context.Background() // each op's own ctx governs only whether it starts
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
-		for _, op := range batch {
-			op.done <- fmt.Errorf("begin: %w", err)
-		}
+		finish(batch, nil, fmt.Errorf("begin: %w", err))
 		return
 	}
 	t := &Tx{tx: tx, stmts: &s.stmts, ctx: ctx}
+	results := make([]error, len(batch))
 	single := len(batch) == 1
 	for i, op := range batch {
 		if err := op.ctx.Err(); err != nil {
 			results[i] = err
 			continue
 		}
-		results[i] = runOp(t, op, single)
+		var aborted error
+		results[i], aborted = runOp(t, op, single)
+		if aborted != nil {
+			// SQLite rolled back the whole transaction (disk full, I/O error): what ran
+			// before is gone, and anything run now would commit on its own. Fail all.
+			_ = tx.Rollback()
+			finish(batch, results, aborted)
+			return
+		}
 	}
 	if single && results[0] != nil {
 		// Without savepoints the failed op's writes are in the transaction itself.
 		_ = tx.Rollback()
-		batch[0].done <- results[0]
+		finish(batch, results, nil)
 		return
 	}
+	var commitErr error
 	if err := tx.Commit(); err != nil {
-		for i := range results {
-			if results[i] == nil {
-				results[i] = fmt.Errorf("commit: %w", err)
-			}
-		}
+		commitErr = fmt.Errorf("commit: %w", err)
 	}
+	finish(batch, results, commitErr)
+}
+
+// finish answers every op with its own error, or else with shared: the batch's fate
+// (nil when it committed).
+func finish(batch []*writeOp, results []error, shared error) {
 	for i, op := range batch {
-		op.done <- results[i]
+		err := shared
+		if results != nil && results[i] != nil {
+			err = results[i]
+		}
+		op.done <- err
 	}
 }
 
 // runOp runs one operation; in a batch of several, inside a savepoint so that its failure
-// undoes only its own writes.
-func runOp(t *Tx, op *writeOp, single bool) error {
+// undoes only its own writes. aborted is set when the savepoint cannot be rolled back or
+// released: the transaction itself is gone.
+func runOp(t *Tx, op *writeOp, single bool) (err, aborted error) {
 	if single {
-		return op.fn(t)
+		return op.fn(t), nil
 	}
 	if _, err := t.tx.ExecContext(t.ctx, "SAVEPOINT op"); err != nil {
-		return fmt.Errorf("savepoint: %w", err)
+		return nil, fmt.Errorf("savepoint: %w", err)
 	}
 	if err := op.fn(t); err != nil {
 		if _, rbErr := t.tx.ExecContext(t.ctx, "ROLLBACK TO op"); rbErr != nil {
-			err = errors.Join(err, rbErr)
+			return err, fmt.Errorf("transaction aborted: %w", errors.Join(err, rbErr))
 		}
-		_, _ = t.tx.ExecContext(t.ctx, "RELEASE op")
-		return err
+		if _, relErr := t.tx.ExecContext(t.ctx, "RELEASE op"); relErr != nil {
+			return err, fmt.Errorf("transaction aborted: %w", relErr)
+		}
+		return err, nil
 	}
 	if _, err := t.tx.ExecContext(t.ctx, "RELEASE op"); err != nil {
-		return fmt.Errorf("release savepoint: %w", err)
+		return nil, fmt.Errorf("transaction aborted: release savepoint: %w", err)
 	}
-	return nil
+	return nil, nil
 }
 
 // Checkpoint tuning: copying the WAL back into the database (and its fsyncs) happens
