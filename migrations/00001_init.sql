@@ -19,6 +19,8 @@ CREATE TABLE notifications (
     sent_at         INTEGER
 );
 CREATE INDEX notifications_due ON notifications (receiver, next_attempt_at) WHERE state = 'pending';
+-- Per (receiver, hostgroup) delivery order: see store.Enqueue and MarkRetry.
+CREATE INDEX notifications_queue ON notifications (receiver, hostgroup, next_attempt_at) WHERE state = 'pending';
 CREATE INDEX notifications_state ON notifications (state, id);
 CREATE INDEX notifications_updated ON notifications (updated_at);
 

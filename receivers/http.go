@@ -61,6 +61,9 @@ func CheckResponse(resp *http.Response) error {
 		return nil
 	}
 	msg := fmt.Sprintf("unexpected status code %d", resp.StatusCode)
+	if resp.StatusCode/100 == 3 {
+		msg += " (redirects are not followed: configure the final URL)"
+	}
 	if detail := readDetail(resp.Body); detail != "" {
 		msg += ": " + detail
 	}
@@ -80,16 +83,34 @@ func readDetail(r io.Reader) string {
 	return strings.TrimSpace(strings.ToValidUTF8(string(b), ""))
 }
 
-// ParseRetryAfter reads a Retry-After header, in seconds or as an HTTP date; 0 when absent or invalid.
+// MaxRetryAfter caps the wait a destination can ask for, so that a bogus Retry-After
+// cannot silence a receiver for days.
+const MaxRetryAfter = time.Hour
+
+// ParseRetryAfter reads a Retry-After header, in seconds or as an HTTP date, capped at
+// MaxRetryAfter; 0 when absent or invalid.
 func ParseRetryAfter(v string, now time.Time) time.Duration {
 	if v == "" {
 		return 0
 	}
-	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
+	if s, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && s >= 0 {
+		return time.Duration(min(s, int64(MaxRetryAfter/time.Second))) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
+		return min(t.Sub(now), MaxRetryAfter)
 	}
 	return 0
+}
+
+// NewHTTPClient is the client for destinations: bounded by timeout, and not following
+// redirects. A redirected POST comes back as a GET without its body (a "delivery" that
+// delivered nothing), and the redirect would carry the secret URL in its Referer; so a
+// 3xx is an error that names the problem.
+func NewHTTPClient(timeout time.Duration) *http.Client {
+	return &http.Client{
+		Timeout: timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
 }

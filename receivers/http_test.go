@@ -32,6 +32,7 @@ func TestPostJSONClassifiesAnswers(t *testing.T) {
 		{code: 400, permanent: true},
 		{code: 401, permanent: true},
 		{code: 404, permanent: true},
+		{code: 307, header: map[string]string{"Location": "/elsewhere"}, permanent: true},
 	}
 	for _, tt := range tests {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -41,7 +42,7 @@ func TestPostJSONClassifiesAnswers(t *testing.T) {
 			w.WriteHeader(tt.code)
 			_, _ = w.Write([]byte("  the reason\n"))
 		}))
-		err := PostJSON(context.Background(), srv.Client(), srv.URL, "", []byte(`{}`), nil)
+		err := PostJSON(context.Background(), NewHTTPClient(5*time.Second), srv.URL, "", []byte(`{}`), nil)
 		srv.Close()
 		if tt.ok {
 			if err != nil {
@@ -60,7 +61,11 @@ func TestPostJSONClassifiesAnswers(t *testing.T) {
 		if errors.As(err, &th) != tt.throttled || (th != nil && th.RetryAfter != tt.retryAfter) {
 			t.Errorf("%d: throttled = %+v", tt.code, th)
 		}
-		if want := fmt.Sprintf("unexpected status code %d: the reason", tt.code); err.Error() != want {
+		want := fmt.Sprintf("unexpected status code %d: the reason", tt.code)
+		if tt.code == 307 {
+			want = "unexpected status code 307 (redirects are not followed: configure the final URL): the reason"
+		}
+		if err.Error() != want {
 			t.Errorf("error %q, want %q", err, want)
 		}
 	}
@@ -102,6 +107,9 @@ func TestParseRetryAfter(t *testing.T) {
 		"soon":                          0,
 		"Sat, 21 Nov 2026 08:01:00 GMT": time.Minute,
 		"Sat, 21 Nov 2026 07:59:00 GMT": 0,
+		"86400":                         MaxRetryAfter,
+		"9223372036854775807":           MaxRetryAfter,
+		"Sun, 22 Nov 2026 08:00:00 GMT": MaxRetryAfter,
 	}
 	for in, want := range tests {
 		if got := ParseRetryAfter(in, now); got != want {

@@ -34,8 +34,9 @@ type verdict struct {
 
 // decide applies DESIGN invariant 3 to one alert, given the receiver's current claim
 // for it (nil when there is none):
-//   - a firing alert is sent when new, when its previous episode was resolved, or once
-//     repeat_interval has passed since it was last sent;
+//   - a firing alert is sent when new, when its previous episode was resolved, when it
+//     started after we last notified it (a new episode whose resolution we never saw),
+//     or once repeat_interval has passed since it was last sent;
 //   - a resolved alert is sent once, and only if its firing was sent;
 //   - copies that arrive late from a second Alertmanager (an episode older than the
 //     one on record) are dropped.
@@ -53,7 +54,8 @@ func decide(prev *store.Claim, a *template.Alert, receiver string, now time.Time
 		}
 		return verdict{send: true, claim: claim(a.Status, a.StartsAt)}
 	case firing:
-		if now.Sub(prev.NotifiedAt) < p.repeatInterval {
+		// Copies from the other Alertmanager of a pair started before we notified.
+		if now.Sub(prev.NotifiedAt) < p.repeatInterval && !a.StartsAt.After(prev.NotifiedAt) {
 			return verdict{reason: suppressDuplicate}
 		}
 		return verdict{send: true, claim: claim(a.Status, laterOf(a.StartsAt, prev.StartsAt))}

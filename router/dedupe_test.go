@@ -29,6 +29,7 @@ func TestDecide(t *testing.T) {
 		{"new firing", nil, "firing", ep1, p, true, "", "firing"},
 		{"firing within repeat", claim("firing", ep1, now.Add(-time.Hour)), "firing", ep1, p, false, suppressDuplicate, ""},
 		{"firing at repeat", claim("firing", ep1, now.Add(-4*time.Hour)), "firing", ep1, p, true, "", "firing"},
+		{"new episode whose resolve we missed", claim("firing", ep1, ep1.Add(time.Second)), "firing", ep2, p, true, "", "firing"},
 		{"firing after resolve, new episode", claim("resolved", ep1, now), "firing", ep2, p, true, "", "firing"},
 		{"firing after resolve, same episode", claim("resolved", ep1, now), "firing", ep1, p, false, suppressStale, ""},
 		{"resolved without firing", nil, "resolved", ep1, p, false, suppressWithoutFiring, ""},

@@ -23,7 +23,7 @@ const (
 	attemptTimeout = 30 * time.Second // a receiver's own timeout should be shorter
 	batchSize      = 64
 	idlePoll       = time.Minute // also catches rows whose wake-up was missed
-	storeErrorWait = time.Second
+	storeErrorWait = 5 * time.Second
 )
 
 // dispatcher drains the outbox: one worker per configured receiver, so that a slow or
@@ -41,6 +41,19 @@ type worker struct {
 	name   string
 	wake   chan struct{}
 	cancel context.CancelFunc
+	// throttles counts consecutive rate-limit answers without Retry-After, for backoff.
+	// Only the worker's goroutine touches it.
+	throttles int
+}
+
+// outcome is what one attempt means for the worker's next steps.
+type outcome struct {
+	// pauseUntil holds back the whole receiver: it rate limits us, or the store cannot
+	// record outcomes (delivering more would only repeat them).
+	pauseUntil time.Time
+	// retried means the notification waits for another attempt, and with it the later
+	// ones of its host group.
+	retried bool
 }
 
 func newDispatcher(s *Server) *dispatcher {
@@ -100,8 +113,6 @@ func (d *dispatcher) notify(receivers map[string]int) {
 
 func (d *dispatcher) work(ctx context.Context, w *worker) {
 	logger := d.s.logger.With("receiver", w.name)
-	// pausedUntil is when a rate-limited receiver may be tried again: it holds back
-	// every notification of the receiver, not just the throttled one.
 	var pausedUntil time.Time
 	for ctx.Err() == nil {
 		if now := d.s.now(); now.Before(pausedUntil) {
@@ -116,12 +127,22 @@ func (d *dispatcher) work(ctx context.Context, w *worker) {
 			sleep(ctx, storeErrorWait, nil)
 			continue
 		}
+		// Host groups whose oldest notification is waiting for a retry: their later ones
+		// in this batch wait too (the store has pushed them back already).
+		held := map[string]bool{}
 		for i := range due {
 			if ctx.Err() != nil {
 				return
 			}
-			if pausedUntil = d.deliver(ctx, logger, &due[i]); !pausedUntil.IsZero() {
-				break // the rest of the batch would be throttled too
+			if held[due[i].Hostgroup] {
+				continue
+			}
+			out := d.deliver(ctx, w, logger, &due[i])
+			if out.retried {
+				held[due[i].Hostgroup] = true
+			}
+			if pausedUntil = out.pauseUntil; !pausedUntil.IsZero() {
+				break
 			}
 		}
 		if !pausedUntil.IsZero() || len(due) == batchSize {
@@ -149,20 +170,18 @@ func sleep(ctx context.Context, d time.Duration, wake <-chan struct{}) {
 	}
 }
 
-// deliver makes one attempt and records its outcome. It returns when the receiver asked
-// to be left alone until, zero otherwise.
-func (d *dispatcher) deliver(ctx context.Context, logger *slog.Logger, n *store.Notification) (pauseUntil time.Time) {
+// deliver makes one attempt and records its outcome.
+func (d *dispatcher) deliver(ctx context.Context, w *worker, logger *slog.Logger, n *store.Notification) outcome {
 	rt := d.s.runtime.Load()
 	maxAge := rt.cfg.Global.MaxRetryAge
 	rcv, ok := rt.receivers[n.Receiver]
 	if !ok {
-		return time.Time{} // removed by a reload; the worker is being stopped
+		return outcome{} // removed by a reload; the worker is being stopped
 	}
 	logger = logger.With("notification", n.ID)
 	var data template.Data
 	if err := json.Unmarshal(n.Payload, &data); err != nil {
-		d.finishDead(logger, n, fmt.Errorf("stored payload is unreadable: %w", err))
-		return time.Time{}
+		return d.finishDead(logger, n, fmt.Errorf("stored payload is unreadable: %w", err))
 	}
 	msg := &receivers.Message{ID: n.ID, Receiver: n.Receiver, Route: n.Route, Hostgroup: n.Hostgroup, Data: &data}
 
@@ -178,57 +197,69 @@ func (d *dispatcher) deliver(ctx context.Context, logger *slog.Logger, n *store.
 	var throttled *receivers.ThrottledError
 	switch {
 	case err == nil:
-		if err := d.s.store.MarkSent(context.WithoutCancel(ctx), n.ID, now); err != nil {
-			// Delivered but not recorded: it will be delivered again (at least once).
+		w.throttles = 0
+		if err := d.s.store.MarkSent(context.Background(), n.ID, now); err != nil {
+			// Delivered but not recorded: it will be delivered again (at least once),
+			// after a pause, not in a loop.
 			logger.Error("Cannot record a delivery", "err", err)
-			return time.Time{}
+			return outcome{pauseUntil: now.Add(storeErrorWait)}
 		}
 		d.s.metrics.sent.WithLabelValues(n.Receiver).Inc()
 		d.s.metrics.deliveryLatency.WithLabelValues(n.Receiver).Observe(now.Sub(n.CreatedAt).Seconds())
 		logger.Debug("Notification sent", "attempts", n.Attempts+1)
+		return outcome{}
 	case receivers.IsPermanent(err):
-		d.finishDead(logger, n, err)
+		return d.finishDead(logger, n, err)
 	case now.Sub(n.CreatedAt) >= maxAge.Std():
-		d.finishDead(logger, n, fmt.Errorf("gave up after max_retry_age (%s): %w", maxAge, err))
+		return d.finishDead(logger, n, fmt.Errorf("gave up after max_retry_age (%s): %w", maxAge, err))
 	case errors.As(err, &throttled):
+		w.throttles++
 		wait := throttled.RetryAfter
 		if wait <= 0 {
-			wait = backoff(n.Attempts + 1)
+			wait = backoff(w.throttles)
 		}
-		next := now.Add(wait)
 		logger.Warn("Receiver is rate limiting", "retry_in", wait, "err", err)
-		d.retry(logger, n, next, true, err, now)
-		return next
+		next := now.Add(wait)
+		return outcome{pauseUntil: later(next, d.retry(logger, n, next, true, err, now)), retried: true}
 	default:
 		wait := backoff(n.Attempts + 1)
 		logger.Warn("Delivery failed, will retry", "attempt", n.Attempts+1, "retry_in", wait, "err", err)
-		d.retry(logger, n, now.Add(wait), false, err, now)
+		return outcome{pauseUntil: d.retry(logger, n, now.Add(wait), false, err, now), retried: true}
 	}
-	return time.Time{}
 }
 
 // retry records a failed or throttled attempt; like every outcome, it is counted only
-// once it is stored.
-func (d *dispatcher) retry(logger *slog.Logger, n *store.Notification, next time.Time, throttled bool, cause error, now time.Time) {
+// once it is stored. It returns when to try again if the store failed, zero otherwise.
+func (d *dispatcher) retry(logger *slog.Logger, n *store.Notification, next time.Time, throttled bool, cause error, now time.Time) time.Time {
 	if err := d.s.store.MarkRetry(context.Background(), n.ID, next, throttled, cause.Error(), now); err != nil {
 		logger.Error("Cannot schedule a retry", "err", err)
-		return
+		return now.Add(storeErrorWait)
 	}
 	if throttled {
 		d.s.metrics.throttled.WithLabelValues(n.Receiver).Inc()
 	} else {
 		d.s.metrics.failed.WithLabelValues(n.Receiver).Inc()
 	}
+	return time.Time{}
 }
 
-func (d *dispatcher) finishDead(logger *slog.Logger, n *store.Notification, cause error) {
-	if err := d.s.store.MarkDead(context.Background(), n.ID, cause.Error(), d.s.now()); err != nil {
+func (d *dispatcher) finishDead(logger *slog.Logger, n *store.Notification, cause error) outcome {
+	now := d.s.now()
+	if err := d.s.store.MarkDead(context.Background(), n.ID, cause.Error(), now); err != nil {
 		logger.Error("Cannot record a dead notification", "err", err)
-		return
+		return outcome{pauseUntil: now.Add(storeErrorWait)}
 	}
 	d.s.metrics.failed.WithLabelValues(n.Receiver).Inc()
 	d.s.metrics.dead.WithLabelValues(n.Receiver).Inc()
 	logger.Error("Notification is dead, giving up", "attempts", n.Attempts+1, "alerts", n.AlertNames, "err", cause)
+	return outcome{}
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // backoff is the wait before attempt number attempt+1: exponential from minBackoff, capped

@@ -2,10 +2,12 @@ package router
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -296,5 +298,52 @@ func TestJanitorPrunesAndExpires(t *testing.T) {
 	// Claims went with them: the alert is new again.
 	if res := e.mustPost(payload("am1", alert{name: "A", hostgroup: "gpu-1", instance: "i1"})); res.Notifications != 1 {
 		t.Fatalf("after pruning: %+v", res)
+	}
+}
+
+// When the store cannot record outcomes (a full disk still answers reads), the dispatcher
+// must pause instead of delivering the same notification in a loop.
+func TestStoreWriteFailureDoesNotFloodTheReceiver(t *testing.T) {
+	tg := newTarget(t)
+	e := newEnv(t, hookConfig(tg.srv.URL), "", true)
+	e.mustPost(payload("am1", alert{name: "A", hostgroup: "gpu-1", instance: "i1"}))
+	// From now on every update of a notification fails, as on a full disk.
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(e.dir, store.FileName)+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TRIGGER full BEFORE UPDATE ON notifications BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`); err != nil {
+		t.Fatal(err)
+	}
+	e.wake()
+	eventually(t, "the first delivery", func() bool { return len(tg.got()) >= 1 })
+	time.Sleep(300 * time.Millisecond) // the fake clock is frozen: no pause can end
+	if n := len(tg.got()); n != 1 {
+		t.Fatalf("delivered %d times while its outcome could not be recorded, want 1", n)
+	}
+	if !strings.Contains(e.logs.String(), "Cannot record a delivery") {
+		t.Fatalf("the store failure was not logged:\n%s", e.logs.String())
+	}
+}
+
+// A resolution never overtakes its firing, even when the firing needs a retry.
+func TestResolvedNeverOvertakesItsFiring(t *testing.T) {
+	tg := newTarget(t)
+	tg.script(status(503))
+	e := newEnv(t, hookConfig(tg.srv.URL), "", true)
+	a := alert{name: "A", hostgroup: "gpu-1", instance: "i1"}
+	e.mustPost(payload("am1", a))
+	eventually(t, "the first failure", func() bool { return e.counter("alertrouter_notifications_failed_total") == 1 })
+	a.status = "resolved"
+	e.mustPost(payload("am1", a))
+	e.wake()
+	time.Sleep(50 * time.Millisecond)
+	if got := tg.got(); len(got) != 0 {
+		t.Fatalf("the resolution went out while its firing waited for a retry: %+v", got)
+	}
+	e.settle(500*time.Millisecond, "both delivered", func() bool { return len(tg.got()) == 2 })
+	if got := tg.got(); got[0].Status != "firing" || got[1].Status != "resolved" {
+		t.Fatalf("order: %s then %s", got[0].Status, got[1].Status)
 	}
 }

@@ -66,15 +66,23 @@ type Tx struct {
 	ctx   context.Context
 }
 
+// Delivery order: a receiver gets the notifications of one host group in the order they
+// were enqueued, so that a resolution never overtakes its firing. Two rules keep it, and
+// let the dispatcher simply take due rows by (next_attempt_at, id): a new notification is
+// due no earlier than the pending ones of its receiver and host group (Enqueue), and a
+// retry pushes the later ones back with it (MarkRetry).
 const enqueueQuery = `INSERT INTO notifications
 	(receiver, route, hostgroup, status, alertnames, alert_count, payload, created_at, next_attempt_at, updated_at)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,
+		(SELECT MAX(?8, IFNULL(MAX(next_attempt_at), 0)) FROM notifications
+			WHERE state = 'pending' AND receiver = ?1 AND hostgroup = ?3),
+		?8)`
 
-// Enqueue inserts a pending notification, due now.
+// Enqueue inserts a pending notification, due now or after the pending ones of its
+// receiver and host group.
 func (t *Tx) Enqueue(n NewNotification, now time.Time) (int64, error) {
-	ms := now.UnixMilli()
 	res, err := t.tx.StmtContext(t.ctx, t.stmts.enqueue).ExecContext(t.ctx,
-		n.Receiver, n.Route, n.Hostgroup, n.Status, strings.Join(n.AlertNames, ","), n.AlertCount, n.Payload, ms, ms, ms)
+		n.Receiver, n.Route, n.Hostgroup, n.Status, strings.Join(n.AlertNames, ","), n.AlertCount, n.Payload, now.UnixMilli())
 	if err != nil {
 		return 0, fmt.Errorf("enqueue: %w", err)
 	}
@@ -155,16 +163,29 @@ func (s *Store) exec(ctx context.Context, what, query string, args ...any) error
 	return nil
 }
 
-// MarkRetry schedules another attempt. A throttled attempt (the receiver asked us to wait)
-// does not count as an attempt.
+// MarkRetry schedules another attempt, and holds back the later notifications of the
+// same receiver and host group until then. A throttled attempt (the receiver asked us to
+// wait) does not count as an attempt.
 func (s *Store) MarkRetry(ctx context.Context, id int64, next time.Time, throttled bool, lastError string, now time.Time) error {
 	inc := 1
 	if throttled {
 		inc = 0
 	}
-	return s.exec(ctx, "mark retry", `UPDATE notifications
-		SET attempts = attempts + ?, last_error = ?, next_attempt_at = ?, updated_at = ?
-		WHERE id = ? AND state = 'pending'`, inc, lastError, next.UnixMilli(), now.UnixMilli(), id)
+	err := s.Update(ctx, func(t *Tx) error {
+		if _, err := t.tx.ExecContext(t.ctx, `UPDATE notifications
+			SET attempts = attempts + ?, last_error = ?, next_attempt_at = ?, updated_at = ?
+			WHERE id = ? AND state = 'pending'`, inc, lastError, next.UnixMilli(), now.UnixMilli(), id); err != nil {
+			return err
+		}
+		_, err := t.tx.ExecContext(t.ctx, `UPDATE notifications SET next_attempt_at = ?1
+			WHERE state = 'pending' AND id > ?2 AND next_attempt_at < ?1
+			AND (receiver, hostgroup) = (SELECT receiver, hostgroup FROM notifications WHERE id = ?2)`, next.UnixMilli(), id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("mark retry: %w", err)
+	}
+	return nil
 }
 
 // MarkDead gives up on a notification and releases the dedupe claims it holds, so that the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 )
@@ -359,5 +360,54 @@ func TestGroupCommitAbortsWhenTheTransactionIsGone(t *testing.T) {
 	// The store still works.
 	if err := s.Update(ctx, enqueueOp("d")); err != nil {
 		t.Fatalf("write after an aborted batch: %v", err)
+	}
+}
+
+// A notification never becomes due before an older pending one of its receiver and host
+// group, so a resolution cannot overtake its firing.
+func TestDeliveryOrderPerHostgroup(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, t.TempDir())
+	add := func(hostgroup string, at time.Time) int64 {
+		var id int64
+		err := s.Update(ctx, func(tx *Tx) error {
+			var err error
+			id, err = tx.Enqueue(NewNotification{Receiver: "r", Route: "x", Hostgroup: hostgroup, Status: "firing", Payload: []byte(`{}`)}, at)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	firing := add("a", t0)
+	if err := s.MarkRetry(ctx, firing, t0.Add(time.Minute), false, "503", t0); err != nil {
+		t.Fatal(err)
+	}
+	resolved := add("a", t0.Add(time.Second)) // enqueued while the firing waits for its retry
+	other := add("b", t0.Add(time.Second))
+	ids := func(at time.Time) []int64 {
+		due, err := s.Due(ctx, "r", at, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []int64
+		for _, n := range due {
+			out = append(out, n.ID)
+		}
+		return out
+	}
+	if got := ids(t0.Add(2 * time.Second)); !slices.Equal(got, []int64{other}) {
+		t.Fatalf("due before the retry = %v, want only %d (another host group)", got, other)
+	}
+	if got := ids(t0.Add(time.Minute)); !slices.Equal(got, []int64{other, firing, resolved}) {
+		t.Fatalf("due at the retry = %v, want the firing before the resolution", got)
+	}
+	// The firing fails again: the resolution is pushed back with it.
+	if err := s.MarkRetry(ctx, firing, t0.Add(3*time.Minute), false, "503", t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(t0.Add(2 * time.Minute)); len(got) != 1 || got[0] != other {
+		t.Fatalf("due after a second failure = %v", got)
 	}
 }

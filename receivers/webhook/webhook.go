@@ -93,7 +93,7 @@ func New(conf *Config, client *http.Client) *Receiver {
 		if timeout == 0 {
 			timeout = DefaultTimeout
 		}
-		client = &http.Client{Timeout: timeout}
+		client = receivers.NewHTTPClient(timeout)
 	}
 	return &Receiver{conf: conf, client: client}
 }

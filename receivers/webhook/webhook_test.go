@@ -115,3 +115,24 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+// A redirect is not followed: Go would re-send the POST as a bodiless GET (a "success"
+// that delivered nothing) and put the secret URL in the Referer of the next request.
+func TestRedirectIsAPermanentErrorAndLeaksNothing(t *testing.T) {
+	var referers []string
+	final := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		referers = append(referers, r.Header.Get("Referer"))
+	}))
+	defer final.Close()
+	first := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, final.URL+"/moved", http.StatusMovedPermanently)
+	}))
+	defer first.Close()
+	err := New(&Config{URL: receivers.Secret(first.URL + "/hook/s3cr3t")}, nil).Send(context.Background(), message(1))
+	if err == nil || !receivers.IsPermanent(err) || !strings.Contains(err.Error(), "redirects are not followed") {
+		t.Fatalf("err = %v, want a permanent redirect error", err)
+	}
+	if len(referers) != 0 || strings.Contains(err.Error(), "s3cr3t") {
+		t.Fatalf("redirect followed (referers %q) or URL leaked (%v)", referers, err)
+	}
+}
