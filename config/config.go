@@ -9,8 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/prometheus/alertmanager/pkg/labels"
@@ -186,10 +188,16 @@ func (c *Config) Warnings() []string {
 	if c.Webhook.BasicAuth != nil {
 		check("webhook.basic_auth.password_file", c.Webhook.BasicAuth.PasswordFile)
 	}
-	for i, r := range c.Receivers {
-		if r.Webhook != nil {
-			check(fmt.Sprintf("receivers[%d].webhook.url_file", i), r.Webhook.URLFile)
-			check(fmt.Sprintf("receivers[%d].webhook.bearer_token_file", i), r.Webhook.BearerTokenFile)
+	for i := range c.Receivers {
+		for _, in := range c.Receivers[i].integrations() {
+			sf, ok := in.conf.(interface{ SecretFiles() map[string]string })
+			if !ok {
+				continue
+			}
+			files := sf.SecretFiles()
+			for _, field := range slices.Sorted(maps.Keys(files)) {
+				check(fmt.Sprintf("receivers[%d].%s.%s", i, in.key, field), files[field])
+			}
 		}
 	}
 	return out

@@ -111,35 +111,44 @@ func (w *Webhook) validate() error {
 	return nil
 }
 
+// integration is one receiver integration's config, with its YAML key.
+type integration struct {
+	key  string
+	conf interface{ Validate() error }
+}
+
+// integrations returns the integrations a receiver sets. A new integration needs a field
+// on Receiver, a line here, its key in integrationKeys and a case in the router's
+// buildReceiver.
+func (r *Receiver) integrations() []integration {
+	var out []integration
+	if r.Log != nil {
+		out = append(out, integration{"log", r.Log})
+	}
+	if r.Webhook != nil {
+		out = append(out, integration{"webhook", r.Webhook})
+	}
+	return out
+}
+
+// integrationKeys are the YAML keys of all integrations, for messages.
+var integrationKeys = []string{"log", "webhook"}
+
 func (r *Receiver) validate(path string) error {
 	if r.Name == "" {
 		return errf(path+".name", "is required")
 	}
-	type integration struct {
-		key string
-		set bool
-		v   interface{ Validate() error }
-	}
-	all := []integration{{"log", r.Log != nil, r.Log}, {"webhook", r.Webhook != nil, r.Webhook}}
-	var set []integration
-	for _, i := range all {
-		if i.set {
-			set = append(set, i)
-		}
-	}
+	set := r.integrations()
 	if len(set) != 1 {
-		keys := make([]string, len(all))
-		for i, in := range all {
-			keys[i] = in.key
-		}
-		return errf(path, "receiver %q needs exactly one of %s, has %d", r.Name, strings.Join(keys, ", "), len(set))
+		return errf(path, "receiver %q needs exactly one of %s, has %d", r.Name, strings.Join(integrationKeys, ", "), len(set))
 	}
-	if err := set[0].v.Validate(); err != nil {
+	key := set[0].key
+	if err := set[0].conf.Validate(); err != nil {
 		var fe *receivers.FieldError
 		if errors.As(err, &fe) {
-			return errf(path+"."+set[0].key+"."+fe.Field, "%s", fe.Msg)
+			return errf(path+"."+key+"."+fe.Field, "%s", fe.Msg)
 		}
-		return errf(path+"."+set[0].key, "%v", err)
+		return errf(path+"."+key, "%v", err)
 	}
 	return nil
 }

@@ -41,8 +41,8 @@ type worker struct {
 	name   string
 	wake   chan struct{}
 	cancel context.CancelFunc
-	// throttles counts consecutive rate-limit answers without Retry-After, for backoff.
-	// Only the worker's goroutine touches it.
+	// throttles counts consecutive rate-limit answers, to back off when they come
+	// without Retry-After. Only the worker's goroutine touches it.
 	throttles int
 }
 

@@ -70,6 +70,11 @@ func checkURL(raw string) error {
 	return nil
 }
 
+// SecretFiles lists the configured secret files by field, for `config check` to try.
+func (c *Config) SecretFiles() map[string]string {
+	return map[string]string{"url_file": c.URLFile, "bearer_token_file": c.BearerTokenFile}
+}
+
 // Payload is Alertmanager's webhook payload, version 4.
 type Payload struct {
 	*template.Data
