@@ -28,9 +28,10 @@ var ErrTooNew = errors.New("database schema is newer than this binary")
 
 // Store is an open alertrouter database.
 //
-// Writes go through a single connection: SQLite has one writer anyway, and queueing in
-// database/sql is fairer and cheaper than SQLITE_BUSY retries. Reads use their own pool
-// so that the API and readiness checks never wait behind a write burst.
+// Every write goes through one writer goroutine on one connection, which group-commits
+// whatever is waiting (writer.go): SQLite has one writer anyway, and this turns a burst of
+// webhooks into a few commits instead of a queue of SQLITE_BUSY retries. Reads use their
+// own pool, so the dispatcher, the API and readiness checks never wait behind writes.
 type Store struct {
 	write *sql.DB
 	read  *sql.DB
