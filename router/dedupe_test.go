@@ -54,3 +54,30 @@ func TestDecide(t *testing.T) {
 		})
 	}
 }
+
+func TestBackoffBounds(t *testing.T) {
+	tests := []struct {
+		attempt  int
+		min, max time.Duration
+	}{
+		{1, 500 * time.Millisecond, time.Second},
+		{2, time.Second, 2 * time.Second},
+		{5, 8 * time.Second, 16 * time.Second},
+		{9, 128 * time.Second, 256 * time.Second},
+		{10, 150 * time.Second, 5 * time.Minute},
+		{1000, 150 * time.Second, 5 * time.Minute},
+	}
+	for _, tt := range tests {
+		seen := map[time.Duration]bool{}
+		for range 200 {
+			d := backoff(tt.attempt)
+			if d < tt.min || d > tt.max {
+				t.Fatalf("backoff(%d) = %s, want within [%s, %s]", tt.attempt, d, tt.min, tt.max)
+			}
+			seen[d] = true
+		}
+		if len(seen) < 10 {
+			t.Errorf("backoff(%d) has no jitter: %d distinct values", tt.attempt, len(seen))
+		}
+	}
+}
