@@ -205,8 +205,10 @@ receivers:
 	if n := strings.Count(router.stdout.String(), `"instance":"gpu-1"`); n != 1 {
 		t.Errorf("gpu-1 printed %d times by the log receiver, want once:\n%s", n, router.stdout.String())
 	}
-	if n := metric(t, routerAddr, "alertrouter_alerts_suppressed_total", `reason="duplicate"`); n != 3 {
-		t.Errorf("suppressed duplicates = %v, want 3", n)
+	// Each alert came from both Alertmanagers (and an Alertmanager may flush a group more
+	// than once): at least one suppressed copy per alert.
+	if n := metric(t, routerAddr, "alertrouter_alerts_suppressed_total", `reason="duplicate"`); n < 3 {
+		t.Errorf("suppressed duplicates = %v, want at least 3", n)
 	}
 
 	postAlerts(time.Now().UTC().Format(time.RFC3339))
