@@ -31,12 +31,24 @@ func DefaultYAML() []byte { return bytes.Clone(defaultYAML) }
 
 // Config is the whole alertrouter configuration.
 type Config struct {
-	Global           Global     `yaml:"global"`
+	Global Global `yaml:"global"`
+	// Templates are globs of Alertmanager-style template files, loaded after the defaults.
+	Templates        []string   `yaml:"templates"`
 	Webhook          Webhook    `yaml:"webhook"`
 	Receivers        []Receiver `yaml:"receivers"`
 	Routes           []Route    `yaml:"routes"`
 	DefaultReceivers []string   `yaml:"default_receivers"`
+
+	// Built by validation.
+	templates *receivers.Templates
+	location  *time.Location
 }
+
+// Tmpl returns the loaded templates.
+func (c *Config) Tmpl() *receivers.Templates { return c.templates }
+
+// Location is global.timezone, loaded.
+func (c *Config) Location() *time.Location { return c.location }
 
 // Global holds the settings that apply everywhere.
 type Global struct {
@@ -50,6 +62,9 @@ type Global struct {
 	Retention Duration `yaml:"retention"`
 	// MaxRetryAge is how long the dispatcher keeps retrying a notification before it is dead.
 	MaxRetryAge Duration `yaml:"max_retry_age"`
+	// Timezone shows times in templates: "Local" (default), "UTC", or an IANA name such as
+	// "Asia/Shanghai".
+	Timezone string `yaml:"timezone"`
 }
 
 // Webhook configures the /webhook endpoint that Alertmanager posts to.
@@ -113,6 +128,7 @@ func defaults() Config {
 			SendResolved:   true,
 			Retention:      Duration(DefaultRetention),
 			MaxRetryAge:    Duration(DefaultMaxRetryAge),
+			Timezone:       "Local",
 		},
 		Webhook: Webhook{MaxBodyBytes: DefaultMaxBodyBytes},
 	}

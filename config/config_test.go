@@ -38,6 +38,19 @@ func TestIssueExampleLoads(t *testing.T) {
 	}
 }
 
+func TestTimezoneAndTemplates(t *testing.T) {
+	c, err := Load([]byte("global:\n  timezone: Asia/Shanghai\ntemplates: ['testdata/*.ok.tmpl']\nreceivers:\n  - {name: a, log: {}}\ndefault_receivers: [a]\n"), "cfg.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Location().String() != "Asia/Shanghai" {
+		t.Errorf("location = %v", c.Location())
+	}
+	if err := c.Tmpl().Check(`{{ template "team.footer" . }}`, false); err != nil {
+		t.Errorf("user template not loaded: %v", err)
+	}
+}
+
 func TestDefaultConfig(t *testing.T) {
 	c := Default()
 	if len(c.Receivers) != 1 || c.Receivers[0].Log == nil || len(c.DefaultReceivers) != 1 || c.DefaultReceivers[0] != "log" {
@@ -87,6 +100,8 @@ default_receivers: [a]
 		{"webhook bad scheme", "receivers:\n  - name: a\n    webhook:\n      url: 'ftp://secret@host/x'\ndefault_receivers: [a]\n", "cfg.yml:4: receivers[0].webhook.url: scheme must be http or https"},
 		{"retention below repeat", "global:\n  retention: 1h\n" + base, "cfg.yml:2: global.retention: must be longer than repeat_interval (4h)"},
 		{"retention below max_retry_age", "global:\n  retention: 10h\n  max_retry_age: 12h\n" + base, "cfg.yml:2: global.retention: must be longer than max_retry_age (12h)"},
+		{"bad timezone", "global:\n  timezone: Mars/Olympus\n" + base, `cfg.yml:2: global.timezone: unknown time zone "Mars/Olympus" (use Local, UTC or a name such as Asia/Shanghai)`},
+		{"template that does not parse", "templates: ['testdata/broken.tmpl']\n" + base, `cfg.yml:1: templates: template: broken.tmpl:3: unexpected "{" in operand`},
 		{"empty hostgroup label", "global:\n  hostgroup_label: ''\n" + base, `cfg.yml:2: global.hostgroup_label: "" is not a valid label name`},
 		{"two auths", "webhook:\n  bearer_token: x\n  basic_auth: {username: u, password: p}\n" + base, "cfg.yml:3: webhook.basic_auth: basic_auth and a bearer token are mutually exclusive"},
 		{"basic auth without password", "webhook:\n  basic_auth:\n    username: u\n" + base, "cfg.yml:2: webhook.basic_auth.password: one of password or password_file is required"},

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/prometheus/alertmanager/pkg/labels"
 	"github.com/prometheus/common/model"
@@ -29,6 +30,14 @@ func (c *Config) validate() error {
 	if err := c.Global.validate(); err != nil {
 		return err
 	}
+	loc, err := time.LoadLocation(c.Global.Timezone)
+	if err != nil {
+		return errf("global.timezone", "unknown time zone %q (use Local, UTC or a name such as Asia/Shanghai)", c.Global.Timezone)
+	}
+	c.location = loc
+	if c.templates, err = receivers.NewTemplates(c.Templates, loc); err != nil {
+		return errf("templates", "%v", err)
+	}
 	if err := c.Webhook.validate(); err != nil {
 		return err
 	}
@@ -36,7 +45,7 @@ func (c *Config) validate() error {
 	for i := range c.Receivers {
 		r := &c.Receivers[i]
 		path := fmt.Sprintf("receivers[%d]", i)
-		if err := r.validate(path); err != nil {
+		if err := r.validate(path, c.templates); err != nil {
 			return err
 		}
 		if names[r.Name] {
@@ -134,7 +143,7 @@ func (r *Receiver) integrations() []integration {
 // integrationKeys are the YAML keys of all integrations, for messages.
 var integrationKeys = []string{"log", "webhook"}
 
-func (r *Receiver) validate(path string) error {
+func (r *Receiver) validate(path string, tmpl *receivers.Templates) error {
 	if r.Name == "" {
 		return errf(path+".name", "is required")
 	}
@@ -143,7 +152,13 @@ func (r *Receiver) validate(path string) error {
 		return errf(path, "receiver %q needs exactly one of %s, has %d", r.Name, strings.Join(integrationKeys, ", "), len(set))
 	}
 	key := set[0].key
-	if err := set[0].conf.Validate(); err != nil {
+	err := set[0].conf.Validate()
+	if tc, ok := set[0].conf.(interface {
+		CheckTemplates(*receivers.Templates) error
+	}); ok && err == nil {
+		err = tc.CheckTemplates(tmpl)
+	}
+	if err != nil {
 		var fe *receivers.FieldError
 		if errors.As(err, &fe) {
 			return errf(path+"."+key+"."+fe.Field, "%s", fe.Msg)
