@@ -20,6 +20,7 @@ import (
 
 	"github.com/alertrouter/alertrouter/receivers"
 	logrcv "github.com/alertrouter/alertrouter/receivers/log"
+	"github.com/alertrouter/alertrouter/receivers/slack"
 	"github.com/alertrouter/alertrouter/receivers/webhook"
 )
 
@@ -88,6 +89,7 @@ type Receiver struct {
 	Name    string          `yaml:"name"`
 	Log     *logrcv.Config  `yaml:"log"`
 	Webhook *webhook.Config `yaml:"webhook"`
+	Slack   *slack.Config   `yaml:"slack"`
 }
 
 // Route sends alerts of matching host groups to receivers.

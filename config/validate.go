@@ -137,11 +137,14 @@ func (r *Receiver) integrations() []integration {
 	if r.Webhook != nil {
 		out = append(out, integration{"webhook", r.Webhook})
 	}
+	if r.Slack != nil {
+		out = append(out, integration{"slack", r.Slack})
+	}
 	return out
 }
 
 // integrationKeys are the YAML keys of all integrations, for messages.
-var integrationKeys = []string{"log", "webhook"}
+var integrationKeys = []string{"log", "webhook", "slack"}
 
 func (r *Receiver) validate(path string, tmpl *receivers.Templates) error {
 	if r.Name == "" {

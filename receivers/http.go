@@ -16,15 +16,29 @@ import (
 // UserAgent is sent with every HTTP request to a destination.
 var UserAgent = "alertrouter"
 
-// RedactURL hides the URL inside a *url.Error: for many destinations the URL itself is
-// the credential (Slack and DingTalk webhooks, tokens in query strings).
+// RedactURL hides the URL of a *url.Error anywhere in err's chain: for many destinations
+// the URL itself is the credential (Slack webhooks, tokens in query strings). Wrappers
+// have often formatted the URL into their own message already, so the whole message is
+// rewritten; the chain stays available to errors.Is and errors.As.
 func RedactURL(err error) error {
 	var e *url.Error
-	if errors.As(err, &e) {
-		e.URL = "<redacted>"
+	if !errors.As(err, &e) || e.URL == redactedURL {
+		return err
 	}
-	return err
+	msg := strings.ReplaceAll(err.Error(), e.URL, redactedURL)
+	e.URL = redactedURL
+	return &redactedError{msg: msg, err: err}
 }
+
+const redactedURL = "<redacted>"
+
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
 
 // PostJSON posts body to rawURL, with a bearer token when token is not empty and the
 // extra headers, and turns the answer into an error classified for the dispatcher (see CheckResponse).

@@ -40,3 +40,12 @@ func LabelSet(kv template.KV) model.LabelSet {
 	}
 	return ls
 }
+
+// RateLimited is implemented by receivers whose destination limits how fast we may send;
+// the dispatcher waits for a token before each attempt.
+type RateLimited interface {
+	RateLimit() (perSecond float64, burst int)
+}
+
+// Data is the template data of a notification, as Alertmanager templates see it.
+type Data = template.Data

@@ -81,3 +81,28 @@ func TestBackoffBounds(t *testing.T) {
 		}
 	}
 }
+
+func TestBucketPacesAttempts(t *testing.T) {
+	var b bucket
+	now := testStart
+	var waits []time.Duration
+	for range 5 {
+		waits = append(waits, b.reserve(1, 3, now))
+	}
+	want := []time.Duration{0, 0, 0, time.Second, 2 * time.Second}
+	for i := range want {
+		if waits[i] != want[i] {
+			t.Fatalf("waits = %v, want %v (burst 3, then one per second)", waits, want)
+		}
+	}
+	// Tokens come back with time; a changed limit starts a full bucket.
+	if w := b.reserve(1, 3, now.Add(10*time.Second)); w != 0 {
+		t.Fatalf("after 10s: wait %s", w)
+	}
+	if w := b.reserve(2, 1, now.Add(10*time.Second)); w != 0 {
+		t.Fatalf("new limit: wait %s", w)
+	}
+	if w := b.reserve(2, 1, now.Add(10*time.Second)); w != 500*time.Millisecond {
+		t.Fatalf("rate 2/s: wait %s", w)
+	}
+}

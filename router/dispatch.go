@@ -41,9 +41,35 @@ type worker struct {
 	name   string
 	wake   chan struct{}
 	cancel context.CancelFunc
+	// Only the worker's goroutine touches these.
 	// throttles counts consecutive rate-limit answers, to back off when they come
-	// without Retry-After. Only the worker's goroutine touches it.
+	// without Retry-After.
 	throttles int
+	// pace spaces out attempts for receivers that declare a rate limit.
+	pace bucket
+}
+
+// bucket is a token bucket. It runs on the real clock, not the server's injectable one:
+// it paces real requests.
+type bucket struct {
+	rate   float64
+	burst  int
+	tokens float64
+	last   time.Time
+}
+
+// reserve takes a token and says how long to wait for it; it follows limit changes.
+func (b *bucket) reserve(rate float64, burst int, now time.Time) time.Duration {
+	if b.rate != rate || b.burst != burst {
+		*b = bucket{rate: rate, burst: burst, tokens: float64(burst), last: now}
+	}
+	b.tokens = min(float64(b.burst), b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	b.last = now
+	b.tokens--
+	if b.tokens >= 0 {
+		return 0
+	}
+	return time.Duration(-b.tokens / b.rate * float64(time.Second))
 }
 
 // outcome is what one attempt means for the worker's next steps.
@@ -181,9 +207,19 @@ func (d *dispatcher) deliver(ctx context.Context, w *worker, logger *slog.Logger
 	logger = logger.With("notification", n.ID)
 	var data template.Data
 	if err := json.Unmarshal(n.Payload, &data); err != nil {
-		return d.finishDead(logger, n, fmt.Errorf("stored payload is unreadable: %w", err))
+		return d.finishDead(logger, n, "permanent", fmt.Errorf("stored payload is unreadable: %w", err))
 	}
 	msg := &receivers.Message{ID: n.ID, Receiver: n.Receiver, Route: n.Route, Hostgroup: n.Hostgroup, Data: &data}
+	if rl, ok := rcv.(receivers.RateLimited); ok {
+		rate, burst := rl.RateLimit()
+		if wait := w.pace.reserve(rate, burst, time.Now()); wait > 0 {
+			d.s.metrics.waited.WithLabelValues(n.Receiver, "rate_limit").Add(wait.Seconds())
+			sleep(ctx, wait, nil)
+			if ctx.Err() != nil {
+				return outcome{} // shutting down: it stays pending
+			}
+		}
+	}
 
 	// The attempt is not cut short by shutdown: it is bounded by its own timeout, and
 	// shutdown waits for it, so that a notification is not sent and then forgotten.
@@ -209,9 +245,9 @@ func (d *dispatcher) deliver(ctx context.Context, w *worker, logger *slog.Logger
 		logger.Debug("Notification sent", "attempts", n.Attempts+1)
 		return outcome{}
 	case receivers.IsPermanent(err):
-		return d.finishDead(logger, n, err)
+		return d.finishDead(logger, n, "permanent", err)
 	case now.Sub(n.CreatedAt) >= maxAge.Std():
-		return d.finishDead(logger, n, fmt.Errorf("gave up after max_retry_age (%s): %w", maxAge, err))
+		return d.finishDead(logger, n, "expired", fmt.Errorf("gave up after max_retry_age (%s): %w", maxAge, err))
 	case errors.As(err, &throttled):
 		w.throttles++
 		wait := throttled.RetryAfter
@@ -219,6 +255,7 @@ func (d *dispatcher) deliver(ctx context.Context, w *worker, logger *slog.Logger
 			wait = backoff(w.throttles)
 		}
 		logger.Warn("Receiver is rate limiting", "retry_in", wait, "err", err)
+		d.s.metrics.waited.WithLabelValues(n.Receiver, "retry_after").Add(wait.Seconds())
 		next := now.Add(wait)
 		return outcome{pauseUntil: later(next, d.retry(logger, n, next, true, err, now)), retried: true}
 	default:
@@ -238,18 +275,18 @@ func (d *dispatcher) retry(logger *slog.Logger, n *store.Notification, next time
 	if throttled {
 		d.s.metrics.throttled.WithLabelValues(n.Receiver).Inc()
 	} else {
-		d.s.metrics.failed.WithLabelValues(n.Receiver).Inc()
+		d.s.metrics.failed.WithLabelValues(n.Receiver, "retryable").Inc()
 	}
 	return time.Time{}
 }
 
-func (d *dispatcher) finishDead(logger *slog.Logger, n *store.Notification, cause error) outcome {
+func (d *dispatcher) finishDead(logger *slog.Logger, n *store.Notification, reason string, cause error) outcome {
 	now := d.s.now()
 	if err := d.s.store.MarkDead(context.Background(), n.ID, cause.Error(), now); err != nil {
 		logger.Error("Cannot record a dead notification", "err", err)
 		return outcome{pauseUntil: now.Add(storeErrorWait)}
 	}
-	d.s.metrics.failed.WithLabelValues(n.Receiver).Inc()
+	d.s.metrics.failed.WithLabelValues(n.Receiver, reason).Inc()
 	d.s.metrics.dead.WithLabelValues(n.Receiver).Inc()
 	logger.Error("Notification is dead, giving up", "attempts", n.Attempts+1, "alerts", n.AlertNames, "err", cause)
 	return outcome{}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -342,5 +343,40 @@ func TestResolvedNeverOvertakesItsFiring(t *testing.T) {
 	e.settle(500*time.Millisecond, "both delivered", func() bool { return len(tg.got()) == 2 })
 	if got := tg.got(); got[0].Status != "firing" || got[1].Status != "resolved" {
 		t.Fatalf("order: %s then %s", got[0].Status, got[1].Status)
+	}
+}
+
+func TestSlackThroughTheDispatcher(t *testing.T) {
+	tg := newTarget(t)
+	tg.script(status(429, "Retry-After", "20"))
+	e := newEnv(t, `
+receivers:
+  - name: ops-slack
+    slack:
+      webhook_url: `+tg.srv.URL+`/services/T0/B0/s3cr3t
+      rate_limit: 10
+      burst: 1
+routes:
+  - hostgroup_regex: '.+'
+    receivers: [ops-slack]
+default_receivers: [ops-slack]
+`, "", true)
+	for i := range 3 {
+		e.mustPost(payload("am1", alert{name: "A", hostgroup: fmt.Sprintf("gpu-%d", i), instance: "i1"}))
+	}
+	e.settle(5*time.Second, "three messages after the 429", func() bool { return len(tg.got()) == 3 })
+	if w := e.counter("alertrouter_receiver_wait_seconds_total", "receiver", "ops-slack", "reason", "retry_after"); w != 20 {
+		t.Errorf("retry_after wait = %v, want 20", w)
+	}
+	eventually(t, "paced waits", func() bool {
+		return e.counter("alertrouter_receiver_wait_seconds_total", "receiver", "ops-slack", "reason", "rate_limit") > 0
+	})
+	receivertestNoSecret(t, e.logs.String()+e.do(http.MethodGet, "/api/v1/notifications", "", nil, nil).Raw, "s3cr3t")
+}
+
+func receivertestNoSecret(t *testing.T, text, secret string) {
+	t.Helper()
+	if strings.Contains(text, secret) {
+		t.Fatalf("secret %q leaked: %s", secret, text)
 	}
 }

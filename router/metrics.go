@@ -21,6 +21,7 @@ type metrics struct {
 	sent              *prometheus.CounterVec
 	failed            *prometheus.CounterVec
 	throttled         *prometheus.CounterVec
+	waited            *prometheus.CounterVec
 	dead              *prometheus.CounterVec
 	deliveryLatency   *prometheus.HistogramVec
 	attemptDuration   *prometheus.HistogramVec
@@ -62,12 +63,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"receiver"}),
 		failed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Name: "notifications_failed_total",
-			Help: "Failed delivery attempts (each is retried unless it was permanent), by receiver.",
-		}, []string{"receiver"}),
+			Help: "Failed delivery attempts, by receiver and reason: retryable (retried), permanent or expired (dead).",
+		}, []string{"receiver", "reason"}),
 		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Name: "notifications_throttled_total",
 			Help: "Delivery attempts the receiver rate limited (retried after the wait it asked for), by receiver.",
 		}, []string{"receiver"}),
+		waited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Name: "receiver_wait_seconds_total",
+			Help: "Seconds deliveries waited, by receiver and reason: rate_limit (our own pacing) or retry_after (the destination asked).",
+		}, []string{"receiver", "reason"}),
 		dead: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Name: "notifications_dead_total",
 			Help: "Notifications given up on (permanent error or max_retry_age), by receiver.",
@@ -92,7 +97,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 	}
 	reg.MustRegister(m.alertsReceived, m.webhookRequests, m.webhookDuration, m.defaultRouted, m.enqueued, m.suppressed,
-		m.sent, m.failed, m.throttled, m.dead, m.deliveryLatency, m.attemptDuration,
+		m.sent, m.failed, m.throttled, m.waited, m.dead, m.deliveryLatency, m.attemptDuration,
 		m.reloadSuccess, m.reloadSuccessTime)
 	return m
 }

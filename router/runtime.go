@@ -7,6 +7,7 @@ import (
 	"github.com/alertrouter/alertrouter/config"
 	"github.com/alertrouter/alertrouter/receivers"
 	logrcv "github.com/alertrouter/alertrouter/receivers/log"
+	"github.com/alertrouter/alertrouter/receivers/slack"
 	"github.com/alertrouter/alertrouter/receivers/webhook"
 )
 
@@ -22,7 +23,7 @@ type runtime struct {
 func newRuntime(cfg *config.Config, stdout io.Writer) (*runtime, error) {
 	rcvs := make(map[string]receivers.Receiver, len(cfg.Receivers))
 	for i := range cfg.Receivers {
-		r, err := buildReceiver(&cfg.Receivers[i], stdout)
+		r, err := buildReceiver(cfg, &cfg.Receivers[i], stdout)
 		if err != nil {
 			return nil, fmt.Errorf("receiver %q: %w", cfg.Receivers[i].Name, err)
 		}
@@ -40,12 +41,14 @@ func newRuntime(cfg *config.Config, stdout io.Writer) (*runtime, error) {
 }
 
 // buildReceiver turns one validated receiver config into its integration.
-func buildReceiver(c *config.Receiver, stdout io.Writer) (receivers.Receiver, error) {
+func buildReceiver(cfg *config.Config, c *config.Receiver, stdout io.Writer) (receivers.Receiver, error) {
 	switch {
 	case c.Log != nil:
 		return logrcv.New(c.Log, stdout), nil
 	case c.Webhook != nil:
 		return webhook.New(c.Webhook, nil), nil
+	case c.Slack != nil:
+		return slack.New(c.Slack, cfg.Tmpl(), nil), nil
 	}
 	return nil, fmt.Errorf("no integration configured")
 }

@@ -1,0 +1,68 @@
+// Package receivertest holds what every receiver's tests share: sample messages and the
+// check that no secret leaks into an error or a log.
+package receivertest
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/alertmanager/template"
+
+	"github.com/alertrouter/alertrouter/receivers"
+)
+
+// StartsAt is the start of every sample alert: 08:00 UTC, 16:00 in Asia/Shanghai.
+var StartsAt = time.Date(2026, 11, 21, 8, 0, 0, 0, time.UTC)
+
+// Message returns a notification of n alerts of one host group with the given status
+// and severity.
+func Message(n int, status, severity string) *receivers.Message {
+	d := &template.Data{
+		Receiver: "test", Status: status,
+		GroupLabels:       template.KV{"hostgroup": "gpu-render-a"},
+		CommonLabels:      template.KV{"alertname": "GPUTemperatureHigh", "hostgroup": "gpu-render-a", "severity": severity},
+		CommonAnnotations: template.KV{},
+		ExternalURL:       "http://alertmanager:9093",
+	}
+	for i := range n {
+		a := template.Alert{
+			Status: status,
+			Labels: template.KV{"alertname": "GPUTemperatureHigh", "hostgroup": "gpu-render-a", "severity": severity,
+				"instance": fmt.Sprintf("gpu-node-%02d:9400", i+1)},
+			Annotations: template.KV{
+				"summary":     fmt.Sprintf("GPU 0 on gpu-node-%02d is at 87°C", i+1),
+				"description": "Above 80°C for 5 minutes.",
+			},
+			StartsAt:     StartsAt,
+			GeneratorURL: "http://prometheus:9090/graph",
+			Fingerprint:  fmt.Sprintf("%016x", i+1),
+		}
+		if status == "resolved" {
+			a.EndsAt = StartsAt.Add(time.Hour)
+		}
+		d.Alerts = append(d.Alerts, a)
+	}
+	return &receivers.Message{ID: 7, Receiver: "test", Route: "routes[0]", Hostgroup: "gpu-render-a", Data: d}
+}
+
+// NoSecrets fails the test when text (an error, a log) contains any of the secrets, or
+// the last path segment of one that is a URL (webhook URLs carry their token there).
+func NoSecrets(t *testing.T, where, text string, secrets ...string) {
+	t.Helper()
+	for _, s := range secrets {
+		if s == "" {
+			continue
+		}
+		needles := []string{s}
+		if i := strings.LastIndex(s, "/"); strings.Contains(s, "://") && i >= 0 && i+1 < len(s) {
+			needles = append(needles, s[i+1:])
+		}
+		for _, n := range needles {
+			if strings.Contains(text, n) {
+				t.Errorf("%s leaks a secret (%q): %s", where, n, text)
+			}
+		}
+	}
+}

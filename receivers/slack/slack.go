@@ -1,0 +1,230 @@
+// Package slack posts notifications to Slack, through an incoming webhook or the Web API
+// (chat.postMessage with a bot token), as one colored attachment per notification.
+package slack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"github.com/slack-go/slack"
+
+	"github.com/alertrouter/alertrouter/receivers"
+)
+
+// Defaults.
+const (
+	DefaultAPIURL    = "https://slack.com/api/"
+	DefaultTitle     = `{{ template "slack.alertrouter.title" . }}`
+	DefaultText      = `{{ template "slack.alertrouter.text" . }}`
+	DefaultRateLimit = 1 // messages per second: Slack's limit for posting to one channel
+	DefaultBurst     = 3
+	DefaultTimeout   = 10 * time.Second
+	// maxText keeps an attachment under Slack's limits; longer texts are truncated with
+	// a line saying how many alerts were left out.
+	maxText = 7000
+)
+
+// Config configures a Slack receiver: an incoming webhook, or a bot token and a channel.
+type Config struct {
+	WebhookURL     receivers.Secret `yaml:"webhook_url"`
+	WebhookURLFile string           `yaml:"webhook_url_file"`
+	BotToken       receivers.Secret `yaml:"bot_token"`
+	BotTokenFile   string           `yaml:"bot_token_file"`
+	Channel        string           `yaml:"channel"`
+	APIURL         string           `yaml:"api_url"`
+	Title          string           `yaml:"title"`
+	Text           string           `yaml:"text"`
+	RateLimit      float64          `yaml:"rate_limit"`
+	Burst          int              `yaml:"burst"`
+	Timeout        model.Duration   `yaml:"timeout"`
+}
+
+func (c *Config) webhook() bool { return c.WebhookURL != "" || c.WebhookURLFile != "" }
+func (c *Config) bot() bool     { return c.BotToken != "" || c.BotTokenFile != "" }
+
+// Validate checks the config and fills in defaults; errors never quote a secret.
+func (c *Config) Validate() error {
+	switch {
+	case c.webhook() == c.bot():
+		return &receivers.FieldError{Field: "webhook_url", Msg: "set either webhook_url(_file) or bot_token(_file) with channel"}
+	case c.WebhookURL != "" && c.WebhookURLFile != "":
+		return &receivers.FieldError{Field: "webhook_url", Msg: "webhook_url and webhook_url_file are mutually exclusive"}
+	case c.BotToken != "" && c.BotTokenFile != "":
+		return &receivers.FieldError{Field: "bot_token", Msg: "bot_token and bot_token_file are mutually exclusive"}
+	case c.bot() && c.Channel == "":
+		return &receivers.FieldError{Field: "channel", Msg: "is required with bot_token"}
+	case c.RateLimit < 0:
+		return &receivers.FieldError{Field: "rate_limit", Msg: "must not be negative"}
+	case c.Burst < 0:
+		return &receivers.FieldError{Field: "burst", Msg: "must not be negative"}
+	}
+	if c.WebhookURL != "" {
+		if u, err := url.Parse(string(c.WebhookURL)); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return &receivers.FieldError{Field: "webhook_url", Msg: "not a valid http(s) URL"}
+		}
+	}
+	if c.APIURL == "" {
+		c.APIURL = DefaultAPIURL
+	}
+	if u, err := url.Parse(c.APIURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return &receivers.FieldError{Field: "api_url", Msg: "not a valid http(s) URL"}
+	}
+	if !strings.HasSuffix(c.APIURL, "/") {
+		c.APIURL += "/" // slack-go joins method names to it
+	}
+	if c.Title == "" {
+		c.Title = DefaultTitle
+	}
+	if c.Text == "" {
+		c.Text = DefaultText
+	}
+	if c.RateLimit == 0 {
+		c.RateLimit = DefaultRateLimit
+	}
+	if c.Burst == 0 {
+		c.Burst = DefaultBurst
+	}
+	return nil
+}
+
+// CheckTemplates renders the title and text once, so that a broken template rejects the config.
+func (c *Config) CheckTemplates(t *receivers.Templates) error {
+	for field, s := range map[string]string{"title": c.Title, "text": c.Text} {
+		if err := t.Check(s, false); err != nil {
+			return &receivers.FieldError{Field: field, Msg: err.Error()}
+		}
+	}
+	return nil
+}
+
+// SecretFiles lists the configured secret files by field.
+func (c *Config) SecretFiles() map[string]string {
+	return map[string]string{"webhook_url_file": c.WebhookURLFile, "bot_token_file": c.BotTokenFile}
+}
+
+// Receiver posts to Slack.
+type Receiver struct {
+	conf   *Config
+	tmpl   *receivers.Templates
+	client *http.Client
+}
+
+var (
+	_ receivers.Receiver    = (*Receiver)(nil)
+	_ receivers.RateLimited = (*Receiver)(nil)
+)
+
+// New returns a receiver for a validated conf. A nil client means one with conf's timeout.
+func New(conf *Config, tmpl *receivers.Templates, client *http.Client) *Receiver {
+	if client == nil {
+		timeout := time.Duration(conf.Timeout)
+		if timeout == 0 {
+			timeout = DefaultTimeout
+		}
+		client = receivers.NewHTTPClient(timeout)
+	}
+	return &Receiver{conf: conf, tmpl: tmpl, client: client}
+}
+
+// RateLimit is how fast the dispatcher may send to this receiver.
+func (r *Receiver) RateLimit() (float64, int) { return r.conf.RateLimit, r.conf.Burst }
+
+// escape makes a value safe in Slack mrkdwn: "<!channel>" in a label must not ping anyone.
+var escape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace
+
+// Send posts the notification as one attachment.
+func (r *Receiver) Send(ctx context.Context, m *receivers.Message) error {
+	att, err := r.attachment(m)
+	if err != nil {
+		return receivers.Permanent(err)
+	}
+	if r.conf.webhook() {
+		hook, err := receivers.ReadSecret(r.conf.WebhookURL, r.conf.WebhookURLFile)
+		if err != nil {
+			return err
+		}
+		return classify(slack.PostWebhookCustomHTTPContext(ctx, hook, r.client, &slack.WebhookMessage{Attachments: []slack.Attachment{att}}))
+	}
+	token, err := receivers.ReadSecret(r.conf.BotToken, r.conf.BotTokenFile)
+	if err != nil {
+		return err
+	}
+	api := slack.New(token, slack.OptionAPIURL(r.conf.APIURL), slack.OptionHTTPClient(r.client))
+	_, _, err = api.PostMessageContext(ctx, r.conf.Channel, slack.MsgOptionAttachments(att))
+	return classify(err)
+}
+
+func (r *Receiver) attachment(m *receivers.Message) (slack.Attachment, error) {
+	data := receivers.MapValues(m.Data, escape)
+	title, err := r.tmpl.Text(r.conf.Title, data)
+	if err != nil {
+		return slack.Attachment{}, fmt.Errorf("render title: %w", err)
+	}
+	text, err := receivers.Truncated(data, maxText, func(d *receivers.Data) (string, error) { return r.tmpl.Text(r.conf.Text, d) })
+	if err != nil {
+		return slack.Attachment{}, fmt.Errorf("render text: %w", err)
+	}
+	return slack.Attachment{
+		Color:      Color(m.Data),
+		Title:      title,
+		Fallback:   title,
+		Text:       text,
+		MarkdownIn: []string{"text"},
+	}, nil
+}
+
+// Color is the attachment's bar: green when resolved, else by the most severe firing alert.
+func Color(d *receivers.Data) string {
+	if d.Status == string(model.AlertResolved) {
+		return "good"
+	}
+	color := "#439FE0" // info and unknown severities
+	for _, a := range d.Alerts.Firing() {
+		switch a.Labels["severity"] {
+		case "critical":
+			return "danger"
+		case "warning":
+			color = "warning"
+		}
+	}
+	return color
+}
+
+// classify sorts Slack's answers for the dispatcher: rate limits wait, 5xx and network
+// errors retry, and bad tokens, channels or payloads are permanent.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var limited *slack.RateLimitedError
+	if errors.As(err, &limited) {
+		return receivers.Throttled(err, limited.RetryAfter)
+	}
+	var status slack.StatusCodeError
+	if errors.As(err, &status) {
+		switch {
+		case status.Code == http.StatusTooManyRequests:
+			return receivers.Throttled(err, 0)
+		case status.Code >= 500, status.Code == http.StatusRequestTimeout:
+			return err
+		}
+		return receivers.Permanent(err)
+	}
+	var api slack.SlackErrorResponse
+	if errors.As(err, &api) {
+		switch api.Err {
+		case "ratelimited", "rate_limited":
+			return receivers.Throttled(err, 0)
+		case "internal_error", "fatal_error", "service_unavailable", "request_timeout":
+			return err
+		}
+		return receivers.Permanent(fmt.Errorf("slack: %s", api.Err))
+	}
+	return receivers.RedactURL(err)
+}

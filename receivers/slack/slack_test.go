@@ -1,0 +1,248 @@
+package slack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/alertrouter/alertrouter/receivers"
+	"github.com/alertrouter/alertrouter/receivers/receivertest"
+)
+
+// fakeSlack speaks the incoming-webhook protocol on /services/... and the Web API on
+// /api/chat.postMessage, answering what the test scripts.
+type fakeSlack struct {
+	mu       sync.Mutex
+	answer   func(w http.ResponseWriter) // nil: success
+	hooks    []slack.WebhookMessage
+	posts    []url.Values
+	authHdrs []string
+	srv      *httptest.Server
+}
+
+func newFake(t *testing.T) *fakeSlack {
+	f := &fakeSlack{}
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if f.answer != nil {
+			f.answer(w)
+			return
+		}
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/services/"):
+			var m slack.WebhookMessage
+			if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
+				http.Error(w, "invalid_payload", http.StatusBadRequest)
+				return
+			}
+			f.hooks = append(f.hooks, m)
+			io.WriteString(w, "ok")
+		case r.URL.Path == "/api/chat.postMessage":
+			if err := r.ParseForm(); err != nil {
+				http.Error(w, "bad form", 400)
+				return
+			}
+			f.posts = append(f.posts, r.PostForm)
+			f.authHdrs = append(f.authHdrs, r.Header.Get("Authorization"))
+			w.Header().Set("Content-Type", "application/json")
+			if r.PostForm.Get("channel") == "#nowhere" {
+				io.WriteString(w, `{"ok":false,"error":"channel_not_found"}`)
+				return
+			}
+			io.WriteString(w, `{"ok":true,"channel":"C1","ts":"1.2"}`)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func tmpl(t *testing.T) *receivers.Templates {
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	tm, err := receivers.NewTemplates(nil, loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tm
+}
+
+func newReceiver(t *testing.T, c Config) *Receiver {
+	t.Helper()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CheckTemplates(tmpl(t)); err != nil {
+		t.Fatal(err)
+	}
+	return New(&c, tmpl(t), nil)
+}
+
+func TestWebhookMessage(t *testing.T) {
+	f := newFake(t)
+	r := newReceiver(t, Config{WebhookURL: receivers.Secret(f.srv.URL + "/services/T0/B0/s3cr3t")})
+	m := receivertest.Message(2, "firing", "critical")
+	m.Data.Alerts[0].Annotations["summary"] = "<!channel> & <https://evil|click>"
+	if err := r.Send(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.hooks) != 1 || len(f.hooks[0].Attachments) != 1 {
+		t.Fatalf("hooks = %+v", f.hooks)
+	}
+	a := f.hooks[0].Attachments[0]
+	if a.Color != "danger" || a.Title != "[FIRING:2] GPUTemperatureHigh (gpu-render-a)" {
+		t.Fatalf("attachment = %+v", a)
+	}
+	want := "• *GPUTemperatureHigh* on `gpu-node-01:9400`: &lt;!channel&gt; &amp; &lt;https://evil|click&gt; _since 2026-11-21 16:00:00 CST_\n" +
+		"• *GPUTemperatureHigh* on `gpu-node-02:9400`: GPU 0 on gpu-node-02 is at 87°C _since 2026-11-21 16:00:00 CST_\n"
+	if a.Text != want {
+		t.Fatalf("text\n got %q\nwant %q", a.Text, want)
+	}
+}
+
+func TestBotTokenMessage(t *testing.T) {
+	f := newFake(t)
+	r := newReceiver(t, Config{BotToken: "xoxb-s3cr3t", Channel: "#ops", APIURL: f.srv.URL + "/api"})
+	if err := r.Send(context.Background(), receivertest.Message(1, "resolved", "warning")); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.posts) != 1 || f.posts[0].Get("channel") != "#ops" {
+		t.Fatalf("posts = %v", f.posts)
+	}
+	if f.authHdrs[0] != "Bearer xoxb-s3cr3t" && f.posts[0].Get("token") != "xoxb-s3cr3t" {
+		t.Fatalf("the token was not sent: header %q form %v", f.authHdrs[0], f.posts[0])
+	}
+	var atts []slack.Attachment
+	if err := json.Unmarshal([]byte(f.posts[0].Get("attachments")), &atts); err != nil || len(atts) != 1 {
+		t.Fatalf("attachments = %q: %v", f.posts[0].Get("attachments"), err)
+	}
+	if atts[0].Color != "good" || !strings.HasPrefix(atts[0].Title, "[RESOLVED]") || !strings.Contains(atts[0].Text, "~GPUTemperatureHigh~") {
+		t.Fatalf("resolved attachment = %+v", atts[0])
+	}
+}
+
+func TestColors(t *testing.T) {
+	for sev, want := range map[string]string{"critical": "danger", "warning": "warning", "info": "#439FE0", "": "#439FE0"} {
+		if got := Color(receivertest.Message(1, "firing", sev).Data); got != want {
+			t.Errorf("firing %q: %s, want %s", sev, got, want)
+		}
+	}
+	if got := Color(receivertest.Message(1, "resolved", "critical").Data); got != "good" {
+		t.Errorf("resolved: %s", got)
+	}
+}
+
+func TestErrorClassification(t *testing.T) {
+	f := newFake(t)
+	hook := newReceiver(t, Config{WebhookURL: receivers.Secret(f.srv.URL + "/services/T0/B0/s3cr3t")})
+	bot := newReceiver(t, Config{BotToken: "xoxb-s3cr3t", Channel: "#ops", APIURL: f.srv.URL + "/api/"})
+	nowhere := newReceiver(t, Config{BotToken: "xoxb-s3cr3t", Channel: "#nowhere", APIURL: f.srv.URL + "/api/"})
+	answer := func(code int, header, body string) func(w http.ResponseWriter) {
+		return func(w http.ResponseWriter) {
+			if header != "" {
+				w.Header().Set("Retry-After", header)
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(code)
+			io.WriteString(w, body)
+		}
+	}
+	tests := []struct {
+		name       string
+		r          *Receiver
+		answer     func(w http.ResponseWriter)
+		permanent  bool
+		throttled  bool
+		retryAfter time.Duration
+	}{
+		{"webhook 429 with Retry-After", hook, answer(429, "30", ""), false, true, 30 * time.Second},
+		{"webhook 429 without Retry-After", hook, answer(429, "", ""), false, true, 0},
+		{"webhook 500", hook, answer(500, "", "oops"), false, false, 0},
+		{"webhook 404 no_service", hook, answer(404, "", "no_service"), true, false, 0},
+		{"webhook 400 invalid_payload", hook, answer(400, "", "invalid_payload"), true, false, 0},
+		{"api invalid_auth", bot, answer(200, "", `{"ok":false,"error":"invalid_auth"}`), true, false, 0},
+		{"api ratelimited", bot, answer(200, "", `{"ok":false,"error":"ratelimited"}`), false, true, 0},
+		{"api internal_error", bot, answer(200, "", `{"ok":false,"error":"internal_error"}`), false, false, 0},
+		{"api channel_not_found", nowhere, nil, true, false, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f.mu.Lock()
+			f.answer = tt.answer
+			f.mu.Unlock()
+			err := tt.r.Send(context.Background(), receivertest.Message(1, "firing", "critical"))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			var th *receivers.ThrottledError
+			if receivers.IsPermanent(err) != tt.permanent || errors.As(err, &th) != tt.throttled || (th != nil && th.RetryAfter != tt.retryAfter) {
+				t.Fatalf("err %v: permanent %v, throttled %+v", err, receivers.IsPermanent(err), th)
+			}
+			receivertest.NoSecrets(t, "error", err.Error(), "xoxb-s3cr3t", f.srv.URL+"/services/T0/B0/s3cr3t")
+		})
+	}
+}
+
+func TestUnreachableSlackLeaksNoSecret(t *testing.T) {
+	f := newFake(t)
+	f.srv.Close()
+	secret := f.srv.URL + "/services/T0/B0/s3cr3t"
+	for _, c := range []Config{{WebhookURL: receivers.Secret(secret)}, {BotToken: "xoxb-s3cr3t", Channel: "#ops", APIURL: f.srv.URL + "/api/"}} {
+		err := newReceiver(t, c).Send(context.Background(), receivertest.Message(1, "firing", "critical"))
+		if err == nil || receivers.IsPermanent(err) {
+			t.Fatalf("unreachable Slack: %v, want a retryable error", err)
+		}
+		receivertest.NoSecrets(t, "error", err.Error(), "xoxb-s3cr3t", secret)
+	}
+}
+
+func TestLongMessagesAreTruncated(t *testing.T) {
+	f := newFake(t)
+	r := newReceiver(t, Config{WebhookURL: receivers.Secret(f.srv.URL + "/services/T0/B0/x")})
+	if err := r.Send(context.Background(), receivertest.Message(500, "firing", "warning")); err != nil {
+		t.Fatal(err)
+	}
+	text := f.hooks[0].Attachments[0].Text
+	if len(text) > maxText || !strings.Contains(text, " more alerts") {
+		t.Fatalf("text of %d bytes ends %q", len(text), text[max(0, len(text)-60):])
+	}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		c     Config
+		field string
+	}{
+		{Config{WebhookURL: "https://hooks.slack.com/services/x"}, ""},
+		{Config{BotTokenFile: "/f", Channel: "#c"}, ""},
+		{Config{}, "webhook_url"},
+		{Config{WebhookURL: "https://h/x", BotToken: "t", Channel: "#c"}, "webhook_url"},
+		{Config{BotToken: "t"}, "channel"},
+		{Config{WebhookURL: "hooks.slack.com/x"}, "webhook_url"},
+		{Config{BotToken: "t", Channel: "#c", APIURL: "::"}, "api_url"},
+		{Config{WebhookURL: "https://h/x", RateLimit: -1}, "rate_limit"},
+	}
+	for _, tt := range tests {
+		err := tt.c.Validate()
+		var fe *receivers.FieldError
+		if (tt.field == "") != (err == nil) || (err != nil && (!errors.As(err, &fe) || fe.Field != tt.field)) {
+			t.Errorf("%+v: %v, want problem with %q", tt.c, err, tt.field)
+		}
+	}
+	c := Config{WebhookURL: "https://h/x", Title: `{{ template "missing" . }}`}
+	c.Validate()
+	if err := c.CheckTemplates(tmpl(t)); err == nil {
+		t.Error("a title calling an undefined template was accepted")
+	}
+}
