@@ -19,6 +19,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/alertrouter/alertrouter/receivers"
+	"github.com/alertrouter/alertrouter/receivers/email"
 	logrcv "github.com/alertrouter/alertrouter/receivers/log"
 	"github.com/alertrouter/alertrouter/receivers/slack"
 	"github.com/alertrouter/alertrouter/receivers/webhook"
@@ -90,6 +91,7 @@ type Receiver struct {
 	Log     *logrcv.Config  `yaml:"log"`
 	Webhook *webhook.Config `yaml:"webhook"`
 	Slack   *slack.Config   `yaml:"slack"`
+	Email   *email.Config   `yaml:"email"`
 }
 
 // Route sends alerts of matching host groups to receivers.

@@ -140,11 +140,14 @@ func (r *Receiver) integrations() []integration {
 	if r.Slack != nil {
 		out = append(out, integration{"slack", r.Slack})
 	}
+	if r.Email != nil {
+		out = append(out, integration{"email", r.Email})
+	}
 	return out
 }
 
 // integrationKeys are the YAML keys of all integrations, for messages.
-var integrationKeys = []string{"log", "webhook", "slack"}
+var integrationKeys = []string{"log", "webhook", "slack", "email"}
 
 func (r *Receiver) validate(path string, tmpl *receivers.Templates) error {
 	if r.Name == "" {

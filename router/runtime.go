@@ -6,6 +6,7 @@ import (
 
 	"github.com/alertrouter/alertrouter/config"
 	"github.com/alertrouter/alertrouter/receivers"
+	"github.com/alertrouter/alertrouter/receivers/email"
 	logrcv "github.com/alertrouter/alertrouter/receivers/log"
 	"github.com/alertrouter/alertrouter/receivers/slack"
 	"github.com/alertrouter/alertrouter/receivers/webhook"
@@ -49,6 +50,8 @@ func buildReceiver(cfg *config.Config, c *config.Receiver, stdout io.Writer) (re
 		return webhook.New(c.Webhook, nil), nil
 	case c.Slack != nil:
 		return slack.New(c.Slack, cfg.Tmpl(), nil), nil
+	case c.Email != nil:
+		return email.New(c.Email, cfg.Tmpl()), nil
 	}
 	return nil, fmt.Errorf("no integration configured")
 }

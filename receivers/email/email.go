@@ -1,0 +1,241 @@
+// Package email sends notifications by SMTP, as HTML with a plain-text alternative.
+package email
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/mail"
+	"net/textproto"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+	gomail "github.com/wneessen/go-mail"
+
+	"github.com/alertrouter/alertrouter/receivers"
+)
+
+// Defaults.
+const (
+	DefaultSubject = `{{ template "email.alertrouter.subject" . }}`
+	DefaultHTML    = `{{ template "email.default.html" . }}`
+	DefaultText    = `{{ template "email.alertrouter.text" . }}`
+	DefaultTimeout = 30 * time.Second
+	// maxText bounds the plain-text body; the HTML body is Alertmanager's own layout.
+	maxText = 256 << 10
+)
+
+// TLS modes.
+const (
+	TLSStartTLS = "starttls" // mandatory STARTTLS, usually on 587
+	TLSImplicit = "tls"      // TLS from the first byte, usually on 465
+	TLSNone     = "none"     // plain text: only for a relay on a trusted network
+)
+
+// Config configures an email receiver.
+type Config struct {
+	To               []string         `yaml:"to"`
+	From             string           `yaml:"from"`
+	Smarthost        string           `yaml:"smarthost"` // host:port
+	AuthUsername     string           `yaml:"auth_username"`
+	AuthPassword     receivers.Secret `yaml:"auth_password"`
+	AuthPasswordFile string           `yaml:"auth_password_file"`
+	TLS              string           `yaml:"tls"`
+	// CAFile adds certificate authorities to trust, for relays with a private CA.
+	CAFile  string         `yaml:"ca_file"`
+	Subject string         `yaml:"subject"`
+	HTML    string         `yaml:"html"`
+	Text    string         `yaml:"text"`
+	Timeout model.Duration `yaml:"timeout"`
+}
+
+// Validate checks the config and fills in defaults.
+func (c *Config) Validate() error {
+	if len(c.To) == 0 {
+		return &receivers.FieldError{Field: "to", Msg: "at least one address is required"}
+	}
+	for i, to := range c.To {
+		if _, err := mail.ParseAddress(to); err != nil {
+			return &receivers.FieldError{Field: fmt.Sprintf("to[%d]", i), Msg: fmt.Sprintf("%q is not an email address", to)}
+		}
+	}
+	if _, err := mail.ParseAddress(c.From); err != nil {
+		return &receivers.FieldError{Field: "from", Msg: fmt.Sprintf("%q is not an email address", c.From)}
+	}
+	host, port, err := net.SplitHostPort(c.Smarthost)
+	if p, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || p <= 0 || p > 65535 {
+		return &receivers.FieldError{Field: "smarthost", Msg: fmt.Sprintf("%q is not host:port", c.Smarthost)}
+	}
+	if c.AuthPassword != "" && c.AuthPasswordFile != "" {
+		return &receivers.FieldError{Field: "auth_password", Msg: "auth_password and auth_password_file are mutually exclusive"}
+	}
+	if (c.AuthPassword != "" || c.AuthPasswordFile != "") && c.AuthUsername == "" {
+		return &receivers.FieldError{Field: "auth_username", Msg: "is required with a password"}
+	}
+	switch c.TLS {
+	case "":
+		c.TLS = TLSStartTLS
+	case TLSStartTLS, TLSImplicit, TLSNone:
+	default:
+		return &receivers.FieldError{Field: "tls", Msg: fmt.Sprintf("%q: want starttls, tls or none", c.TLS)}
+	}
+	if c.TLS == TLSNone && c.AuthUsername != "" {
+		return &receivers.FieldError{Field: "tls", Msg: "none would send the password in clear text: use starttls or tls"}
+	}
+	if c.Subject == "" {
+		c.Subject = DefaultSubject
+	}
+	if c.HTML == "" {
+		c.HTML = DefaultHTML
+	}
+	if c.Text == "" {
+		c.Text = DefaultText
+	}
+	return nil
+}
+
+// CheckTemplates renders the subject and bodies once, so that a broken template rejects the config.
+func (c *Config) CheckTemplates(t *receivers.Templates) error {
+	for _, f := range []struct {
+		field, text string
+		html        bool
+	}{{"subject", c.Subject, false}, {"html", c.HTML, true}, {"text", c.Text, false}} {
+		if err := t.Check(f.text, f.html); err != nil {
+			return &receivers.FieldError{Field: f.field, Msg: err.Error()}
+		}
+	}
+	return nil
+}
+
+// SecretFiles lists the configured secret files by field.
+func (c *Config) SecretFiles() map[string]string {
+	return map[string]string{"auth_password_file": c.AuthPasswordFile}
+}
+
+// Receiver sends mail through one smarthost.
+type Receiver struct {
+	conf *Config
+	tmpl *receivers.Templates
+}
+
+var _ receivers.Receiver = (*Receiver)(nil)
+
+// New returns a receiver for a validated conf.
+func New(conf *Config, tmpl *receivers.Templates) *Receiver {
+	return &Receiver{conf: conf, tmpl: tmpl}
+}
+
+// headerSafe removes what could end a header line: a label value with "\r\nBcc: x"
+// must not add a header.
+var headerSafe = strings.NewReplacer("\r", " ", "\n", " ").Replace
+
+// Send renders the message and delivers it. SMTP 4xx answers and network errors are
+// retried; 5xx answers (bad credentials, rejected recipients) are permanent.
+func (r *Receiver) Send(ctx context.Context, m *receivers.Message) error {
+	msg, err := r.message(m)
+	if err != nil {
+		return receivers.Permanent(err)
+	}
+	client, err := r.client()
+	if err != nil {
+		return err
+	}
+	return classify(client.DialAndSendWithContext(ctx, msg))
+}
+
+func (r *Receiver) message(m *receivers.Message) (*gomail.Msg, error) {
+	subject, err := r.tmpl.Text(r.conf.Subject, m.Data)
+	if err != nil {
+		return nil, fmt.Errorf("render subject: %w", err)
+	}
+	html, err := r.tmpl.HTML(r.conf.HTML, m.Data)
+	if err != nil {
+		return nil, fmt.Errorf("render html: %w", err)
+	}
+	text, err := receivers.Truncated(m.Data, maxText, func(d *receivers.Data) (string, error) { return r.tmpl.Text(r.conf.Text, d) })
+	if err != nil {
+		return nil, fmt.Errorf("render text: %w", err)
+	}
+	msg := gomail.NewMsg()
+	if err := msg.From(r.conf.From); err != nil {
+		return nil, fmt.Errorf("from: %w", err)
+	}
+	if err := msg.To(r.conf.To...); err != nil {
+		return nil, fmt.Errorf("to: %w", err)
+	}
+	msg.Subject(headerSafe(subject))
+	msg.SetDate()
+	msg.SetMessageID()
+	// Lets mail filters and the destination drop at-least-once repeats.
+	msg.SetGenHeader("X-Alertrouter-Notification-Id", strconv.FormatInt(m.ID, 10))
+	msg.SetBodyString(gomail.TypeTextPlain, text)
+	msg.AddAlternativeString(gomail.TypeTextHTML, html)
+	return msg, nil
+}
+
+func (r *Receiver) client() (*gomail.Client, error) {
+	host, portStr, _ := net.SplitHostPort(r.conf.Smarthost)
+	port, _ := strconv.Atoi(portStr)
+	timeout := time.Duration(r.conf.Timeout)
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	opts := []gomail.Option{gomail.WithPort(port), gomail.WithTimeout(timeout)}
+	tlsConf := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+	if r.conf.CAFile != "" {
+		pem, err := os.ReadFile(r.conf.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, receivers.Permanent(errors.New("ca_file: no PEM certificates in it"))
+		}
+		tlsConf.RootCAs = pool
+	}
+	switch r.conf.TLS {
+	case TLSImplicit:
+		opts = append(opts, gomail.WithSSL(), gomail.WithTLSConfig(tlsConf))
+	case TLSNone:
+		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
+	default:
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory), gomail.WithTLSConfig(tlsConf))
+	}
+	if r.conf.AuthUsername != "" {
+		password, err := receivers.ReadSecret(r.conf.AuthPassword, r.conf.AuthPasswordFile)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthPlain),
+			gomail.WithUsername(r.conf.AuthUsername), gomail.WithPassword(password))
+	}
+	client, err := gomail.NewClient(host, opts...)
+	if err != nil {
+		return nil, receivers.Permanent(fmt.Errorf("smtp client: %w", err))
+	}
+	return client, nil
+}
+
+// classify: an SMTP 5xx answer is permanent; 4xx answers, timeouts and connection
+// errors are retried.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *gomail.SendError
+	if errors.As(err, &se) && !se.IsTemp() && se.ErrorCode() >= 500 {
+		return receivers.Permanent(err)
+	}
+	// Answers outside a send, such as AUTH's 535, come as textproto errors.
+	var tp *textproto.Error
+	if errors.As(err, &tp) && tp.Code >= 500 {
+		return receivers.Permanent(err)
+	}
+	return err
+}
