@@ -19,6 +19,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/alertrouter/alertrouter/receivers"
+	"github.com/alertrouter/alertrouter/receivers/aliyuncms"
 	"github.com/alertrouter/alertrouter/receivers/email"
 	logrcv "github.com/alertrouter/alertrouter/receivers/log"
 	"github.com/alertrouter/alertrouter/receivers/slack"
@@ -92,6 +93,8 @@ type Receiver struct {
 	Webhook *webhook.Config `yaml:"webhook"`
 	Slack   *slack.Config   `yaml:"slack"`
 	Email   *email.Config   `yaml:"email"`
+	// AliyunCMS puts Aliyun CloudMonitor custom events.
+	AliyunCMS *aliyuncms.Config `yaml:"aliyun_cms"`
 }
 
 // Route sends alerts of matching host groups to receivers.

@@ -143,11 +143,14 @@ func (r *Receiver) integrations() []integration {
 	if r.Email != nil {
 		out = append(out, integration{"email", r.Email})
 	}
+	if r.AliyunCMS != nil {
+		out = append(out, integration{"aliyun_cms", r.AliyunCMS})
+	}
 	return out
 }
 
 // integrationKeys are the YAML keys of all integrations, for messages.
-var integrationKeys = []string{"log", "webhook", "slack", "email"}
+var integrationKeys = []string{"log", "webhook", "slack", "email", "aliyun_cms"}
 
 func (r *Receiver) validate(path string, tmpl *receivers.Templates) error {
 	if r.Name == "" {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/alertrouter/alertrouter/config"
 	"github.com/alertrouter/alertrouter/receivers"
+	"github.com/alertrouter/alertrouter/receivers/aliyuncms"
 	"github.com/alertrouter/alertrouter/receivers/email"
 	logrcv "github.com/alertrouter/alertrouter/receivers/log"
 	"github.com/alertrouter/alertrouter/receivers/slack"
@@ -52,6 +53,8 @@ func buildReceiver(cfg *config.Config, c *config.Receiver, stdout io.Writer) (re
 		return slack.New(c.Slack, cfg.Tmpl(), nil), nil
 	case c.Email != nil:
 		return email.New(c.Email, cfg.Tmpl()), nil
+	case c.AliyunCMS != nil:
+		return aliyuncms.New(c.AliyunCMS, cfg.Tmpl(), cfg.Location()), nil
 	}
 	return nil, fmt.Errorf("no integration configured")
 }
