@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"database/sql"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -104,5 +107,34 @@ func TestVersionAndUsage(t *testing.T) {
 	}
 	if code, out, _ := runCLI(t, "--help"); code != 0 || !strings.Contains(out, "--web.listen-address") && !strings.Contains(out, "serve") {
 		t.Fatalf("--help: %d %q", code, out)
+	}
+}
+
+func TestSendTest(t *testing.T) {
+	var got []string
+	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got = append(got, string(b))
+	}))
+	defer ok.Close()
+	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "nope", http.StatusUnauthorized)
+	}))
+	defer broken.Close()
+	cfg := filepath.Join(t.TempDir(), "cfg.yml")
+	os.WriteFile(cfg, []byte("receivers:\n  - name: hook\n    webhook: {url: '"+ok.URL+"'}\n  - name: broken\n    webhook: {url: '"+broken.URL+"'}\ndefault_receivers: [hook]\n"), 0o600)
+
+	code, out, errOut := runCLI(t, "send-test", "--config.file="+cfg, "--receiver=hook", "--status=resolved")
+	if code != 0 || out != "OK: hook accepted a resolved test notification\n" || len(got) != 1 ||
+		!strings.Contains(got[0], `"alertname":"AlertrouterSendTest"`) || !strings.Contains(got[0], `"status":"resolved"`) {
+		t.Fatalf("send-test hook: %d %q %q, received %v", code, out, errOut, got)
+	}
+	code, _, errOut = runCLI(t, "send-test", "--config.file="+cfg, "--receiver=broken")
+	if code != 1 || errOut != "FAILED (permanent, would not be retried): unexpected status code 401: nope\n" {
+		t.Fatalf("send-test broken: %d %q", code, errOut)
+	}
+	code, _, errOut = runCLI(t, "send-test", "--config.file="+cfg, "--receiver=nobody")
+	if code != 1 || errOut != "FAILED: no receiver named \"nobody\" in the config\n" {
+		t.Fatalf("send-test unknown: %d %q", code, errOut)
 	}
 }

@@ -44,6 +44,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	check := newConfigCheckCmd(app)
 	route := newRouteTestCmd(app)
 	migrate := newMigrateCmd(app)
+	sendTest := newSendTestCmd(app)
 	app.Command("version", "Print version, commit and Go version.")
 
 	cmd, err := app.Parse(args)
@@ -63,6 +64,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return check.run(stdout, stderr)
 	case "route test":
 		return route.run(stdout, stderr)
+	case "send-test":
+		return sendTest.run(stdout, stderr)
 	case "migrate":
 		err = migrate.run(logger)
 	case "version":
