@@ -163,3 +163,31 @@ func TestWarningsNameUnreadableSecretFiles(t *testing.T) {
 		t.Fatalf("warnings = %q", w)
 	}
 }
+
+// Every YAML example in the README loads: the snippets users copy must be valid. A snippet
+// that shows only receivers gets a default_receivers line naming its first one.
+func TestREADMEExamplesLoad(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := strings.Split(string(readme), "```yaml\n")[1:]
+	checked := 0
+	for _, b := range blocks {
+		y := b[:strings.Index(b, "```")]
+		if !strings.Contains(y, "receivers:") {
+			continue
+		}
+		if !strings.Contains(y, "default_receivers:") {
+			name := strings.Fields(y[strings.Index(y, "- name:")+len("- name:"):])[0]
+			y += "default_receivers: [" + name + "]\n"
+		}
+		if _, err := Load([]byte(y), "README.md"); err != nil {
+			t.Errorf("README example does not load: %v\n%s", err, y)
+		}
+		checked++
+	}
+	if checked < 4 {
+		t.Fatalf("checked %d README examples, want the config reference and one per receiver", checked)
+	}
+}
