@@ -4,22 +4,19 @@ go 1.26.0
 
 require (
 	github.com/alecthomas/kingpin/v2 v2.4.0
+	github.com/aliyun/alibaba-cloud-sdk-go v1.63.107
+	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6
+	github.com/emersion/go-smtp v0.25.1
 	github.com/pressly/goose/v3 v3.29.0
 	github.com/prometheus/alertmanager v0.34.2
 	// Held below client_golang v1.25 / common v0.73: those need github.com/pandatix/go-abnf,
 	// which the module proxy here refuses (403).
 	github.com/prometheus/client_golang v1.24.1
 	github.com/prometheus/common v0.72.1
-	gopkg.in/yaml.v3 v3.0.1
-	modernc.org/sqlite v1.60.1
-)
-
-require (
-	github.com/aliyun/alibaba-cloud-sdk-go v1.63.107
-	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6
-	github.com/emersion/go-smtp v0.25.1
 	github.com/slack-go/slack v0.35.0
 	github.com/wneessen/go-mail v0.8.1
+	gopkg.in/yaml.v3 v3.0.1
+	modernc.org/sqlite v1.60.1
 )
 
 require (
