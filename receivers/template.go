@@ -64,52 +64,75 @@ func (t *Templates) HTML(s string, d *template.Data) (string, error) {
 	return t.tmpl.ExecuteHTMLString(s, d)
 }
 
-// Check renders s against a sample notification, so that config loading rejects a
-// template string that does not parse or names an undefined template.
+// Check renders s against sample notifications (firing, resolved, several alerts), so
+// that config loading rejects a template string that does not parse or calls an undefined
+// template on any of those paths.
 func (t *Templates) Check(s string, html bool) error {
-	sample := &template.Data{
-		Receiver: "check", Status: "firing",
-		Alerts:      template.Alerts{{Status: "firing", Labels: template.KV{"alertname": "Check"}, StartsAt: time.Unix(0, 0)}},
-		GroupLabels: template.KV{}, CommonLabels: template.KV{"alertname": "Check"}, CommonAnnotations: template.KV{},
+	start := time.Unix(0, 0)
+	alert := func(name, status string) template.Alert {
+		a := template.Alert{Status: status, Labels: template.KV{"alertname": name, "severity": "warning"},
+			Annotations: template.KV{"summary": "check"}, StartsAt: start}
+		if status == "resolved" {
+			a.EndsAt = start.Add(time.Minute)
+		}
+		return a
 	}
-	var err error
-	if html {
-		_, err = t.HTML(s, sample)
-	} else {
-		_, err = t.Text(s, sample)
+	for _, d := range []*template.Data{
+		{Status: "firing", Alerts: template.Alerts{alert("Check", "firing")}},
+		{Status: "resolved", Alerts: template.Alerts{alert("Check", "resolved")}},
+		{Status: "firing", Alerts: template.Alerts{alert("Check", "firing"), alert("Other", "firing"), alert("Check", "resolved")}},
+	} {
+		d.Receiver, d.GroupLabels, d.CommonAnnotations = "check", template.KV{}, template.KV{}
+		d.CommonLabels = template.KV{"severity": "warning"}
+		var err error
+		if html {
+			_, err = t.HTML(s, d)
+		} else {
+			_, err = t.Text(s, d)
+		}
+		if err != nil {
+			return err
+		}
 	}
-	return err
+	return nil
 }
 
-// MapValues returns a copy of d whose label and annotation values went through escape:
-// label values are data, not markup, in whatever format a receiver renders.
+// MapValues returns a copy of d whose labels and annotations (names and values) and URLs
+// went through escape: they are data, not markup, in whatever format a receiver renders.
 func MapValues(d *template.Data, escape func(string) string) *template.Data {
 	kv := func(in template.KV) template.KV {
 		out := make(template.KV, len(in))
 		for k, v := range in {
-			out[k] = escape(v)
+			out[escape(k)] = escape(v)
 		}
 		return out
 	}
 	c := *d
 	c.GroupLabels, c.CommonLabels, c.CommonAnnotations = kv(d.GroupLabels), kv(d.CommonLabels), kv(d.CommonAnnotations)
+	c.ExternalURL = escape(d.ExternalURL)
 	c.Alerts = make(template.Alerts, len(d.Alerts))
 	for i, a := range d.Alerts {
 		a.Labels, a.Annotations = kv(a.Labels), kv(a.Annotations)
+		a.GeneratorURL = escape(a.GeneratorURL)
 		c.Alerts[i] = a
 	}
 	return &c
 }
 
 // Truncated renders d with render and, when the result is longer than limit bytes, renders
-// it again with fewer alerts and a line saying how many were left out.
+// it again with fewer alerts and a line saying how many were left out. It never renders
+// fewer than one alert (templates may index the first); when one alert alone is too long,
+// its rendering is cut.
 func Truncated(d *template.Data, limit int, render func(*template.Data) (string, error)) (string, error) {
 	out, err := render(d)
-	if err != nil || len(out) <= limit {
+	if err != nil || len(out) <= limit || len(d.Alerts) <= 1 {
+		if err == nil && len(out) > limit {
+			out = truncateBytes(out, limit)
+		}
 		return out, err
 	}
-	// Find the most alerts that fit, with room for the note.
-	lo, hi := 0, len(d.Alerts)-1
+	// The most alerts, from 1 to all but one, that fit with the note.
+	lo, hi := 1, len(d.Alerts)-1
 	best := ""
 	for lo <= hi {
 		n := (lo + hi) / 2
@@ -127,8 +150,18 @@ func Truncated(d *template.Data, limit int, render func(*template.Data) (string,
 		}
 	}
 	if best == "" {
-		// Not even the note fits under the title: cut bytes, on a rune boundary.
-		return truncateBytes(out, limit), nil
+		// Even one alert is too long: cut its rendering, and keep the count.
+		c := *d
+		c.Alerts = d.Alerts[:1]
+		s, err := render(&c)
+		if err != nil {
+			return "", err
+		}
+		note := fmt.Sprintf("\n... and %d more alerts", len(d.Alerts)-1)
+		if len(note) >= limit {
+			return truncateBytes(s, limit), nil
+		}
+		return truncateBytes(s, limit-len(note)) + note, nil
 	}
 	return best, nil
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/alertmanager/template"
 )
@@ -112,3 +113,46 @@ func TestTruncatedSaysHowManyAreLeftOut(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func TestTruncatedNeverDropsTheLastAlert(t *testing.T) {
+	tm, _ := NewTemplates(nil, time.UTC)
+	// A template that indexes the first alert, as many do.
+	render := func(d *template.Data) (string, error) {
+		return tm.Text(`{{ (index .Alerts 0).Labels.alertname }}: {{ range .Alerts }}{{ .Annotations.summary }}{{ end }}`, d)
+	}
+	one := sampleData(1, "firing")
+	one.Alerts[0].Annotations["summary"] = strings.Repeat("热", 3000) // 9000 bytes
+	got, err := Truncated(one, 1000, render)
+	if err != nil || len(got) > 1000 || !strings.HasPrefix(got, "GPUHot: 热") || !utf8.ValidString(got) {
+		t.Fatalf("one long alert: %d bytes, %v: %q", len(got), err, got[:min(40, len(got))])
+	}
+	two := sampleData(2, "firing")
+	two.Alerts[0].Annotations["summary"] = strings.Repeat("x", 5000)
+	got, err = Truncated(two, 1000, render)
+	if err != nil || len(got) > 1000 || !strings.HasPrefix(got, "GPUHot: xxx") || !strings.HasSuffix(got, "\n... and 1 more alerts") {
+		t.Fatalf("first alert too long: %v: %q...%q", err, got[:20], got[max(0, len(got)-30):])
+	}
+}
+
+func TestCheckRendersResolvedAndSeveralAlerts(t *testing.T) {
+	tm, _ := NewTemplates(nil, time.UTC)
+	if err := tm.Check(`{{ if eq .Status "resolved" }}{{ template "undefined" . }}{{ end }}`, false); err == nil {
+		t.Fatal("a template broken only when resolved passed Check")
+	}
+	if err := tm.Check(`{{ range .Alerts }}{{ if eq .Labels.alertname "Other" }}{{ template "nope" . }}{{ end }}{{ end }}`, false); err == nil {
+		t.Fatal("a template broken only for a second alert passed Check")
+	}
+}
+
+func TestMapValuesEscapesNamesAndURLs(t *testing.T) {
+	d := sampleData(1, "firing")
+	d.Alerts[0].Labels["<!channel>"] = "x"
+	d.Alerts[0].GeneratorURL = "http://prom/graph?a=1&b=<2>"
+	esc := MapValues(d, strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace)
+	if _, ok := esc.Alerts[0].Labels["&lt;!channel&gt;"]; !ok {
+		t.Fatalf("label name not escaped: %v", esc.Alerts[0].Labels)
+	}
+	if esc.Alerts[0].GeneratorURL != "http://prom/graph?a=1&amp;b=&lt;2&gt;" {
+		t.Fatalf("generator URL = %q", esc.Alerts[0].GeneratorURL)
+	}
+}
