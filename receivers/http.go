@@ -25,7 +25,9 @@ func RedactURL(err error) error {
 	if !errors.As(err, &e) || e.URL == redactedURL {
 		return err
 	}
-	msg := strings.ReplaceAll(err.Error(), e.URL, redactedURL)
+	// Parse errors quote the URL (%q), so its escaped form is redacted as well.
+	quoted := strconv.Quote(e.URL)
+	msg := strings.NewReplacer(e.URL, redactedURL, quoted[1:len(quoted)-1], redactedURL).Replace(err.Error())
 	e.URL = redactedURL
 	return &redactedError{msg: msg, err: err}
 }
@@ -100,6 +102,9 @@ func readDetail(r io.Reader) string {
 // MaxRetryAfter caps the wait a destination can ask for, so that a bogus Retry-After
 // cannot silence a receiver for days.
 const MaxRetryAfter = time.Hour
+
+// CapRetryAfter bounds a wait a destination asked for (see MaxRetryAfter).
+func CapRetryAfter(d time.Duration) time.Duration { return min(max(d, 0), MaxRetryAfter) }
 
 // ParseRetryAfter reads a Retry-After header, in seconds or as an HTTP date, capped at
 // MaxRetryAfter; 0 when absent or invalid.

@@ -154,3 +154,11 @@ func TestSecretNeverPrints(t *testing.T) {
 		}
 	}
 }
+
+func TestRedactURLCoversQuotedURLs(t *testing.T) {
+	_, err := http.NewRequest(http.MethodPost, "https://hooks.example.com/T0/s3cr3t\n", nil)
+	red := RedactURL(fmt.Errorf("failed new request: %w", err))
+	if strings.Contains(red.Error(), "s3cr3t") {
+		t.Fatalf("quoted URL not redacted: %v", red)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -59,15 +60,13 @@ func (c *Config) Validate() error {
 		return &receivers.FieldError{Field: "bot_token", Msg: "bot_token and bot_token_file are mutually exclusive"}
 	case c.bot() && c.Channel == "":
 		return &receivers.FieldError{Field: "channel", Msg: "is required with bot_token"}
-	case c.RateLimit < 0:
-		return &receivers.FieldError{Field: "rate_limit", Msg: "must not be negative"}
+	case c.RateLimit < 0 || math.IsNaN(c.RateLimit) || math.IsInf(c.RateLimit, 0):
+		return &receivers.FieldError{Field: "rate_limit", Msg: "must be a positive number of messages per second"}
 	case c.Burst < 0:
 		return &receivers.FieldError{Field: "burst", Msg: "must not be negative"}
 	}
-	if c.WebhookURL != "" {
-		if u, err := url.Parse(string(c.WebhookURL)); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return &receivers.FieldError{Field: "webhook_url", Msg: "not a valid http(s) URL"}
-		}
+	if c.WebhookURL != "" && checkURL(string(c.WebhookURL)) != nil {
+		return &receivers.FieldError{Field: "webhook_url", Msg: "not a valid http(s) URL"}
 	}
 	if c.APIURL == "" {
 		c.APIURL = DefaultAPIURL
@@ -135,6 +134,15 @@ func New(conf *Config, tmpl *receivers.Templates, client *http.Client) *Receiver
 // RateLimit is how fast the dispatcher may send to this receiver.
 func (r *Receiver) RateLimit() (float64, int) { return r.conf.RateLimit, r.conf.Burst }
 
+// checkURL accepts an absolute http(s) URL; its error never quotes the URL.
+func checkURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return errors.New("not a valid http(s) URL")
+	}
+	return nil
+}
+
 // escape makes a value safe in Slack mrkdwn: "<!channel>" in a label must not ping anyone.
 var escape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace
 
@@ -148,6 +156,10 @@ func (r *Receiver) Send(ctx context.Context, m *receivers.Message) error {
 		hook, err := receivers.ReadSecret(r.conf.WebhookURL, r.conf.WebhookURLFile)
 		if err != nil {
 			return err
+		}
+		// Check it here: slack-go's parse error would quote the URL, token and all.
+		if err := checkURL(hook); err != nil {
+			return receivers.Permanent(fmt.Errorf("webhook_url_file: %w", err))
 		}
 		return classify(slack.PostWebhookCustomHTTPContext(ctx, hook, r.client, &slack.WebhookMessage{Attachments: []slack.Attachment{att}}))
 	}
@@ -204,7 +216,7 @@ func classify(err error) error {
 	}
 	var limited *slack.RateLimitedError
 	if errors.As(err, &limited) {
-		return receivers.Throttled(err, limited.RetryAfter)
+		return receivers.Throttled(err, receivers.CapRetryAfter(limited.RetryAfter))
 	}
 	var status slack.StatusCodeError
 	if errors.As(err, &status) {

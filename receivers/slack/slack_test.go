@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -232,6 +235,7 @@ func TestValidate(t *testing.T) {
 		{Config{WebhookURL: "hooks.slack.com/x"}, "webhook_url"},
 		{Config{BotToken: "t", Channel: "#c", APIURL: "::"}, "api_url"},
 		{Config{WebhookURL: "https://h/x", RateLimit: -1}, "rate_limit"},
+		{Config{WebhookURL: "https://h/x", RateLimit: math.NaN()}, "rate_limit"},
 	}
 	for _, tt := range tests {
 		err := tt.c.Validate()
@@ -244,5 +248,27 @@ func TestValidate(t *testing.T) {
 	c.Validate()
 	if err := c.CheckTemplates(tmpl(t)); err == nil {
 		t.Error("a title calling an undefined template was accepted")
+	}
+}
+
+// A webhook file with a stray second line makes an invalid URL: the error must not quote it.
+func TestBrokenWebhookFileLeaksNothing(t *testing.T) {
+	secret := "https://hooks.slack.com/services/T0/B0/s3cr3tT0ken"
+	file := filepath.Join(t.TempDir(), "hook")
+	os.WriteFile(file, []byte(secret+"\n# rotated 2026-01-01\n"), 0o600)
+	err := newReceiver(t, Config{WebhookURLFile: file}).Send(context.Background(), receivertest.Message(1, "firing", "critical"))
+	if err == nil || !receivers.IsPermanent(err) {
+		t.Fatalf("err = %v, want permanent", err)
+	}
+	receivertest.NoSecrets(t, "error", err.Error(), secret)
+}
+
+func TestHugeRetryAfterIsCapped(t *testing.T) {
+	f := newFake(t)
+	f.answer = func(w http.ResponseWriter) { w.Header().Set("Retry-After", "864000"); w.WriteHeader(429) }
+	err := newReceiver(t, Config{WebhookURL: receivers.Secret(f.srv.URL + "/services/x")}).Send(context.Background(), receivertest.Message(1, "firing", "critical"))
+	var th *receivers.ThrottledError
+	if !errors.As(err, &th) || th.RetryAfter != receivers.MaxRetryAfter {
+		t.Fatalf("err = %v, want throttled for %s", err, receivers.MaxRetryAfter)
 	}
 }
