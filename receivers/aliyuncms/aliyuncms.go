@@ -7,9 +7,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
@@ -29,8 +32,11 @@ const (
 	DefaultTimeout = 10 * time.Second
 	// TimeLayout is how CMS wants an event's time.
 	TimeLayout = "20060102T150405.000-0700"
-	// maxContent bounds one event's content; maxEvents the events of one request.
-	maxContent = 4096
+	// The SDK sends events in the query string, and API gateways refuse long URLs (414).
+	// maxContent bounds one event's content (before encoding); maxQuery the encoded events
+	// of one request, which carries at most maxEvents.
+	maxContent = 1024
+	maxQuery   = 6 << 10
 	maxEvents  = 50
 )
 
@@ -75,6 +81,10 @@ func (c *Config) Validate() error {
 		return &receivers.FieldError{Field: "access_key_secret", Msg: "set exactly one of access_key_secret or access_key_secret_file"}
 	case !keys && c.RAMRoleName == "" && (os.Getenv(EnvAccessKeyID) == "" || os.Getenv(EnvAccessKeySecret) == ""):
 		return &receivers.FieldError{Field: "access_key_id", Msg: "no credentials: set access_key_id with access_key_secret(_file), ram_role_name, or " + EnvAccessKeyID + " and " + EnvAccessKeySecret}
+	case !regionID.MatchString(c.RegionID):
+		return &receivers.FieldError{Field: "region_id", Msg: fmt.Sprintf("%q is not a region ID such as cn-shanghai", c.RegionID)}
+	case c.Endpoint != "" && !endpoint.MatchString(c.Endpoint):
+		return &receivers.FieldError{Field: "endpoint", Msg: fmt.Sprintf("%q: want host[:port], without scheme or path", c.Endpoint)}
 	}
 	switch c.Scheme {
 	case "":
@@ -113,11 +123,22 @@ func (c *Config) SecretFiles() map[string]string {
 	return map[string]string{"access_key_secret_file": c.AccessKeySecretFile}
 }
 
+var (
+	regionID = regexp.MustCompile(`^[a-z0-9-]+$`)
+	endpoint = regexp.MustCompile(`^[A-Za-z0-9.-]+(:[0-9]{1,5})?$`)
+)
+
 // Receiver puts custom events.
 type Receiver struct {
 	conf *Config
 	tmpl *receivers.Templates
 	loc  *time.Location
+
+	// The SDK client is reused while its credentials stay the same: each new one opens
+	// connections of its own.
+	mu     sync.Mutex
+	cached *cms.Client
+	key    string // the credentials cached was built with
 }
 
 var _ receivers.Receiver = (*Receiver)(nil)
@@ -150,14 +171,31 @@ func (r *Receiver) Send(ctx context.Context, m *receivers.Message) error {
 	if err != nil {
 		return err
 	}
-	for len(events) > 0 {
-		n := min(maxEvents, len(events))
-		if err := r.put(ctx, client, events[:n]); err != nil {
+	for _, batch := range batches(events) {
+		if err := r.put(ctx, client, batch); err != nil {
 			return err
 		}
-		events = events[n:]
 	}
 	return nil
+}
+
+// batches splits events into requests of at most maxEvents whose encoded size stays
+// under maxQuery.
+func batches(events []cms.PutCustomEventEventInfo) [][]cms.PutCustomEventEventInfo {
+	var out [][]cms.PutCustomEventEventInfo
+	start, size := 0, 0
+	for i, e := range events {
+		n := len(url.QueryEscape(e.Content)) + len(e.EventName) + len(e.GroupId) + len(e.Time) + 100
+		if i > start && (i-start == maxEvents || size+n > maxQuery) {
+			out = append(out, events[start:i])
+			start, size = i, 0
+		}
+		size += n
+	}
+	if start < len(events) {
+		out = append(out, events[start:])
+	}
+	return out
 }
 
 func (r *Receiver) events(m *receivers.Message) ([]cms.PutCustomEventEventInfo, error) {
@@ -181,22 +219,30 @@ func (r *Receiver) events(m *receivers.Message) ([]cms.PutCustomEventEventInfo, 
 }
 
 func (r *Receiver) client() (*cms.Client, error) {
-	var cred auth.Credential
+	var (
+		cred auth.Credential
+		key  string
+	)
 	switch {
 	case r.conf.RAMRoleName != "":
-		cred = credentials.NewEcsRamRoleCredential(r.conf.RAMRoleName)
+		cred, key = credentials.NewEcsRamRoleCredential(r.conf.RAMRoleName), "role:"+r.conf.RAMRoleName
 	case r.conf.AccessKeyID != "":
 		secret, err := receivers.ReadSecret(r.conf.AccessKeySecret, r.conf.AccessKeySecretFile)
 		if err != nil {
 			return nil, err
 		}
-		cred = credentials.NewAccessKeyCredential(r.conf.AccessKeyID, secret)
+		cred, key = credentials.NewAccessKeyCredential(r.conf.AccessKeyID, secret), r.conf.AccessKeyID+":"+secret
 	default:
 		id, secret := os.Getenv(EnvAccessKeyID), os.Getenv(EnvAccessKeySecret)
 		if id == "" || secret == "" {
 			return nil, errors.New("no credentials: " + EnvAccessKeyID + " and " + EnvAccessKeySecret + " are not set")
 		}
-		cred = credentials.NewAccessKeyCredential(id, secret)
+		cred, key = credentials.NewAccessKeyCredential(id, secret), id+":"+secret
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cached != nil && r.key == key {
+		return r.cached, nil
 	}
 	timeout := time.Duration(r.conf.Timeout)
 	if timeout == 0 {
@@ -208,6 +254,7 @@ func (r *Receiver) client() (*cms.Client, error) {
 	if err != nil {
 		return nil, receivers.Permanent(fmt.Errorf("cms client: %s", scrub(err.Error())))
 	}
+	r.cached, r.key = client, key
 	return client, nil
 }
 
@@ -262,7 +309,10 @@ func classifyCode(code string, err error, status int) error {
 	case strings.HasPrefix(code, "InvalidAccessKeyId"), code == "SignatureDoesNotMatch",
 		strings.HasPrefix(code, "Forbidden"), strings.HasPrefix(code, "InvalidParameter"):
 		return receivers.Permanent(err)
-	case status >= 500, code == "500", strings.HasPrefix(code, "ServiceUnavailable"), strings.HasPrefix(code, "InternalError"):
+	case status == http.StatusTooManyRequests:
+		return receivers.Throttled(err, 0)
+	case status >= 500, status == http.StatusRequestTimeout, code == "500",
+		strings.HasPrefix(code, "ServiceUnavailable"), strings.HasPrefix(code, "InternalError"):
 		return err
 	case status >= 400, strings.HasPrefix(code, "4"):
 		return receivers.Permanent(err)
@@ -270,8 +320,17 @@ func classifyCode(code string, err error, status int) error {
 	return err
 }
 
-// queryString matches the query of a URL in an SDK message: it carries the AccessKeyId
-// and the signature.
-var queryString = regexp.MustCompile(`(https?://[^\s"?]*)\?[^\s"]*`)
+var (
+	// queryString matches the query of a URL in an SDK message: it carries our key ID,
+	// the signature and every event.
+	queryString = regexp.MustCompile(`(https?://[^\s"?]*)\?[^\s"]*`)
+	// credentialParams matches what identifies or signs us elsewhere, such as in the
+	// string-to-sign that Aliyun quotes on SignatureDoesNotMatch (k%3Dv).
+	credentialParams = regexp.MustCompile(`(?i)(AccessKeyId|Signature|SignatureNonce|SecurityToken)(=|%3D)[^&\s"']*`)
+)
 
-func scrub(s string) string { return queryString.ReplaceAllString(s, "$1?<redacted>") }
+// scrub removes URL queries and credential parameters from an SDK message.
+func scrub(s string) string {
+	s = queryString.ReplaceAllString(s, "$1?<redacted>")
+	return credentialParams.ReplaceAllString(s, "$1$2<redacted>")
+}

@@ -171,13 +171,36 @@ func TestResolvedIsAnInfoEvent(t *testing.T) {
 	}
 }
 
-func TestManyAlertsAreSplitAcrossRequests(t *testing.T) {
+// Events travel in the query string: requests stay short enough for API gateways.
+func TestManyAlertsAreSplitAcrossShortRequests(t *testing.T) {
 	f := newFake(t)
-	if err := newReceiver(t, f.config()).Send(context.Background(), receivertest.Message(120, "firing", "warning")); err != nil {
+	var urls []int
+	inner := f.srv.Config.Handler
+	f.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		urls = append(urls, len(r.URL.RequestURI()))
+		inner.ServeHTTP(w, r)
+	})
+	m := receivertest.Message(120, "firing", "warning")
+	for i := range m.Data.Alerts {
+		m.Data.Alerts[i].Annotations["summary"] = strings.Repeat("显卡温度过高", 60) // ~1 KiB of UTF-8
+	}
+	r := newReceiver(t, f.config())
+	if err := r.Send(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}
-	if len(f.params) != 3 || len(f.events) != 120 {
-		t.Fatalf("%d requests, %d events; want 3 and 120", len(f.params), len(f.events))
+	if len(f.events) != 120 || len(f.params) < 3 {
+		t.Fatalf("%d requests, %d events", len(f.params), len(f.events))
+	}
+	for _, n := range urls {
+		if n > 8<<10 {
+			t.Fatalf("a request URL of %d bytes: gateways answer 414", n)
+		}
+	}
+	if err := r.Send(context.Background(), receivertest.Message(3, "firing", "warning")); err != nil {
+		t.Fatal(err)
+	}
+	if r.cached == nil {
+		t.Fatal("the SDK client is not kept")
 	}
 }
 
@@ -197,6 +220,8 @@ func TestErrorsAreClassified(t *testing.T) {
 		{"server error", nil, answer(503, `{"Code":"ServiceUnavailable","Message":"busy","RequestId":"r"}`), false, false},
 		{"200 with failure code", nil, answer(200, `{"Code":"500","Message":"internal error","RequestId":"r"}`), false, false},
 		{"200 with client code", nil, answer(200, `{"Code":"400","Message":"bad group","RequestId":"r"}`), true, false},
+		{"bare 429", nil, answer(429, `Too Many Requests`), false, true},
+		{"signature mismatch quoting the string to sign", nil, answer(400, `{"Code":"SignatureDoesNotMatch","Message":"Specified signature is not matched with our calculation. server string to sign is:POST&%2F&AccessKeyId%3DLTAI5tTestKeyId%26Action%3DPutCustomEvent","RequestId":"r"}`), true, false},
 		{"wrong secret", func(c *Config) { c.AccessKeySecret = "wrong-s3cr3t" }, nil, true, false},
 		{"unknown key", func(c *Config) { c.AccessKeyID = "LTAInope" }, nil, true, false},
 	}
@@ -214,7 +239,7 @@ func TestErrorsAreClassified(t *testing.T) {
 			if err == nil || receivers.IsPermanent(err) != tt.permanent || errors.As(err, &th) != tt.throttled {
 				t.Fatalf("err = %v (permanent %v, throttled %v)", err, receivers.IsPermanent(err), th != nil)
 			}
-			receivertest.NoSecrets(t, "error", err.Error(), testSecret, "wrong-s3cr3t")
+			receivertest.NoSecrets(t, "error", err.Error(), testSecret, "wrong-s3cr3t", testKeyID)
 		})
 	}
 }
@@ -267,6 +292,9 @@ func TestValidate(t *testing.T) {
 		{func(c *Config) { c.AccessKeyID, c.AccessKeySecret = "", "" }, "access_key_id"},
 		{func(c *Config) { c.EventNames = map[string]string{"fatal": "x"} }, "event_names"},
 		{func(c *Config) { c.Scheme = "ftp" }, "scheme"},
+		{func(c *Config) { c.RegionID = "cn shanghai" }, "region_id"},
+		{func(c *Config) { c.Endpoint = "https://metrics.cn-shanghai.aliyuncs.com" }, "endpoint"},
+		{func(c *Config) { c.Endpoint = "metrics-vpc.cn-shanghai.aliyuncs.com:443" }, ""},
 	}
 	for i, tt := range tests {
 		c := ok
