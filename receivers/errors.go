@@ -39,6 +39,27 @@ func Throttled(err error, after time.Duration) error {
 	return &ThrottledError{Err: err, RetryAfter: after}
 }
 
+type partialError struct{ err error }
+
+func (e *partialError) Error() string { return e.err.Error() }
+func (e *partialError) Unwrap() error { return e.err }
+
+// Partial reports a delivery that reached some of its destinations (some email
+// recipients) while the others refused it for good. The notification counts as sent; err
+// says who was missed, and is logged, counted and kept as its last error.
+func Partial(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &partialError{err: err}
+}
+
+// IsPartial reports whether err was made by Partial.
+func IsPartial(err error) bool {
+	var p *partialError
+	return errors.As(err, &p)
+}
+
 // FieldError is a configuration problem in one field of a receiver's config. The config
 // package prefixes Field with the receiver's path and finds its line.
 type FieldError struct {

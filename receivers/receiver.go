@@ -26,8 +26,8 @@ type Message struct {
 //
 // Send returns nil once the destination has accepted the message. Errors are retried
 // unless wrapped with Permanent; an error wrapped with Throttled asks the dispatcher to
-// wait before the next attempt without counting it as a failure. Errors must not
-// contain secrets.
+// wait before the next attempt without counting it as a failure; one wrapped with Partial
+// means delivered, with a problem to report. Errors must not contain secrets.
 type Receiver interface {
 	Send(ctx context.Context, m *Message) error
 }

@@ -232,9 +232,13 @@ func (d *dispatcher) deliver(ctx context.Context, w *worker, logger *slog.Logger
 
 	var throttled *receivers.ThrottledError
 	switch {
-	case err == nil:
+	case err == nil || receivers.IsPartial(err):
 		w.throttles = 0
-		if err := d.s.store.MarkSent(context.Background(), n.ID, now); err != nil {
+		note := ""
+		if err != nil {
+			note = err.Error()
+		}
+		if err := d.s.store.MarkSent(context.Background(), n.ID, note, now); err != nil {
 			// Delivered but not recorded: it will be delivered again (at least once),
 			// after a pause, not in a loop.
 			logger.Error("Cannot record a delivery", "err", err)
@@ -242,6 +246,11 @@ func (d *dispatcher) deliver(ctx context.Context, w *worker, logger *slog.Logger
 		}
 		d.s.metrics.sent.WithLabelValues(n.Receiver).Inc()
 		d.s.metrics.deliveryLatency.WithLabelValues(n.Receiver).Observe(now.Sub(n.CreatedAt).Seconds())
+		if note != "" {
+			d.s.metrics.failed.WithLabelValues(n.Receiver, "partial").Inc()
+			logger.Error("Notification sent, but not to every destination", "err", note)
+			return outcome{}
+		}
 		logger.Debug("Notification sent", "attempts", n.Attempts+1)
 		return outcome{}
 	case receivers.IsPermanent(err):

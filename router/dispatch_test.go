@@ -267,7 +267,7 @@ func TestJanitorPrunesAndExpires(t *testing.T) {
 	e := newEnv(t, logConfig, "", false)
 	e.mustPost(payload("am1", alert{name: "A", hostgroup: "gpu-1", instance: "i1"}))
 	ns := e.list(store.Pending)
-	if err := e.store.MarkSent(context.Background(), ns[0].ID, e.clock.Now()); err != nil {
+	if err := e.store.MarkSent(context.Background(), ns[0].ID, "", e.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	// A notification for a receiver that a reload removed: no worker will ever take it.

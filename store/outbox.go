@@ -143,12 +143,12 @@ func (s *Store) NextDue(ctx context.Context, receiver string) (at time.Time, ok 
 	return time.UnixMilli(ms.Int64), true, nil
 }
 
-// MarkSent records a successful delivery.
-func (s *Store) MarkSent(ctx context.Context, id int64, now time.Time) error {
+// MarkSent records a successful delivery; note is the problem of a partial one, if any.
+func (s *Store) MarkSent(ctx context.Context, id int64, note string, now time.Time) error {
 	ms := now.UnixMilli()
 	return s.exec(ctx, "mark sent", `UPDATE notifications
-		SET state = 'sent', attempts = attempts + 1, last_error = '', sent_at = ?, updated_at = ?
-		WHERE id = ? AND state = 'pending'`, ms, ms, id)
+		SET state = 'sent', attempts = attempts + 1, last_error = ?, sent_at = ?, updated_at = ?
+		WHERE id = ? AND state = 'pending'`, note, ms, ms, id)
 }
 
 // exec runs one statement as a write operation.

@@ -109,7 +109,7 @@ func TestOutboxLifecycleSurvivesReopen(t *testing.T) {
 	if err := s.MarkRetry(ctx, a, t0.Add(time.Minute), false, "boom", t0); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.MarkSent(ctx, b, t0.Add(2*time.Second)); err != nil {
+	if err := s.MarkSent(ctx, b, "", t0.Add(2*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -167,7 +167,7 @@ func TestMarkDeadReleasesOnlyItsOwnClaims(t *testing.T) {
 	}
 	// Marking it dead again (say, a second worker after a reload) must not release anything.
 	third := enqueue(t, s, "r", t0.Add(2*time.Hour), Claim{Fingerprint: "f3", Status: "firing", StartsAt: t0, NotifiedAt: t0})
-	if err := s.MarkSent(ctx, third, t0.Add(2*time.Hour)); err != nil {
+	if err := s.MarkSent(ctx, third, "", t0.Add(2*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.MarkDead(ctx, third, "late", t0.Add(2*time.Hour)); err != nil {

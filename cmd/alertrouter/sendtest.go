@@ -43,6 +43,8 @@ func (c *sendTestCmd) run(stdout, stderr io.Writer) int {
 	case err == nil:
 		fmt.Fprintf(stdout, "OK: %s accepted a %s test notification\n", *c.receiver, *c.status)
 		return 0
+	case receivers.IsPartial(err):
+		fmt.Fprintf(stderr, "PARTIAL (sent, but not to every destination): %v\n", err)
 	case errors.As(err, &throttled):
 		fmt.Fprintf(stderr, "FAILED (rate limited, would be retried after %s): %v\n", throttled.RetryAfter, err)
 	case receivers.IsPermanent(err):

@@ -135,21 +135,53 @@ func New(conf *Config, tmpl *receivers.Templates) *Receiver {
 // must not add a header.
 var headerSafe = strings.NewReplacer("\r", " ", "\n", " ").Replace
 
-// Send renders the message and delivers it. SMTP 4xx answers and network errors are
-// retried; 5xx answers (bad credentials, rejected recipients) are permanent.
+// Send renders the notification and delivers one message per recipient over one
+// connection, so that a recipient the server refuses does not hold back the others.
+// SMTP 4xx answers and network errors are retried; 5xx answers (bad credentials, a
+// rejected recipient) are permanent; some recipients refused for good while others got
+// it is a Partial delivery.
 func (r *Receiver) Send(ctx context.Context, m *receivers.Message) error {
-	msg, err := r.message(m)
-	if err != nil {
-		return receivers.Permanent(err)
+	msgs := make([]*gomail.Msg, len(r.conf.To))
+	for i, to := range r.conf.To {
+		msg, err := r.message(m, to)
+		if err != nil {
+			return receivers.Permanent(err)
+		}
+		msgs[i] = msg
 	}
 	client, err := r.client()
 	if err != nil {
 		return err
 	}
-	return classify(client.DialAndSendWithContext(ctx, msg))
+	sendErr := client.DialAndSendWithContext(ctx, msgs...)
+	if sendErr == nil {
+		return nil
+	}
+	var temporary, refused []error
+	for i, msg := range msgs {
+		if !msg.HasSendError() {
+			continue
+		}
+		err := fmt.Errorf("%s: %w", r.conf.To[i], msg.SendError())
+		if receivers.IsPermanent(classify(msg.SendError())) {
+			refused = append(refused, err)
+		} else {
+			temporary = append(temporary, err)
+		}
+	}
+	switch {
+	case len(temporary)+len(refused) == 0: // the connection or the session failed as a whole
+		return classify(sendErr)
+	case len(temporary) > 0:
+		return errors.Join(append(temporary, refused...)...)
+	case len(refused) == len(msgs):
+		return receivers.Permanent(errors.Join(refused...))
+	default:
+		return receivers.Partial(errors.Join(refused...))
+	}
 }
 
-func (r *Receiver) message(m *receivers.Message) (*gomail.Msg, error) {
+func (r *Receiver) message(m *receivers.Message, to string) (*gomail.Msg, error) {
 	subject, err := r.tmpl.Text(r.conf.Subject, m.Data)
 	if err != nil {
 		return nil, fmt.Errorf("render subject: %w", err)
@@ -166,7 +198,7 @@ func (r *Receiver) message(m *receivers.Message) (*gomail.Msg, error) {
 	if err := msg.From(r.conf.From); err != nil {
 		return nil, fmt.Errorf("from: %w", err)
 	}
-	if err := msg.To(r.conf.To...); err != nil {
+	if err := msg.To(to); err != nil {
 		return nil, fmt.Errorf("to: %w", err)
 	}
 	msg.Subject(headerSafe(subject))

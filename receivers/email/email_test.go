@@ -76,6 +76,12 @@ func (se *session) Mail(string, *smtp.MailOptions) error {
 	return nil
 }
 func (se *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	switch {
+	case strings.HasPrefix(to, "left-the-company@"):
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such user"}
+	case strings.HasPrefix(to, "greylisted@"):
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 7, 1}, Message: "Greylisted"}
+	}
 	se.rcpts = append(se.rcpts, to)
 	return nil
 }
@@ -312,6 +318,36 @@ func TestValidate(t *testing.T) {
 		var fe *receivers.FieldError
 		if (tt.field == "") != (err == nil) || (err != nil && (!errors.As(err, &fe) || fe.Field != tt.field)) {
 			t.Errorf("case %d: %v, want problem with %q", i, err, tt.field)
+		}
+	}
+}
+
+// A recipient the server refuses does not stop the others.
+func TestOneRefusedRecipientDoesNotStopTheOthers(t *testing.T) {
+	s := startSMTP(t)
+	tests := []struct {
+		to        []string
+		delivered int
+		partial   bool
+		permanent bool
+	}{
+		{[]string{"oncall@example.com", "left-the-company@example.com"}, 1, true, false},
+		{[]string{"left-the-company@example.com"}, 0, false, true},
+		{[]string{"oncall@example.com", "greylisted@example.com"}, 1, false, false}, // retried
+	}
+	for _, tt := range tests {
+		before := len(s.messages)
+		c := s.config()
+		c.To = tt.to
+		err := newReceiver(t, c).Send(context.Background(), receivertest.Message(1, "firing", "critical"))
+		if got := len(s.messages) - before; got != tt.delivered {
+			t.Errorf("%v: %d delivered, want %d", tt.to, got, tt.delivered)
+		}
+		if err == nil || receivers.IsPartial(err) != tt.partial || receivers.IsPermanent(err) != tt.permanent {
+			t.Errorf("%v: err %v (partial %v, permanent %v)", tt.to, err, receivers.IsPartial(err), receivers.IsPermanent(err))
+		}
+		if err != nil && !strings.Contains(err.Error(), tt.to[len(tt.to)-1]) {
+			t.Errorf("%v: the error does not name the refused recipient: %v", tt.to, err)
 		}
 	}
 }
