@@ -113,9 +113,9 @@ func (c *Config) CheckTemplates(t *receivers.Templates) error {
 	return nil
 }
 
-// SecretFiles lists the configured secret files by field.
+// SecretFiles lists the files read at send time by field, for `config check` to try.
 func (c *Config) SecretFiles() map[string]string {
-	return map[string]string{"auth_password_file": c.AuthPasswordFile}
+	return map[string]string{"auth_password_file": c.AuthPasswordFile, "ca_file": c.CAFile}
 }
 
 // Receiver sends mail through one smarthost.
