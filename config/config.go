@@ -29,9 +29,6 @@ import (
 //go:embed default.yml
 var defaultYAML []byte
 
-// DefaultYAML is the config used when no --config.file is given.
-func DefaultYAML() []byte { return bytes.Clone(defaultYAML) }
-
 // Config is the whole alertrouter configuration.
 type Config struct {
 	Global Global `yaml:"global"`
@@ -148,6 +145,15 @@ func Default() *Config {
 		panic("embedded default config is invalid: " + err.Error())
 	}
 	return c
+}
+
+// LoadFileOrDefault loads path, or the embedded default config when path is empty
+// (no --config.file given).
+func LoadFileOrDefault(path string) (*Config, error) {
+	if path == "" {
+		return Default(), nil
+	}
+	return LoadFile(path)
 }
 
 // LoadFile reads and validates the config in path.

@@ -112,12 +112,9 @@ func (s *Server) Reload() error {
 }
 
 func (s *Server) reload() error {
-	cfg := config.Default()
-	if s.configFile != "" {
-		var err error
-		if cfg, err = config.LoadFile(s.configFile); err != nil {
-			return err
-		}
+	cfg, err := config.LoadFileOrDefault(s.configFile)
+	if err != nil {
+		return err
 	}
 	rt, err := newRuntime(cfg, s.stdout)
 	if err != nil {

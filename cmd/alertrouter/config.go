@@ -5,6 +5,8 @@ import (
 	"io"
 
 	"github.com/alecthomas/kingpin/v2"
+
+	"github.com/alertrouter/alertrouter/config"
 )
 
 type configCheckCmd struct {
@@ -18,7 +20,7 @@ func newConfigCheckCmd(app *kingpin.Application) *configCheckCmd {
 
 // run prints the verdict; it exits 1 when the file is invalid.
 func (c *configCheckCmd) run(stdout, stderr io.Writer) int {
-	cfg, err := loadConfig(*c.configFile)
+	cfg, err := config.LoadFileOrDefault(*c.configFile)
 	if err != nil {
 		fmt.Fprintf(stderr, "FAILED: %v\n", err)
 		return 1

@@ -11,8 +11,6 @@ import (
 	"github.com/prometheus/common/promslog"
 	promslogflag "github.com/prometheus/common/promslog/flag"
 	"github.com/prometheus/common/version"
-
-	"github.com/alertrouter/alertrouter/config"
 )
 
 const (
@@ -76,14 +74,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-// loadConfig loads file, or the embedded default when file is empty.
-func loadConfig(file string) (*config.Config, error) {
-	if file == "" {
-		return config.Default(), nil
-	}
-	return config.LoadFile(file)
 }
 
 func configFileFlag(cmd *kingpin.CmdClause, help string) *kingpin.FlagClause {

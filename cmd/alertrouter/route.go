@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/alertmanager/pkg/labels"
 	"github.com/prometheus/common/model"
 
+	"github.com/alertrouter/alertrouter/config"
 	"github.com/alertrouter/alertrouter/router"
 )
 
@@ -30,7 +31,7 @@ func newRouteTestCmd(app *kingpin.Application) *routeTestCmd {
 }
 
 func (c *routeTestCmd) run(stdout, stderr io.Writer) int {
-	cfg, err := loadConfig(*c.configFile)
+	cfg, err := config.LoadFileOrDefault(*c.configFile)
 	if err != nil {
 		fmt.Fprintf(stderr, "FAILED: %v\n", err)
 		return 1

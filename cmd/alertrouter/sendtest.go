@@ -8,6 +8,7 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 
+	"github.com/alertrouter/alertrouter/config"
 	"github.com/alertrouter/alertrouter/receivers"
 	"github.com/alertrouter/alertrouter/router"
 )
@@ -28,7 +29,7 @@ func newSendTestCmd(app *kingpin.Application) *sendTestCmd {
 // run exits 0 when the receiver accepted the notification, 1 otherwise, saying whether
 // the dispatcher would have retried.
 func (c *sendTestCmd) run(stdout, stderr io.Writer) int {
-	cfg, err := loadConfig(*c.configFile)
+	cfg, err := config.LoadFileOrDefault(*c.configFile)
 	if err != nil {
 		fmt.Fprintf(stderr, "FAILED: %v\n", err)
 		return 1

@@ -19,6 +19,7 @@ import (
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/common/version"
 
+	"github.com/alertrouter/alertrouter/config"
 	"github.com/alertrouter/alertrouter/router"
 	"github.com/alertrouter/alertrouter/store"
 )
@@ -44,7 +45,7 @@ func newServeCmd(app *kingpin.Application) *serveCmd {
 
 func (c *serveCmd) run(logger *slog.Logger, stdout io.Writer) error {
 	logger.Info("Starting alertrouter", "version", version.Info())
-	cfg, err := loadConfig(*c.configFile)
+	cfg, err := config.LoadFileOrDefault(*c.configFile)
 	if err != nil {
 		return err
 	}
