@@ -42,6 +42,22 @@ type redactedError struct {
 func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
 
+// CheckURL accepts an absolute http(s) URL. Its errors never quote the URL: for many
+// destinations the URL is the credential.
+func CheckURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return errors.New("not a valid URL")
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return errors.New("scheme must be http or https")
+	}
+	if u.Host == "" {
+		return errors.New("host is missing")
+	}
+	return nil
+}
+
 // PostJSON posts body to rawURL, with a bearer token when token is not empty and the
 // extra headers, and turns the answer into an error classified for the dispatcher (see CheckResponse).
 func PostJSON(ctx context.Context, client *http.Client, rawURL, token string, body []byte, header http.Header) error {
@@ -113,10 +129,11 @@ func ParseRetryAfter(v string, now time.Time) time.Duration {
 		return 0
 	}
 	if s, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && s >= 0 {
-		return time.Duration(min(s, int64(MaxRetryAfter/time.Second))) * time.Second
+		// Capped in seconds first: a huge value would overflow time.Duration.
+		return CapRetryAfter(time.Duration(min(s, int64(MaxRetryAfter/time.Second))) * time.Second)
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return min(t.Sub(now), MaxRetryAfter)
+		return CapRetryAfter(t.Sub(now))
 	}
 	return 0
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -65,14 +64,16 @@ func (c *Config) Validate() error {
 	case c.Burst < 0:
 		return &receivers.FieldError{Field: "burst", Msg: "must not be negative"}
 	}
-	if c.WebhookURL != "" && checkURL(string(c.WebhookURL)) != nil {
-		return &receivers.FieldError{Field: "webhook_url", Msg: "not a valid http(s) URL"}
+	if c.WebhookURL != "" {
+		if err := receivers.CheckURL(string(c.WebhookURL)); err != nil {
+			return &receivers.FieldError{Field: "webhook_url", Msg: err.Error()}
+		}
 	}
 	if c.APIURL == "" {
 		c.APIURL = DefaultAPIURL
 	}
-	if u, err := url.Parse(c.APIURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return &receivers.FieldError{Field: "api_url", Msg: "not a valid http(s) URL"}
+	if err := receivers.CheckURL(c.APIURL); err != nil {
+		return &receivers.FieldError{Field: "api_url", Msg: err.Error()}
 	}
 	if !strings.HasSuffix(c.APIURL, "/") {
 		c.APIURL += "/" // slack-go joins method names to it
@@ -134,15 +135,6 @@ func New(conf *Config, tmpl *receivers.Templates, client *http.Client) *Receiver
 // RateLimit is how fast the dispatcher may send to this receiver.
 func (r *Receiver) RateLimit() (float64, int) { return r.conf.RateLimit, r.conf.Burst }
 
-// checkURL accepts an absolute http(s) URL; its error never quotes the URL.
-func checkURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return errors.New("not a valid http(s) URL")
-	}
-	return nil
-}
-
 // escape makes a value safe in Slack mrkdwn: "<!channel>" in a label must not ping anyone.
 var escape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace
 
@@ -158,7 +150,7 @@ func (r *Receiver) Send(ctx context.Context, m *receivers.Message) error {
 			return err
 		}
 		// Check it here: slack-go's parse error would quote the URL, token and all.
-		if err := checkURL(hook); err != nil {
+		if err := receivers.CheckURL(hook); err != nil {
 			return receivers.Permanent(fmt.Errorf("webhook_url_file: %w", err))
 		}
 		return classify(slack.PostWebhookCustomHTTPContext(ctx, hook, r.client, &slack.WebhookMessage{Attachments: []slack.Attachment{att}}))

@@ -6,10 +6,8 @@ package webhook
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -49,23 +47,9 @@ func (c *Config) Validate() error {
 		return &receivers.FieldError{Field: "timeout", Msg: "must not be negative"}
 	}
 	if c.URL != "" {
-		if err := checkURL(string(c.URL)); err != nil {
+		if err := receivers.CheckURL(string(c.URL)); err != nil {
 			return &receivers.FieldError{Field: "url", Msg: err.Error()}
 		}
-	}
-	return nil
-}
-
-func checkURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return errors.New("not a valid URL")
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return errors.New("scheme must be http or https")
-	}
-	if u.Host == "" {
-		return errors.New("host is missing")
 	}
 	return nil
 }
@@ -109,7 +93,7 @@ func (r *Receiver) Send(ctx context.Context, m *receivers.Message) error {
 	if err != nil {
 		return err
 	}
-	if err := checkURL(rawURL); err != nil {
+	if err := receivers.CheckURL(rawURL); err != nil {
 		return receivers.Permanent(fmt.Errorf("url_file: %w", err))
 	}
 	token, err := receivers.ReadSecret(r.conf.BearerToken, r.conf.BearerTokenFile)
