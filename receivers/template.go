@@ -97,6 +97,23 @@ func (t *Templates) Check(s string, html bool) error {
 	return nil
 }
 
+// TemplateField is a receiver config field that holds a template string.
+type TemplateField struct {
+	Name string // the YAML key
+	Text string
+	HTML bool
+}
+
+// CheckFields runs Check on each field, and names the first that fails.
+func (t *Templates) CheckFields(fields ...TemplateField) error {
+	for _, f := range fields {
+		if err := t.Check(f.Text, f.HTML); err != nil {
+			return &FieldError{Field: f.Name, Msg: err.Error()}
+		}
+	}
+	return nil
+}
+
 // MapValues returns a copy of d whose labels and annotations (names and values) and URLs
 // went through escape: they are data, not markup, in whatever format a receiver renders.
 func MapValues(d *template.Data, escape func(string) string) *template.Data {

@@ -112,10 +112,7 @@ func (c *Config) Validate() error {
 
 // CheckTemplates renders the content once, so that a broken template rejects the config.
 func (c *Config) CheckTemplates(t *receivers.Templates) error {
-	if err := t.Check(c.Content, false); err != nil {
-		return &receivers.FieldError{Field: "content", Msg: err.Error()}
-	}
-	return nil
+	return t.CheckFields(receivers.TemplateField{Name: "content", Text: c.Content})
 }
 
 // SecretFiles lists the configured secret files by field.

@@ -102,15 +102,11 @@ func (c *Config) Validate() error {
 
 // CheckTemplates renders the subject and bodies once, so that a broken template rejects the config.
 func (c *Config) CheckTemplates(t *receivers.Templates) error {
-	for _, f := range []struct {
-		field, text string
-		html        bool
-	}{{"subject", c.Subject, false}, {"html", c.HTML, true}, {"text", c.Text, false}} {
-		if err := t.Check(f.text, f.html); err != nil {
-			return &receivers.FieldError{Field: f.field, Msg: err.Error()}
-		}
-	}
-	return nil
+	return t.CheckFields(
+		receivers.TemplateField{Name: "subject", Text: c.Subject},
+		receivers.TemplateField{Name: "html", Text: c.HTML, HTML: true},
+		receivers.TemplateField{Name: "text", Text: c.Text},
+	)
 }
 
 // SecretFiles lists the files read at send time by field, for `config check` to try.

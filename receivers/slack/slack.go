@@ -95,12 +95,7 @@ func (c *Config) Validate() error {
 
 // CheckTemplates renders the title and text once, so that a broken template rejects the config.
 func (c *Config) CheckTemplates(t *receivers.Templates) error {
-	for field, s := range map[string]string{"title": c.Title, "text": c.Text} {
-		if err := t.Check(s, false); err != nil {
-			return &receivers.FieldError{Field: field, Msg: err.Error()}
-		}
-	}
-	return nil
+	return t.CheckFields(receivers.TemplateField{Name: "title", Text: c.Title}, receivers.TemplateField{Name: "text", Text: c.Text})
 }
 
 // SecretFiles lists the configured secret files by field.
