@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alertrouter/alertrouter/receivers/receivertest"
 	"github.com/alertrouter/alertrouter/receivers/webhook"
 	"github.com/alertrouter/alertrouter/store"
 )
@@ -371,12 +372,5 @@ default_receivers: [ops-slack]
 	eventually(t, "paced waits", func() bool {
 		return e.counter("alertrouter_receiver_wait_seconds_total", "receiver", "ops-slack", "reason", "rate_limit") > 0
 	})
-	receivertestNoSecret(t, e.logs.String()+e.do(http.MethodGet, "/api/v1/notifications", "", nil, nil).Raw, "s3cr3t")
-}
-
-func receivertestNoSecret(t *testing.T, text, secret string) {
-	t.Helper()
-	if strings.Contains(text, secret) {
-		t.Fatalf("secret %q leaked: %s", secret, text)
-	}
+	receivertest.NoSecrets(t, "logs and API", e.logs.String()+e.do(http.MethodGet, "/api/v1/notifications", "", nil, nil).Raw, "s3cr3t")
 }

@@ -16,7 +16,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/alertrouter/alertrouter/receivers"
 	"github.com/alertrouter/alertrouter/receivers/receivertest"
@@ -116,18 +115,7 @@ func (f *fakeCMS) config() Config {
 
 func newReceiver(t *testing.T, c Config) *Receiver {
 	t.Helper()
-	if err := c.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	loc, _ := time.LoadLocation("Asia/Shanghai")
-	tm, err := receivers.NewTemplates(nil, loc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.CheckTemplates(tm); err != nil {
-		t.Fatal(err)
-	}
-	return New(&c, tm, loc)
+	return New(&c, receivertest.Prepare(t, &c), receivertest.Shanghai(t))
 }
 
 func TestPutsOneSignedEventPerAlert(t *testing.T) {

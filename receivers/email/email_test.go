@@ -157,18 +157,7 @@ func (s *smtpServer) config() Config {
 
 func newReceiver(t *testing.T, c Config) *Receiver {
 	t.Helper()
-	if err := c.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	loc, _ := time.LoadLocation("Asia/Shanghai")
-	tm, err := receivers.NewTemplates(nil, loc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.CheckTemplates(tm); err != nil {
-		t.Fatal(err)
-	}
-	return New(&c, tm)
+	return New(&c, receivertest.Prepare(t, &c))
 }
 
 // parts splits a received message into its headers and its text and HTML bodies.

@@ -66,3 +66,40 @@ func NoSecrets(t *testing.T, where, text string, secrets ...string) {
 		}
 	}
 }
+
+// Shanghai is the zone receiver tests render times in: the one our users in China set.
+func Shanghai(t *testing.T) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}
+
+// Templates returns the default templates, showing times in Asia/Shanghai.
+func Templates(t *testing.T) *receivers.Templates {
+	t.Helper()
+	tm, err := receivers.NewTemplates(nil, Shanghai(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tm
+}
+
+// Prepare validates a receiver config and checks its templates, as config loading does,
+// and returns the templates to build the receiver with.
+func Prepare(t *testing.T, conf interface {
+	Validate() error
+	CheckTemplates(*receivers.Templates) error
+}) *receivers.Templates {
+	t.Helper()
+	if err := conf.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	tm := Templates(t)
+	if err := conf.CheckTemplates(tm); err != nil {
+		t.Fatal(err)
+	}
+	return tm
+}

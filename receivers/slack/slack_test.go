@@ -72,24 +72,9 @@ func newFake(t *testing.T) *fakeSlack {
 	return f
 }
 
-func tmpl(t *testing.T) *receivers.Templates {
-	loc, _ := time.LoadLocation("Asia/Shanghai")
-	tm, err := receivers.NewTemplates(nil, loc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tm
-}
-
 func newReceiver(t *testing.T, c Config) *Receiver {
 	t.Helper()
-	if err := c.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.CheckTemplates(tmpl(t)); err != nil {
-		t.Fatal(err)
-	}
-	return New(&c, tmpl(t), nil)
+	return New(&c, receivertest.Prepare(t, &c), nil)
 }
 
 func TestWebhookMessage(t *testing.T) {
@@ -246,7 +231,7 @@ func TestValidate(t *testing.T) {
 	}
 	c := Config{WebhookURL: "https://h/x", Title: `{{ template "missing" . }}`}
 	c.Validate()
-	if err := c.CheckTemplates(tmpl(t)); err == nil {
+	if err := c.CheckTemplates(receivertest.Templates(t)); err == nil {
 		t.Error("a title calling an undefined template was accepted")
 	}
 }
