@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alertrouter/alertrouter/internal/testenv"
 	"github.com/alertrouter/alertrouter/receivers/log"
 	"github.com/alertrouter/alertrouter/receivers/webhook"
 )
@@ -24,7 +25,7 @@ import (
 // The README's first command: serve with no config, post the example payload, see one JSON line.
 func TestServeOnEmbeddedDefault(t *testing.T) {
 	dir := t.TempDir()
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t)
 	p := start(t, dir, binary, "serve", "--web.listen-address="+addr)
 	waitReady(t, p, "http://"+addr+"/-/ready")
 	body, err := os.ReadFile("../../examples/payloads/firing.json")
@@ -104,14 +105,14 @@ func (r *recorder) snapshot() map[string]int {
 // Two Alertmanagers that are not clustered both notify every alert: each alert must reach
 // its receiver once, and its resolution once.
 func TestAlertmanagerPairDeliversOnce(t *testing.T) {
-	am := requireCommand(t, "prometheus-alertmanager")
+	am := testenv.RequireCommand(t, "prometheus-alertmanager")
 	dir := t.TempDir()
 	token := filepath.Join(dir, "token")
 	if err := os.WriteFile(token, []byte("e2e-token\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	rec := newRecorder(t, 0)
-	routerAddr := freeAddr(t)
+	routerAddr := testenv.FreeAddr(t)
 	router := startRouter(t, dir, routerAddr, fmt.Sprintf(`
 webhook:
   bearer_token_file: %s
@@ -150,7 +151,7 @@ receivers:
 	}
 	var ams []string
 	for i := range 2 {
-		addr := freeAddr(t)
+		addr := testenv.FreeAddr(t)
 		p := start(t, dir, am, "--config.file="+amConfig, "--storage.path="+filepath.Join(dir, fmt.Sprintf("am%d", i)),
 			"--web.listen-address="+addr, "--cluster.listen-address=")
 		waitReady(t, p, "http://"+addr+"/-/ready")
@@ -231,7 +232,7 @@ receivers:
 func TestSIGKILLDuringBurstLosesNothing(t *testing.T) {
 	dir := t.TempDir()
 	rec := newRecorder(t, 20*time.Millisecond)
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t)
 	cfg := fmt.Sprintf(`
 receivers:
   - name: hook
@@ -335,7 +336,7 @@ default_receivers: [hook]
 // SIGHUP reloads the config file; a broken file is rejected and the old config keeps serving.
 func TestSIGHUPReload(t *testing.T) {
 	dir := t.TempDir()
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t)
 	router := startRouter(t, dir, addr, "receivers:\n  - {name: first, log: {}}\ndefault_receivers: [first]\n")
 	cfgFile := filepath.Join(dir, "alertrouter.yml")
 	post := func(instance string) {
@@ -377,8 +378,8 @@ func TestSIGHUPReload(t *testing.T) {
 
 // The example configs users copy must pass the tools of the programs they configure.
 func TestExamplesPassTheirTools(t *testing.T) {
-	amtool := requireCommand(t, "amtool")
-	promtool := requireCommand(t, "promtool")
+	amtool := testenv.RequireCommand(t, "amtool")
+	promtool := testenv.RequireCommand(t, "promtool")
 	for _, c := range [][]string{
 		{amtool, "check-config", "../../examples/alertmanager.yml"},
 		{promtool, "check", "config", "--syntax-only", "../../examples/prometheus.yml"},

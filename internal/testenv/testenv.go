@@ -1,0 +1,38 @@
+// Package testenv finds the external programs and free ports that integration tests
+// need: Prometheus, Alertmanager and promtool from the Debian packages.
+package testenv
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"testing"
+)
+
+// RequireCommand finds an external program a test needs. Without it the test skips,
+// unless ALERTROUTER_REQUIRE_INTEGRATION is set (CI), where it fails.
+func RequireCommand(t testing.TB, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err == nil {
+		return path
+	}
+	msg := fmt.Sprintf("%s not installed (apt-get install prometheus prometheus-alertmanager)", name)
+	if os.Getenv("ALERTROUTER_REQUIRE_INTEGRATION") != "" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// FreeAddr returns a loopback address with a port that was free a moment ago.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
