@@ -112,6 +112,18 @@ type Route struct {
 // HostgroupRegexp is the anchored hostgroup_regex, nil when unset.
 func (r *Route) HostgroupRegexp() *regexp.Regexp { return r.hostgroupRegex }
 
+// MatchesHostgroup reports whether the route's hostgroup and hostgroup_regex accept
+// an alert's host group; has is false when the alert has no host group label.
+func (r *Route) MatchesHostgroup(hostgroup string, has bool) bool {
+	if r.Hostgroup != "" && (!has || hostgroup != r.Hostgroup) {
+		return false
+	}
+	if r.hostgroupRegex != nil && (!has || !r.hostgroupRegex.MatchString(hostgroup)) {
+		return false
+	}
+	return true
+}
+
 // ParsedMatchers are the route's matchers.
 func (r *Route) ParsedMatchers() labels.Matchers { return r.matchers }
 

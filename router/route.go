@@ -77,13 +77,7 @@ func (r *Routes) Route(ls model.LabelSet) Decision {
 }
 
 func (r *Routes) matches(rt *config.Route, hostgroup string, hasHostgroup bool, ls model.LabelSet) bool {
-	if rt.Hostgroup != "" && (!hasHostgroup || hostgroup != rt.Hostgroup) {
-		return false
-	}
-	if re := rt.HostgroupRegexp(); re != nil && (!hasHostgroup || !re.MatchString(hostgroup)) {
-		return false
-	}
-	return rt.ParsedMatchers().Matches(ls)
+	return rt.MatchesHostgroup(hostgroup, hasHostgroup) && rt.ParsedMatchers().Matches(ls)
 }
 
 func (d *Decision) addTarget(receiver, route string) {

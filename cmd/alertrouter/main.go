@@ -43,6 +43,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	route := newRouteTestCmd(app)
 	migrate := newMigrateCmd(app)
 	sendTest := newSendTestCmd(app)
+	rulesGroup := app.Command("rules", "Export the shipped rule packs and lint rule files.")
+	rulesCmd := newRulesCmd(rulesGroup)
+	rulesLint := newRulesLintCmd(rulesGroup)
 	app.Command("version", "Print version, commit and Go version.")
 
 	cmd, err := app.Parse(args)
@@ -64,6 +67,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return route.run(stdout, stderr)
 	case "send-test":
 		return sendTest.run(stdout, stderr)
+	case "rules list":
+		return rulesCmd.list(stdout)
+	case "rules show":
+		return rulesCmd.show(stdout, stderr)
+	case "rules export":
+		return rulesCmd.export(stdout, stderr)
+	case "rules lint":
+		return rulesLint.run(stdout, stderr)
+	case "rules checks":
+		return listChecks(stdout)
 	case "migrate":
 		err = migrate.run(logger)
 	case "version":
