@@ -48,6 +48,12 @@ var testFuncs = template.FuncMap{
 	// between is the value halfway between a and b.
 	"between": func(a, b any) number { return number((toFloat(a) + toFloat(b)) / 2) },
 	"mul":     func(a, b any) number { return number(toFloat(a) * toFloat(b)) },
+	// sub is a - b, for sample values that add up to a whole, such as used and free
+	// memory.
+	"sub": func(a, b any) number { return number(toFloat(a) - toFloat(b)) },
+	// min is the smaller of a and b, such as the minutes of a range that a series has
+	// filled so far.
+	"min": func(a, b any) number { return number(math.Min(toFloat(a), toFloat(b))) },
 	// humanizeSeconds is what Prometheus's humanizeDuration prints for x seconds,
 	// computed by Prometheus's own template code so that the two cannot differ.
 	"humanizeSeconds": func(x any) (string, error) {

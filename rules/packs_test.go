@@ -9,6 +9,7 @@ import (
 
 	"github.com/alertrouter/alertrouter/internal/testenv"
 	"github.com/alertrouter/alertrouter/rules"
+	"github.com/alertrouter/alertrouter/rules/lint"
 )
 
 // siteValues are --set values unlike the defaults in every way a site may change
@@ -21,6 +22,29 @@ var siteValues = []string{
 	"comfyui.flap_changes=3",
 	"comfyui.slow_seconds=2.5",
 	"comfyui.slow_for=0s",
+	"gpu.job=nvidia_dcgm",
+	"gpu.temp_warning=75",
+	"gpu.temp_critical=83",
+	"gpu.temp_for=10s",
+	"gpu.memory_ratio=0.9",
+	"gpu.memory_for=0s",
+	"gpu.power_ratio=0.85",
+	"gpu.power_for=2m",
+	"gpu.xid_for=0s",
+	"gpu.down_for=30s",
+	"meta.prometheus_job=prom",
+	"meta.hostgroup=ops",
+	"meta.window=10m",
+	"meta.alert_for=10s",
+	"nginx.job=nginx_exporter",
+	"nginx.error_ratio=0.02",
+	"nginx.window=10m",
+	"nginx.error_for=10s",
+	"nginx.down_for=1m",
+	"vpn.job=vpn_probe",
+	"vpn.down_for=30s",
+	"vpn.latency_seconds=0.25",
+	"vpn.latency_for=0s",
 }
 
 func TestExportedPacksPassPromtool(t *testing.T) {
@@ -60,14 +84,25 @@ func TestSiteValuesChangeTheRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, _ := rules.Lookup("comfyui")
-	r, err := p.Render(values)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{`probe_success{job="comfyui_http"} == 0`, "for: 10s", "[1h]) >= 3", "> 2.5"} {
-		if !strings.Contains(string(r.Rules), want) {
-			t.Errorf("rendered rules lack %q:\n%s", want, r.Rules)
+	for pack, wants := range map[string][]string{
+		"comfyui": {`probe_success{job="comfyui_http"} == 0`, "for: 10s", "[1h]) >= 3", "> 2.5"},
+		"gpu":     {`DCGM_FI_DEV_GPU_TEMP{job="nvidia_dcgm"} > 75`, "<= 83", "for: 10s", "> 0.9\n", "> 0.85\n", "for: 2m"},
+		"meta":    {"hostgroup: ops", `prometheus_config_last_reload_successful{job="prom"} == 0`, "[10m]) > 0", "for: 10s"},
+		"nginx":   {`job="nginx_exporter",code="5xx",host!="*"}[10m]`, "> 0.02", "for: 10s", "for: 1m"},
+		"vpn":     {`probe_success{job="vpn_probe"} == 0`, "for: 30s", "> 0.25", "for: 0s"},
+	} {
+		p, ok := rules.Lookup(pack)
+		if !ok {
+			t.Fatalf("no pack %s", pack)
+		}
+		r, err := p.Render(values)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range wants {
+			if !strings.Contains(string(r.Rules), want) {
+				t.Errorf("rendered %s rules lack %q:\n%s", pack, want, r.Rules)
+			}
 		}
 	}
 }
@@ -118,5 +153,24 @@ func TestExportOfAnUnknownPackWritesNothing(t *testing.T) {
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 0 {
 		t.Fatalf("export wrote %d entries before failing", len(entries))
+	}
+}
+
+// The packs are what we tell users to load: they must pass our own linter without a
+// single finding, warnings and infos included.
+func TestPacksLintClean(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := rules.Export(dir, nil, nil, true); err != nil {
+		t.Fatal(err)
+	}
+	files, errs := lint.Load([]string{dir})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if len(files) != len(rules.Packs()) {
+		t.Fatalf("linted %d files, want the %d packs (and not their tests)", len(files), len(rules.Packs()))
+	}
+	for _, f := range lint.Lint(files, lint.Options{}) {
+		t.Errorf("%s:%d:%d: %s %s: %s: %s", filepath.Base(f.File), f.Line, f.Column, f.Severity, f.Check, f.Rule, f.Message)
 	}
 }
