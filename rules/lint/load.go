@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -81,7 +82,10 @@ func ParseFile(path string, content []byte) *File {
 	broken := map[[2]int]bool{} // (group, rule) pairs with errors
 	for _, err := range errs {
 		finding, gi, ri := f.parseFinding(err, groups, tree)
-		f.Findings = append(f.Findings, finding)
+		// rulefmt decodes twice and may report one mistake twice.
+		if !slices.Contains(f.Findings, finding) {
+			f.Findings = append(f.Findings, finding)
+		}
 		if gi >= 0 && ri >= 0 {
 			broken[[2]int{gi, ri}] = true
 		}
@@ -273,8 +277,10 @@ func (f *File) parseFinding(err error, groups *rulefmt.RuleGroups, tree []groupN
 			finding.Position = pos(rn.node)
 		}
 		if m := posPrefixRE.FindStringSubmatch(msg); m != nil {
-			finding.Line, _ = strconv.Atoi(m[1])
-			finding.Column, _ = strconv.Atoi(m[2])
+			if line, _ := strconv.Atoi(m[1]); line > 0 { // 0:0 is a field that is missing
+				finding.Line, _ = strconv.Atoi(m[1])
+				finding.Column, _ = strconv.Atoi(m[2])
+			}
 			msg = strings.TrimPrefix(msg, m[0])
 			// A second position follows when both record and alert are at fault.
 			if m2 := posPrefixRE.FindStringSubmatch(msg); m2 != nil {
@@ -304,6 +310,10 @@ func (f *File) parseFinding(err error, groups *rulefmt.RuleGroups, tree []groupN
 		}
 	} else if m := yamlLineRE.FindStringSubmatch(finding.Message); m != nil {
 		finding.Line, _ = strconv.Atoi(m[1])
+	} else {
+		// Values that fail to decode, such as a duration of "5 minutes", come without
+		// a position: find the value the message quotes.
+		finding.Position = quotedValuePos(finding.Message, tree)
 	}
 	if finding.Line == 0 {
 		finding.Line = 1 // every finding names a line, even for "the file is empty"
@@ -327,6 +337,25 @@ func groupPos(msg string, tree []groupNode) Position {
 		if g.name == name {
 			if nth--; nth == 0 {
 				return pos(g.node)
+			}
+		}
+	}
+	return Position{}
+}
+
+var quotedRE = regexp.MustCompile(`"([^"]+)"`)
+
+// quotedValuePos is the position of the first rule field whose value the message
+// quotes, zero when there is none.
+func quotedValuePos(msg string, tree []groupNode) Position {
+	for _, m := range quotedRE.FindAllStringSubmatch(msg, -1) {
+		for _, g := range tree {
+			for _, rn := range g.rules {
+				for _, kv := range rn.fields {
+					if kv[1].Kind == yaml.ScalarNode && kv[1].Value == m[1] {
+						return pos(kv[1])
+					}
+				}
 			}
 		}
 	}
