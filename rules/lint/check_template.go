@@ -3,6 +3,7 @@ package lint
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"text/template/parse"
 )
 
@@ -24,6 +25,9 @@ func (templateCheck) CheckRule(ctx *Context, r *Rule) []Problem {
 	result := ctx.resultLabels(r.Query)
 	var out []Problem
 	check := func(kind, key, text string, pos Position) {
+		if !strings.Contains(text, "$labels") && !strings.Contains(text, "$value") {
+			return
+		}
 		refs, ok := templateRefs(text)
 		if !ok {
 			return // rule/parse reports templates that do not parse

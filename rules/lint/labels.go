@@ -311,7 +311,7 @@ func (env *labelEnv) callLabels(e *parser.Call) labelSet {
 			return closedSet(name + "()")
 		}
 	case "absent", "absent_over_time":
-		s := closedSet(name + "(), which keeps only the labels of equality matchers")
+		s := closedSet(name + "() (it keeps only the labels of equality matchers)")
 		if vs := selectorOf(e.Args[0]); vs != nil {
 			for _, m := range vs.LabelMatchers {
 				if m.Type == labels.MatchEqual && m.Name != labels.MetricName {
