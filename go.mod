@@ -19,7 +19,10 @@ require (
 	modernc.org/sqlite v1.60.1
 )
 
-require github.com/prometheus/prometheus v0.315.0
+require (
+	github.com/prometheus/prometheus v0.315.0
+	github.com/robfig/cron/v3 v3.0.1
+)
 
 require (
 	github.com/alecthomas/units v0.0.0-20240927000941-0f3dac36c52b // indirect

@@ -38,6 +38,8 @@ type Config struct {
 	Receivers        []Receiver `yaml:"receivers"`
 	Routes           []Route    `yaml:"routes"`
 	DefaultReceivers []string   `yaml:"default_receivers"`
+	// Watchdog is nil when the watchdog is not configured.
+	Watchdog *Watchdog `yaml:"watchdog"`
 
 	// Built by validation.
 	templates *receivers.Templates

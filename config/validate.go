@@ -71,7 +71,13 @@ func (c *Config) validate() error {
 	if len(c.DefaultReceivers) == 0 {
 		return errf("default_receivers", "at least one receiver is required: alerts that match no route go there")
 	}
-	return checkReceiverRefs("default_receivers", c.DefaultReceivers, names)
+	if err := checkReceiverRefs("default_receivers", c.DefaultReceivers, names); err != nil {
+		return err
+	}
+	if c.Watchdog != nil {
+		return c.Watchdog.validate(names)
+	}
+	return nil
 }
 
 func (g *Global) validate() error {

@@ -1,0 +1,126 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/prometheus/common/model"
+)
+
+// Watchdog watches Prometheus and Alertmanager from inside alertrouter, and listens for
+// the Watchdog heartbeat alert. Its events go straight to Receivers, not through routes:
+// when the pipeline is broken, routing is not to be trusted.
+type Watchdog struct {
+	// Interval is how often every target is probed.
+	Interval Duration `yaml:"interval"`
+	// Confirm is how many probes in a row must fail before a target counts as down.
+	Confirm int `yaml:"confirm"`
+	// WarningAfter and CriticalAfter escalate a down target.
+	WarningAfter  Duration `yaml:"warning_after"`
+	CriticalAfter Duration `yaml:"critical_after"`
+	Receivers     []string `yaml:"receivers"`
+	Prometheus    []Target `yaml:"prometheus"`
+	Alertmanager  []Target `yaml:"alertmanager"`
+	// Heartbeat is the dead-man's switch; nil when not configured.
+	Heartbeat *Heartbeat `yaml:"heartbeat"`
+}
+
+// Target is one Prometheus or Alertmanager the watchdog probes.
+type Target struct {
+	Name string `yaml:"name"`
+	URL  string `yaml:"url"`
+}
+
+// Heartbeat names the always-firing alert and how long its silence is tolerated.
+type Heartbeat struct {
+	Alertname string   `yaml:"alertname"`
+	Timeout   Duration `yaml:"timeout"`
+}
+
+// Watchdog defaults, as in the README.
+const (
+	DefaultWatchdogInterval = Duration(30 * time.Second)
+	DefaultWatchdogConfirm  = 2
+	DefaultWarningAfter     = Duration(time.Minute)
+	DefaultCriticalAfter    = Duration(3 * time.Minute)
+	DefaultHeartbeatName    = "Watchdog"
+	DefaultHeartbeatTimeout = Duration(10 * time.Minute)
+)
+
+// ProbeTimeout bounds each HTTP request of a probe: shorter than the interval, so that
+// probes never overlap, and never above 10s.
+func (w *Watchdog) ProbeTimeout() time.Duration {
+	return min(w.Interval.Std()*4/5, 10*time.Second)
+}
+
+func (w *Watchdog) applyDefaults() {
+	if w.Interval == 0 {
+		w.Interval = DefaultWatchdogInterval
+	}
+	if w.Confirm == 0 {
+		w.Confirm = DefaultWatchdogConfirm
+	}
+	if w.WarningAfter == 0 {
+		w.WarningAfter = DefaultWarningAfter
+	}
+	if w.CriticalAfter == 0 {
+		w.CriticalAfter = DefaultCriticalAfter
+	}
+	if w.Heartbeat != nil {
+		if w.Heartbeat.Alertname == "" {
+			w.Heartbeat.Alertname = DefaultHeartbeatName
+		}
+		if w.Heartbeat.Timeout == 0 {
+			w.Heartbeat.Timeout = DefaultHeartbeatTimeout
+		}
+	}
+}
+
+func (w *Watchdog) validate(receivers map[string]bool) error {
+	w.applyDefaults()
+	if w.Interval.Std() < time.Second {
+		return errf("watchdog.interval", "must be at least 1s")
+	}
+	if w.Confirm < 1 {
+		return errf("watchdog.confirm", "must be at least 1")
+	}
+	if w.WarningAfter < 0 || w.CriticalAfter < w.WarningAfter {
+		return errf("watchdog.critical_after", "must not be shorter than warning_after (%s)", w.WarningAfter)
+	}
+	if len(w.Receivers) == 0 {
+		return errf("watchdog.receivers", "at least one receiver is required: watchdog events go there")
+	}
+	if err := checkReceiverRefs("watchdog.receivers", w.Receivers, receivers); err != nil {
+		return err
+	}
+	if len(w.Prometheus) == 0 && len(w.Alertmanager) == 0 && w.Heartbeat == nil {
+		return errf("watchdog", "nothing to watch: add prometheus, alertmanager or heartbeat")
+	}
+	names := map[string]bool{}
+	for kind, targets := range map[string][]Target{"prometheus": w.Prometheus, "alertmanager": w.Alertmanager} {
+		for i, t := range targets {
+			path := fmt.Sprintf("watchdog.%s[%d]", kind, i)
+			if t.Name == "" {
+				return errf(path+".name", "is required")
+			}
+			if names[t.Name] {
+				return errf(path+".name", "duplicate target name %q", t.Name)
+			}
+			names[t.Name] = true
+			u, err := url.Parse(t.URL)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return errf(path+".url", "want an http:// or https:// URL, such as http://127.0.0.1:9090")
+			}
+		}
+	}
+	if h := w.Heartbeat; h != nil {
+		if !model.LabelValue(h.Alertname).IsValid() || h.Alertname == "" {
+			return errf("watchdog.heartbeat.alertname", "%q is not a valid alert name", h.Alertname)
+		}
+		if h.Timeout.Std() < time.Minute {
+			return errf("watchdog.heartbeat.timeout", "must be at least 1m: Prometheus resends the heartbeat every minute at best")
+		}
+	}
+	return nil
+}
