@@ -1,0 +1,445 @@
+package watchdog
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/alertmanager/template"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/alertrouter/alertrouter/config"
+	"github.com/alertrouter/alertrouter/store"
+)
+
+// fakeProm is a Prometheus (or Alertmanager) whose answers the test scripts: healthy,
+// failing with 503, or not listening at all, with a start time, reload status and
+// Alertmanager count that the test sets.
+type fakeProm struct {
+	t    *testing.T
+	addr string
+
+	mu            sync.Mutex
+	status        int
+	startTime     time.Time
+	reloadOK      bool
+	alertmanagers int
+	srv           *http.Server
+}
+
+func newFakeProm(t *testing.T) *fakeProm {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeProm{t: t, addr: ln.Addr().String(), status: http.StatusOK, reloadOK: true, alertmanagers: 1,
+		startTime: time.Date(2026, 11, 21, 8, 0, 0, 0, time.UTC)}
+	f.serve(ln)
+	t.Cleanup(f.stop)
+	return f
+}
+
+func (f *fakeProm) url() string { return "http://" + f.addr }
+
+func (f *fakeProm) serve(ln net.Listener) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if f.status != http.StatusOK {
+			http.Error(w, "Service Unavailable", f.status)
+			return
+		}
+		start := f.startTime.Format(time.RFC3339Nano)
+		switch r.URL.Path {
+		case "/-/healthy", "/-/ready":
+			io.WriteString(w, "OK")
+		case "/api/v1/status/runtimeinfo":
+			fmt.Fprintf(w, `{"status":"success","data":{"startTime":%q,"reloadConfigSuccess":%t}}`, start, f.reloadOK)
+		case "/api/v1/alertmanagers":
+			ams := strings.TrimSuffix(strings.Repeat(`{"url":"http://am:9093/api/v2/alerts"},`, f.alertmanagers), ",")
+			fmt.Fprintf(w, `{"status":"success","data":{"activeAlertmanagers":[%s],"droppedAlertmanagers":[]}}`, ams)
+		case "/api/v2/status":
+			fmt.Fprintf(w, `{"uptime":%q,"cluster":{"status":"disabled"}}`, start)
+		default:
+			http.NotFound(w, r)
+		}
+	})
+	f.srv = &http.Server{Handler: mux}
+	go f.srv.Serve(ln)
+}
+
+// stop closes the listener: probes get "connection refused".
+func (f *fakeProm) stop() {
+	if f.srv != nil {
+		f.srv.Close()
+		f.srv = nil
+	}
+}
+
+// restart listens again on the same address, as a restarted Prometheus with a new
+// start time.
+func (f *fakeProm) restart(startTime time.Time) {
+	f.stop()
+	f.set(func(f *fakeProm) { f.startTime, f.status = startTime, http.StatusOK })
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.serve(ln)
+}
+
+func (f *fakeProm) set(change func(*fakeProm)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	change(f)
+}
+
+// env is a watchdog on a real store with a fake clock; restartWatchdog replaces the
+// watchdog and reopens the store, as a restart of alertrouter does.
+type env struct {
+	t     *testing.T
+	dir   string
+	cfg   *config.Config
+	now   time.Time
+	store *store.Store
+	wd    *Watchdog
+	woken []string
+}
+
+func newEnv(t *testing.T, watchdogYAML string) *env {
+	t.Helper()
+	cfg, err := config.Load([]byte(`receivers:
+  - name: cms
+    log: {}
+  - name: ops-slack
+    log: {}
+default_receivers: [cms]
+`+watchdogYAML), "alertrouter.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, dir: t.TempDir(), cfg: cfg, now: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)}
+	e.restartWatchdog()
+	t.Cleanup(func() { e.store.Close() })
+	return e
+}
+
+func (e *env) restartWatchdog() {
+	e.t.Helper()
+	if e.store != nil {
+		e.store.Close()
+	}
+	st, err := store.Open(context.Background(), e.dir)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.store = st
+	e.wd = New(e.cfg.Watchdog, Options{
+		Store: st, Logger: slog.New(slog.DiscardHandler), Registerer: prometheus.NewRegistry(),
+		Now: func() time.Time { return e.now }, Wake: func(r []string) { e.woken = append(e.woken, r...) },
+	})
+}
+
+// tick advances the clock and runs one tick, returning the events it enqueued as
+// "event/level" (from the first watchdog receiver's notifications).
+func (e *env) tick(advance time.Duration) []string {
+	e.t.Helper()
+	e.now = e.now.Add(advance)
+	before := e.outbox()
+	if err := e.wd.Tick(context.Background()); err != nil {
+		e.t.Fatal(err)
+	}
+	after := e.outbox()
+	return after[len(before):]
+}
+
+// outbox lists the events enqueued for the first watchdog receiver, oldest first,
+// checking that every receiver got the same ones.
+func (e *env) outbox() []string {
+	e.t.Helper()
+	ns, err := e.store.List(context.Background(), store.Filter{Limit: 1000})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	per := map[string][]string{}
+	for i := len(ns) - 1; i >= 0; i-- {
+		n := ns[i]
+		var d template.Data
+		if err := json.Unmarshal(n.Payload, &d); err != nil {
+			e.t.Fatal(err)
+		}
+		a := d.Alerts[0]
+		if n.Route != Route || n.Status != a.Status {
+			e.t.Fatalf("notification %d: route %q status %q, alert status %q", n.ID, n.Route, n.Status, a.Status)
+		}
+		per[n.Receiver] = append(per[n.Receiver], a.Labels["event"]+"/"+a.Labels["severity"])
+	}
+	first := per[e.cfg.Watchdog.Receivers[0]]
+	for _, r := range e.cfg.Watchdog.Receivers[1:] {
+		if strings.Join(per[r], ",") != strings.Join(first, ",") {
+			e.t.Fatalf("receiver %s got %v, receiver %s got %v", r, per[r], e.cfg.Watchdog.Receivers[0], first)
+		}
+	}
+	return first
+}
+
+func expect(t *testing.T, step string, got []string, want ...string) {
+	t.Helper()
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("%s: events %v, want %v", step, got, want)
+	}
+}
+
+const promTarget = `watchdog:
+  interval: 30s
+  confirm: 2
+  warning_after: 1m
+  critical_after: 3m
+  receivers: [cms, ops-slack]
+  prometheus:
+    - name: prom-main
+      url: %s
+`
+
+func TestDownEscalatesOnceAcrossARestartOfTheWatchdog(t *testing.T) {
+	prom := newFakeProm(t)
+	e := newEnv(t, fmt.Sprintf(promTarget, prom.url()))
+
+	expect(t, "first probe, healthy", e.tick(0))
+	prom.set(func(f *fakeProm) { f.status = http.StatusServiceUnavailable })
+	expect(t, "one failure is not yet down", e.tick(30*time.Second))
+	expect(t, "confirmed", e.tick(30*time.Second), "down/info")
+	expect(t, "down 1m", e.tick(30*time.Second), "down/warning")
+	expect(t, "down 1m30s", e.tick(30*time.Second))
+	expect(t, "down 2m", e.tick(30*time.Second))
+	expect(t, "down 2m30s", e.tick(30*time.Second))
+	expect(t, "down 3m", e.tick(30*time.Second), "down/critical")
+
+	e.restartWatchdog()
+	expect(t, "down 3m30s, after the watchdog restarted", e.tick(30*time.Second))
+	expect(t, "still down", e.tick(30*time.Second))
+
+	prom.restart(prom.startTime.Add(5 * time.Minute))
+	expect(t, "back with a new start time", e.tick(30*time.Second), "recovered/info", "restarted/warning")
+	expect(t, "up", e.tick(30*time.Second))
+	if len(e.woken) == 0 {
+		t.Fatal("the watchdog never woke its receivers")
+	}
+
+	st, err := e.wd.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := st.Targets[0]
+	if got.State != stateUp || got.Name != "prom-main" || !got.LastStartTime.Equal(prom.startTime) || got.Failures != 0 {
+		t.Fatalf("status %+v", got)
+	}
+}
+
+func TestConnectionRefusedCountsAsDownAndRecoveryNamesTheOutage(t *testing.T) {
+	prom := newFakeProm(t)
+	e := newEnv(t, fmt.Sprintf(promTarget, prom.url()))
+	expect(t, "healthy", e.tick(0))
+	prom.stop()
+	expect(t, "refused once", e.tick(30*time.Second))
+	expect(t, "refused twice", e.tick(30*time.Second), "down/info")
+	st, _ := e.wd.Status(context.Background())
+	if !strings.Contains(st.Targets[0].LastError, "connection refused") || st.Targets[0].State != stateDown {
+		t.Fatalf("status %+v", st.Targets[0])
+	}
+	prom.restart(prom.startTime) // same start time: it was unreachable, not restarted
+	expect(t, "reachable again", e.tick(30*time.Second), "recovered/info")
+
+	ns, _ := e.store.List(context.Background(), store.Filter{Limit: 1})
+	var d template.Data
+	json.Unmarshal(ns[0].Payload, &d)
+	if a := d.Alerts[0]; a.Labels["alertname"] != "PrometheusDown" || !strings.Contains(a.Annotations["summary"], "back after 1m0s") {
+		t.Fatalf("recovery: %v %v", a.Labels, a.Annotations)
+	}
+}
+
+func TestRestartWhileTheWatchdogWasStopped(t *testing.T) {
+	prom := newFakeProm(t)
+	e := newEnv(t, fmt.Sprintf(promTarget, prom.url()))
+	expect(t, "healthy", e.tick(0))
+	e.restartWatchdog()
+	prom.restart(prom.startTime.Add(time.Hour))
+	expect(t, "the first probe after our own restart", e.tick(10*time.Minute), "restarted/warning")
+	expect(t, "same start time", e.tick(30*time.Second))
+}
+
+func TestCrashLoop(t *testing.T) {
+	prom := newFakeProm(t)
+	e := newEnv(t, fmt.Sprintf(promTarget, prom.url()))
+	expect(t, "healthy", e.tick(0))
+	for i, want := range [][]string{{"restarted/warning"}, {"restarted/warning"}, {"restarted/warning", "crashloop/critical"}, {"restarted/warning"}} {
+		start := e.now.Add(4 * time.Minute)
+		prom.set(func(f *fakeProm) { f.startTime = start })
+		expect(t, fmt.Sprintf("restart %d", i+1), e.tick(4*time.Minute), want...)
+	}
+	// Quiet for longer than the window: the loop is over, and a new one alerts again.
+	expect(t, "quiet", e.tick(20*time.Minute))
+	for i, want := range [][]string{{"restarted/warning"}, {"restarted/warning"}, {"restarted/warning", "crashloop/critical"}} {
+		start := e.now.Add(time.Minute)
+		prom.set(func(f *fakeProm) { f.startTime = start })
+		expect(t, fmt.Sprintf("second loop, restart %d", i+1), e.tick(time.Minute), want...)
+	}
+}
+
+func TestReloadFailureAndNoAlertmanager(t *testing.T) {
+	prom := newFakeProm(t)
+	e := newEnv(t, fmt.Sprintf(promTarget, prom.url()))
+	expect(t, "healthy", e.tick(0))
+	prom.set(func(f *fakeProm) { f.reloadOK = false })
+	expect(t, "reload failed", e.tick(30*time.Second), "config_reload_failed/warning")
+	expect(t, "still failed", e.tick(30*time.Second))
+	prom.set(func(f *fakeProm) { f.reloadOK, f.alertmanagers = true, 0 })
+	expect(t, "reloaded, but no Alertmanager", e.tick(30*time.Second), "config_reload_recovered/info", "no_alertmanager/critical")
+	e.restartWatchdog()
+	expect(t, "still none, after our restart", e.tick(30*time.Second))
+	prom.set(func(f *fakeProm) { f.alertmanagers = 2 })
+	expect(t, "connected", e.tick(30*time.Second), "alertmanager_connected/info")
+}
+
+func TestAlertmanagerTarget(t *testing.T) {
+	am := newFakeProm(t)
+	e := newEnv(t, fmt.Sprintf(`watchdog:
+  confirm: 1
+  receivers: [cms]
+  alertmanager:
+    - name: am-main
+      url: %s
+`, am.url()))
+	expect(t, "healthy", e.tick(0))
+	am.set(func(f *fakeProm) { f.status = http.StatusInternalServerError })
+	expect(t, "confirm: 1", e.tick(30*time.Second), "down/info")
+	am.restart(am.startTime.Add(time.Minute))
+	expect(t, "restarted", e.tick(30*time.Second), "recovered/info", "restarted/warning")
+	ns, _ := e.store.List(context.Background(), store.Filter{Limit: 1})
+	if !strings.Contains(strings.Join(ns[0].AlertNames, ","), "AlertmanagerRestarted") {
+		t.Fatalf("alert names %v", ns[0].AlertNames)
+	}
+}
+
+func TestErrorsHideURLPasswords(t *testing.T) {
+	prom := newFakeProm(t)
+	url := strings.Replace(prom.url(), "http://", "http://admin:s3cret@", 1)
+	e := newEnv(t, fmt.Sprintf(promTarget, url))
+	prom.stop()
+	e.tick(0)
+	e.tick(30 * time.Second)
+	ns, _ := e.store.List(context.Background(), store.Filter{Limit: 10})
+	st, _ := e.wd.Status(context.Background())
+	raw, _ := json.Marshal(st)
+	if len(ns) == 0 {
+		t.Fatal("no down event")
+	}
+	for _, text := range []string{string(ns[0].Payload), string(raw)} {
+		if strings.Contains(text, "s3cret") || !strings.Contains(text, "admin:xxxxx@") {
+			t.Fatalf("password shown, or URL missing: %s", text)
+		}
+	}
+}
+
+const heartbeatConfig = `watchdog:
+  receivers: [cms]
+  heartbeat:
+    alertname: Watchdog
+    timeout: 10m
+`
+
+func (e *env) heartbeat(source string) {
+	e.t.Helper()
+	if err := e.store.Update(context.Background(), func(tx *store.Tx) error { return tx.TouchHeartbeat(source, e.now) }); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func TestHeartbeatSwitch(t *testing.T) {
+	e := newEnv(t, heartbeatConfig)
+	e.heartbeat("prom-a")
+	for i := range 9 {
+		e.heartbeat("prom-a")
+		expect(t, fmt.Sprintf("heartbeat %d", i), e.tick(time.Minute))
+	}
+	// prom-a stops (its last heartbeat came at minute 8); prom-b begins and keeps going.
+	e.heartbeat("prom-b")
+	expect(t, "prom-a silent 2m", e.tick(time.Minute))
+	for range 7 {
+		e.heartbeat("prom-b")
+		expect(t, "prom-a silent", e.tick(time.Minute))
+	}
+	e.heartbeat("prom-b")
+	expect(t, "prom-a silent 10m", e.tick(time.Minute), "heartbeat_missing/critical")
+	e.restartWatchdog()
+	e.heartbeat("prom-b")
+	expect(t, "after our restart", e.tick(time.Minute))
+	e.heartbeat("prom-a")
+	expect(t, "prom-a is back", e.tick(time.Minute), "heartbeat_recovered/info")
+
+	st, _ := e.wd.Status(context.Background())
+	if len(st.Heartbeats) != 2 || st.Heartbeats[0].Source != "prom-a" || st.Heartbeats[0].Missing {
+		t.Fatalf("heartbeat status %+v", st.Heartbeats)
+	}
+}
+
+func TestHeartbeatThatNeverArrives(t *testing.T) {
+	e := newEnv(t, heartbeatConfig)
+	expect(t, "start", e.tick(0))
+	expect(t, "9m", e.tick(9*time.Minute))
+	expect(t, "10m", e.tick(time.Minute), "heartbeat_missing/critical")
+	expect(t, "11m", e.tick(time.Minute))
+	e.heartbeat("prom-a")
+	expect(t, "first heartbeat", e.tick(time.Minute), "heartbeat_recovered/info")
+	expect(t, "then quiet", e.tick(time.Minute))
+}
+
+func TestHeartbeatSource(t *testing.T) {
+	for _, tc := range []struct {
+		labels map[string]string
+		want   string
+	}{
+		{map[string]string{"prometheus": "monitoring/prom-a", "replica": "b"}, "monitoring/prom-a"},
+		{map[string]string{"replica": "b"}, "b"},
+		{map[string]string{}, "http://am:9093"},
+	} {
+		if got := HeartbeatSource(tc.labels, "http://am:9093"); got != tc.want {
+			t.Errorf("HeartbeatSource(%v) = %q, want %q", tc.labels, got, tc.want)
+		}
+	}
+}
+
+// Run schedules ticks in-process with cron; stopping it waits for the running tick.
+func TestRunProbesOnItsOwn(t *testing.T) {
+	prom := newFakeProm(t)
+	e := newEnv(t, fmt.Sprintf(strings.Replace(promTarget, "30s", "1s", 1), prom.url()))
+	e.wd.now = time.Now
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { e.wd.Run(ctx); close(done) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err := e.wd.Status(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Targets[0].State == stateUp {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Run never probed")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	<-done
+}
