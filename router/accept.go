@@ -7,9 +7,11 @@ import (
 	"time"
 
 	"github.com/prometheus/alertmanager/template"
+	"github.com/prometheus/common/model"
 
 	"github.com/alertrouter/alertrouter/receivers"
 	"github.com/alertrouter/alertrouter/store"
+	"github.com/alertrouter/alertrouter/watchdog"
 )
 
 // acceptResult summarises what one webhook produced.
@@ -17,6 +19,8 @@ type acceptResult struct {
 	Alerts        int `json:"alerts"`
 	Notifications int `json:"notifications"`
 	Suppressed    int `json:"suppressed"`
+	// Heartbeats counts the watchdog's heartbeat alerts, recorded and not routed.
+	Heartbeats int `json:"heartbeats,omitempty"`
 	// enqueued counts notifications per receiver, to wake their workers.
 	enqueued map[string]int
 }
@@ -45,8 +49,17 @@ func (s *Server) accept(ctx context.Context, rt *runtime, p *Payload, now time.T
 
 	var groups []*group
 	index := map[groupKey]*group{}
+	heartbeats := map[string]bool{} // sources of firing heartbeats
 	for i := range p.Data.Alerts {
 		a := &p.Data.Alerts[i]
+		if rt.isHeartbeat(a) {
+			// The dead-man's switch listens for it; people never see it.
+			res.Heartbeats++
+			if a.Status == string(model.AlertFiring) {
+				heartbeats[watchdog.HeartbeatSource(a.Labels, p.Data.ExternalURL)] = true
+			}
+			continue
+		}
 		ls := receivers.LabelSet(a.Labels)
 		d := rt.routes.Route(ls)
 		if d.DefaultReason != "" {
@@ -66,6 +79,11 @@ func (s *Server) accept(ctx context.Context, rt *runtime, p *Payload, now time.T
 	}
 
 	err := s.store.Update(ctx, func(tx *store.Tx) error {
+		for source := range heartbeats {
+			if err := tx.TouchHeartbeat(source, now); err != nil {
+				return err
+			}
+		}
 		for _, g := range groups {
 			n, err := s.enqueueGroup(tx, rt, g, p, now, &t)
 			if err != nil {
@@ -89,7 +107,16 @@ func (s *Server) accept(ctx context.Context, rt *runtime, p *Payload, now time.T
 	for reason, n := range t.defaultRouted {
 		s.metrics.defaultRouted.WithLabelValues(reason).Add(float64(n))
 	}
+	for source := range heartbeats {
+		s.metrics.heartbeats.WithLabelValues(source).Inc()
+	}
 	return res, nil
+}
+
+// isHeartbeat reports whether a is the watchdog's heartbeat alert.
+func (rt *runtime) isHeartbeat(a *template.Alert) bool {
+	w := rt.cfg.Watchdog
+	return w != nil && w.Heartbeat != nil && a.Labels[string(model.AlertNameLabel)] == w.Heartbeat.Alertname
 }
 
 // enqueueGroup decides which alerts of g the receiver gets and enqueues them as one

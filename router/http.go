@@ -16,6 +16,7 @@ import (
 	"github.com/alertrouter/alertrouter/config"
 	"github.com/alertrouter/alertrouter/receivers"
 	"github.com/alertrouter/alertrouter/store"
+	"github.com/alertrouter/alertrouter/watchdog"
 )
 
 // API limits for listing notifications.
@@ -29,6 +30,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/webhook", s.handleWebhook)
 	mux.HandleFunc("/api/v1/notifications", s.handleNotifications)
+	mux.HandleFunc("/api/v1/watchdog", s.handleWatchdog)
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write([]byte("Healthy.\n"))
@@ -239,4 +241,22 @@ func (s *Server) handleNotifications(w http.ResponseWriter, r *http.Request) {
 		out = append(out, v)
 	}
 	writeJSON(w, http.StatusOK, apiResponse{Status: "success", Data: out})
+}
+
+func (s *Server) handleWatchdog(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed")
+		return
+	}
+	st, err := s.watchdog.Status(r.Context())
+	switch {
+	case errors.Is(err, watchdog.ErrNotConfigured):
+		writeError(w, http.StatusNotFound, err.Error())
+	case err != nil:
+		s.logger.Error("Cannot read the watchdog state", "err", err)
+		writeError(w, http.StatusServiceUnavailable, "store unavailable, retry later")
+	default:
+		writeJSON(w, http.StatusOK, apiResponse{Status: "success", Data: st})
+	}
 }

@@ -27,6 +27,7 @@ type metrics struct {
 	attemptDuration   *prometheus.HistogramVec
 	reloadSuccess     prometheus.Gauge
 	reloadSuccessTime prometheus.Gauge
+	heartbeats        *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -45,6 +46,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Time to answer a webhook request, commit included.",
 			Buckets: []float64{.001, .0025, .005, .01, .02, .05, .1, .25, .5, 1, 2.5},
 		}),
+		heartbeats: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Name: "heartbeats_received_total",
+			Help: "Webhooks that carried the watchdog's firing heartbeat alert, by source.",
+		}, []string{"source"}),
 		defaultRouted: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Name: "alerts_default_routed_total",
 			Help: "Alerts sent to default_receivers because they have no hostgroup label or match no route.",
@@ -96,7 +101,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Timestamp of the last successful configuration reload.",
 		}),
 	}
-	reg.MustRegister(m.alertsReceived, m.webhookRequests, m.webhookDuration, m.defaultRouted, m.enqueued, m.suppressed,
+	reg.MustRegister(m.alertsReceived, m.webhookRequests, m.webhookDuration, m.defaultRouted, m.heartbeats, m.enqueued, m.suppressed,
 		m.sent, m.failed, m.throttled, m.waited, m.dead, m.deliveryLatency, m.attemptDuration,
 		m.reloadSuccess, m.reloadSuccessTime)
 	return m

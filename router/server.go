@@ -18,6 +18,7 @@ import (
 
 	"github.com/alertrouter/alertrouter/config"
 	"github.com/alertrouter/alertrouter/store"
+	"github.com/alertrouter/alertrouter/watchdog"
 )
 
 // janitorInterval is how often old rows are pruned and abandoned ones expired.
@@ -51,6 +52,9 @@ type Server struct {
 	runtime    atomic.Pointer[runtime]
 	reloadMu   sync.Mutex
 	dispatcher *dispatcher
+	// watchdog always exists and idles while the config has no watchdog section, so
+	// that a reload can add or remove one.
+	watchdog *watchdog.Watchdog
 }
 
 // New builds a server for a validated config.
@@ -82,7 +86,20 @@ func New(cfg *config.Config, o Options) (*Server, error) {
 	s.metrics.reloadSuccess.Set(1)
 	s.metrics.reloadSuccessTime.SetToCurrentTime()
 	s.dispatcher = newDispatcher(s)
+	s.watchdog = watchdog.New(cfg.Watchdog, watchdog.Options{
+		Store: s.store, Logger: s.logger.With("component", "watchdog"), Registerer: o.Registerer, Now: s.now,
+		Wake: s.wake,
+	})
 	return s, nil
+}
+
+// wake starts delivery to receivers that have new notifications.
+func (s *Server) wake(receivers []string) {
+	counts := make(map[string]int, len(receivers))
+	for _, r := range receivers {
+		counts[r]++
+	}
+	s.dispatcher.notify(counts)
 }
 
 func (s *Server) receiverNames() []string {
@@ -122,15 +139,18 @@ func (s *Server) reload() error {
 	}
 	s.runtime.Store(rt)
 	s.dispatcher.sync(rt)
+	s.watchdog.SetConfig(cfg.Watchdog)
 	return nil
 }
 
-// Run delivers the outbox and keeps the store tidy until ctx is done, then waits for
-// in-flight delivery attempts (each bounded by its timeout) before it returns.
+// Run delivers the outbox, keeps the store tidy and runs the watchdog until ctx is
+// done, then waits for in-flight delivery attempts (each bounded by its timeout) and
+// the watchdog's tick before it returns.
 func (s *Server) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() { s.dispatcher.run(ctx) })
 	wg.Go(func() { s.janitor(ctx) })
+	wg.Go(func() { s.watchdog.Run(ctx) })
 	wg.Wait()
 }
 

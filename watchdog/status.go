@@ -44,6 +44,9 @@ type HeartbeatStatus struct {
 // Status reads the watchdog's state from the store.
 func (w *Watchdog) Status(ctx context.Context) (Status, error) {
 	cfg := w.cfg.Load()
+	if cfg == nil {
+		return Status{}, ErrNotConfigured
+	}
 	stored, err := w.store.WatchdogStates(ctx)
 	if err != nil {
 		return Status{}, err

@@ -29,6 +29,10 @@ const (
 	LevelCritical = "critical"
 )
 
+// discoveryGrace is how long a started Prometheus may take to find its Alertmanagers
+// (service discovery runs after start) before no_alertmanager can be raised.
+const discoveryGrace = 30 * time.Second
+
 // Crash loop: this many restarts within crashLoopWindow.
 const (
 	crashLoopRestarts = 3
@@ -63,6 +67,8 @@ type targetState struct {
 	// Problems reported and not yet cleared.
 	ReloadFailed   bool `json:"reloadFailed,omitempty"`
 	NoAlertmanager bool `json:"noAlertmanager,omitempty"`
+	// NoAlertmanagerProbes counts probes in a row that found no Alertmanager.
+	NoAlertmanagerProbes int `json:"noAlertmanagerProbes,omitempty"`
 }
 
 // Event is something the watchdog tells its receivers, once.
@@ -164,8 +170,13 @@ func (s *targetState) observe(cfg *config.Watchdog, url string, r probeResult, n
 			fmt.Sprintf("Prometheus %s reloaded its configuration", s.Name),
 			fmt.Sprintf("Prometheus %s (%s) reloaded its configuration successfully.", s.Name, safeURL(url))))
 	}
+	if r.alertmanagers == 0 {
+		s.NoAlertmanagerProbes++
+	} else {
+		s.NoAlertmanagerProbes = 0
+	}
 	switch {
-	case r.alertmanagers == 0 && !s.NoAlertmanager:
+	case s.NoAlertmanagerProbes >= cfg.Confirm && now.Sub(r.startTime) >= discoveryGrace && !s.NoAlertmanager:
 		s.NoAlertmanager = true
 		events = append(events, ev(EventNoAlertmanager, LevelCritical, false, now,
 			fmt.Sprintf("Prometheus %s sends its alerts to no Alertmanager", s.Name),

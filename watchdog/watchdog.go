@@ -9,6 +9,7 @@ package watchdog
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -53,7 +54,11 @@ type Watchdog struct {
 	tickMu sync.Mutex
 }
 
-// New builds a watchdog for a validated config.
+// ErrNotConfigured is Status's answer when the config has no watchdog section.
+var ErrNotConfigured = errors.New("the watchdog is not configured: add a watchdog section to the config")
+
+// New builds a watchdog for a validated config; cfg may be nil (no watchdog section),
+// and then the watchdog idles until a reload brings one.
 func New(cfg *config.Watchdog, o Options) *Watchdog {
 	w := &Watchdog{
 		reschedule: make(chan struct{}, 1),
@@ -77,7 +82,8 @@ func New(cfg *config.Watchdog, o Options) *Watchdog {
 	return w
 }
 
-// SetConfig replaces the config, as a reload does; a new interval is rescheduled.
+// SetConfig replaces the config, as a reload does; a new interval is rescheduled. A
+// nil config stops the probes.
 func (w *Watchdog) SetConfig(cfg *config.Watchdog) {
 	w.cfg.Store(cfg)
 	select {
@@ -96,7 +102,11 @@ func (w *Watchdog) Run(ctx context.Context) {
 		}
 	}
 	schedule := func() cron.EntryID {
-		id, err := c.AddFunc(fmt.Sprintf("@every %s", w.cfg.Load().Interval.Std()), job)
+		interval := config.DefaultWatchdogInterval.Std()
+		if cfg := w.cfg.Load(); cfg != nil {
+			interval = cfg.Interval.Std()
+		}
+		id, err := c.AddFunc(fmt.Sprintf("@every %s", interval), job)
 		if err != nil { // validation bounds the interval; this is a bug
 			panic(err)
 		}
@@ -123,6 +133,9 @@ func (w *Watchdog) Tick(ctx context.Context) error {
 	w.tickMu.Lock()
 	defer w.tickMu.Unlock()
 	cfg := w.cfg.Load()
+	if cfg == nil {
+		return nil
+	}
 	stored, err := w.store.WatchdogStates(ctx)
 	if err != nil {
 		return err

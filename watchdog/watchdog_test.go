@@ -303,11 +303,24 @@ func TestReloadFailureAndNoAlertmanager(t *testing.T) {
 	expect(t, "reload failed", e.tick(30*time.Second), "config_reload_failed/warning")
 	expect(t, "still failed", e.tick(30*time.Second))
 	prom.set(func(f *fakeProm) { f.reloadOK, f.alertmanagers = true, 0 })
-	expect(t, "reloaded, but no Alertmanager", e.tick(30*time.Second), "config_reload_recovered/info", "no_alertmanager/critical")
+	expect(t, "reloaded, but no Alertmanager once", e.tick(30*time.Second), "config_reload_recovered/info")
 	e.restartWatchdog()
-	expect(t, "still none, after our restart", e.tick(30*time.Second))
+	expect(t, "no Alertmanager twice, across our restart", e.tick(30*time.Second), "no_alertmanager/critical")
+	expect(t, "still none", e.tick(30*time.Second))
 	prom.set(func(f *fakeProm) { f.alertmanagers = 2 })
 	expect(t, "connected", e.tick(30*time.Second), "alertmanager_connected/info")
+}
+
+// Right after a start, Prometheus has not yet discovered its Alertmanagers: that is no
+// reason to page.
+func TestNoAlertmanagerWaitsForDiscovery(t *testing.T) {
+	prom := newFakeProm(t)
+	e := newEnv(t, fmt.Sprintf(promTarget, prom.url()))
+	prom.set(func(f *fakeProm) { f.startTime, f.alertmanagers = e.now.Add(-5*time.Second), 0 })
+	expect(t, "just started", e.tick(0))
+	expect(t, "10s after start", e.tick(5*time.Second))
+	expect(t, "20s after start", e.tick(10*time.Second))
+	expect(t, "35s after start", e.tick(15*time.Second), "no_alertmanager/critical")
 }
 
 func TestAlertmanagerTarget(t *testing.T) {

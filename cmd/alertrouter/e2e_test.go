@@ -26,8 +26,8 @@ import (
 func TestServeOnEmbeddedDefault(t *testing.T) {
 	dir := t.TempDir()
 	addr := testenv.FreeAddr(t)
-	p := start(t, dir, binary, "serve", "--web.listen-address="+addr)
-	waitReady(t, p, "http://"+addr+"/-/ready")
+	p := testenv.Start(t, dir, binary, "serve", "--web.listen-address="+addr)
+	testenv.WaitReady(t, p, "http://"+addr+"/-/ready")
 	body, err := os.ReadFile("../../examples/payloads/firing.json")
 	if err != nil {
 		t.Fatal(err)
@@ -41,10 +41,10 @@ func TestServeOnEmbeddedDefault(t *testing.T) {
 	if resp.StatusCode != 200 || string(answer) != `{"status":"success","data":{"alerts":2,"notifications":1,"suppressed":0}}`+"\n" {
 		t.Fatalf("POST /webhook = %d %s", resp.StatusCode, answer)
 	}
-	eventually(t, 10*time.Second, "the log line", func() bool { return strings.Contains(p.stdout.String(), "\n") })
+	eventually(t, 10*time.Second, "the log line", func() bool { return strings.Contains(p.Stdout(), "\n") })
 	var line log.Line
-	if err := json.Unmarshal([]byte(p.stdout.String()), &line); err != nil {
-		t.Fatalf("stdout is not one JSON line: %v\n%s", err, p.stdout.String())
+	if err := json.Unmarshal([]byte(p.Stdout()), &line); err != nil {
+		t.Fatalf("stdout is not one JSON line: %v\n%s", err, p.Stdout())
 	}
 	if line.Receiver != "log" || line.Hostgroup != "gpu-render-a" || len(line.Alerts) != 2 || line.Alerts[0].Labels["alertname"] != "ComfyUI_Down" {
 		t.Fatalf("log line = %+v", line)
@@ -52,7 +52,7 @@ func TestServeOnEmbeddedDefault(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "data", "alertrouter.db")); err != nil {
 		t.Fatalf("database not under ./data: %v", err)
 	}
-	if code := p.stop(t); code != 0 {
+	if code := p.Stop(t); code != 0 {
 		t.Fatalf("exit code after SIGTERM = %d", code)
 	}
 }
@@ -152,9 +152,9 @@ receivers:
 	var ams []string
 	for i := range 2 {
 		addr := testenv.FreeAddr(t)
-		p := start(t, dir, am, "--config.file="+amConfig, "--storage.path="+filepath.Join(dir, fmt.Sprintf("am%d", i)),
+		p := testenv.Start(t, dir, am, "--config.file="+amConfig, "--storage.path="+filepath.Join(dir, fmt.Sprintf("am%d", i)),
 			"--web.listen-address="+addr, "--cluster.listen-address=")
-		waitReady(t, p, "http://"+addr+"/-/ready")
+		testenv.WaitReady(t, p, "http://"+addr+"/-/ready")
 		ams = append(ams, addr)
 	}
 
@@ -203,8 +203,8 @@ receivers:
 	if n := rec.count("firing gpu-1"); n != 0 {
 		t.Errorf("gpu-1 reached pay-hook: %v", rec.snapshot())
 	}
-	if n := strings.Count(router.stdout.String(), `"instance":"gpu-1"`); n != 1 {
-		t.Errorf("gpu-1 printed %d times by the log receiver, want once:\n%s", n, router.stdout.String())
+	if n := strings.Count(router.Stdout(), `"instance":"gpu-1"`); n != 1 {
+		t.Errorf("gpu-1 printed %d times by the log receiver, want once:\n%s", n, router.Stdout())
 	}
 	// Each alert came from both Alertmanagers (and an Alertmanager may flush a group more
 	// than once): at least one suppressed copy per alert.
@@ -222,7 +222,7 @@ receivers:
 			t.Errorf("%s delivered %d times, want once: %v", key, n, rec.snapshot())
 		}
 	}
-	if code := router.stop(t); code != 0 {
+	if code := router.Stop(t); code != 0 {
 		t.Errorf("router exit code %d", code)
 	}
 }
@@ -277,7 +277,7 @@ default_receivers: [hook]
 					accepted = append(accepted, instances...)
 					mu.Unlock()
 					if answered.Add(1) == killAfter {
-						once.Do(func() { router.kill(); close(killed) })
+						once.Do(func() { router.Kill(); close(killed) })
 					}
 				}
 			}
@@ -356,23 +356,23 @@ func TestSIGHUPReload(t *testing.T) {
 		if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if err := router.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		if err := router.Cmd.Process.Signal(syscall.SIGHUP); err != nil {
 			t.Fatal(err)
 		}
 		eventually(t, 10*time.Second, "the reload", func() bool {
 			return metric(t, addr, "alertrouter_config_last_reload_successful", "") == wantOK &&
-				strings.Contains(router.stderr.String(), map[float64]string{0: "Config reload failed", 1: "Config reloaded"}[wantOK])
+				strings.Contains(router.Stderr(), map[float64]string{0: "Config reload failed", 1: "Config reloaded"}[wantOK])
 		})
 	}
 	reload("receivers: [\n", 0)
 	post("i1")
 	eventually(t, 10*time.Second, "delivery with the old config", func() bool {
-		return strings.Contains(router.stdout.String(), `"receiver":"first"`)
+		return strings.Contains(router.Stdout(), `"receiver":"first"`)
 	})
 	reload("receivers:\n  - {name: second, log: {}}\ndefault_receivers: [second]\n", 1)
 	post("i2")
 	eventually(t, 10*time.Second, "delivery with the new config", func() bool {
-		return strings.Contains(router.stdout.String(), `"receiver":"second"`)
+		return strings.Contains(router.Stdout(), `"receiver":"second"`)
 	})
 }
 

@@ -16,6 +16,9 @@ import (
 const (
 	defaultStoragePath   = "data/"
 	defaultListenAddress = ":9095"
+	// The standalone watchdog's own port and database, so that it can run beside a router.
+	defaultWatchdogListenAddress = ":9096"
+	defaultWatchdogStoragePath   = "data-watchdog/"
 )
 
 func main() {
@@ -39,6 +42,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	promslogflag.AddFlags(app, &logConfig)
 
 	serve := newServeCmd(app)
+	watchdogCmd := newWatchdogCmd(app)
 	check := newConfigCheckCmd(app)
 	route := newRouteTestCmd(app)
 	migrate := newMigrateCmd(app)
@@ -61,6 +65,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "serve":
 		err = serve.run(logger, stdout)
+	case "watchdog":
+		err = watchdogCmd.run(logger, stdout)
 	case "config check":
 		return check.run(stdout, stderr)
 	case "route test":

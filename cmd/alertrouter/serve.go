@@ -32,14 +32,28 @@ const (
 
 type serveCmd struct {
 	configFile, listenAddress, storagePath *string
+	// watchdogOnly is the `watchdog` command: the same process, which must have a
+	// watchdog section, with its own port and database so that it can run beside a
+	// router on one host, or alone on a second host.
+	watchdogOnly bool
 }
 
 func newServeCmd(app *kingpin.Application) *serveCmd {
-	cmd := app.Command("serve", "Run the router.").Default()
+	cmd := app.Command("serve", "Run the router (and the watchdog, when the config has a watchdog section).").Default()
 	return &serveCmd{
 		configFile:    configFileFlag(cmd, "Configuration file; the embedded default (everything to the log receiver) when empty.").String(),
 		listenAddress: cmd.Flag("web.listen-address", "Address to listen on for webhooks, the API and metrics.").Default(defaultListenAddress).String(),
 		storagePath:   cmd.Flag("storage.path", "Directory of the SQLite database.").Default(defaultStoragePath).String(),
+	}
+}
+
+func newWatchdogCmd(app *kingpin.Application) *serveCmd {
+	cmd := app.Command("watchdog", "Run the watchdog on its own, e.g. on a second host: a watchdog beside Prometheus dies with it. It delivers its events and takes the heartbeat on /webhook.")
+	return &serveCmd{
+		configFile:    configFileFlag(cmd, "Configuration file with a watchdog section and its receivers.").Required().String(),
+		listenAddress: cmd.Flag("web.listen-address", "Address to listen on for heartbeats, the API and metrics.").Default(defaultWatchdogListenAddress).String(),
+		storagePath:   cmd.Flag("storage.path", "Directory of the SQLite database.").Default(defaultWatchdogStoragePath).String(),
+		watchdogOnly:  true,
 	}
 }
 
@@ -48,6 +62,9 @@ func (c *serveCmd) run(logger *slog.Logger, stdout io.Writer) error {
 	cfg, err := config.LoadFileOrDefault(*c.configFile)
 	if err != nil {
 		return err
+	}
+	if c.watchdogOnly && cfg.Watchdog == nil {
+		return fmt.Errorf("%s has no watchdog section: nothing to watch", *c.configFile)
 	}
 	if *c.configFile == "" {
 		logger.Info("No --config.file given: using the embedded default config, every alert goes to the log receiver on stdout")
