@@ -106,6 +106,15 @@ default_receivers: [a]
 		{"two auths", "webhook:\n  bearer_token: x\n  basic_auth: {username: u, password: p}\n" + base, "cfg.yml:3: webhook.basic_auth: basic_auth and a bearer token are mutually exclusive"},
 		{"basic auth without password", "webhook:\n  basic_auth:\n    username: u\n" + base, "cfg.yml:2: webhook.basic_auth.password: one of password or password_file is required"},
 		{"zero body limit", "webhook:\n  max_body_bytes: 0\n" + base, "cfg.yml:2: webhook.max_body_bytes: must be positive"},
+		{"watchdog without receivers", base + "watchdog:\n  heartbeat: {}\n", "cfg.yml:5: watchdog.receivers: at least one receiver is required: watchdog events go there"},
+		{"watchdog unknown receiver", base + "watchdog:\n  receivers: [cms]\n  heartbeat: {}\n", `cfg.yml:6: watchdog.receivers[0]: unknown receiver "cms"`},
+		{"watchdog with nothing to watch", base + "watchdog:\n  receivers: [a]\n", "cfg.yml:5: watchdog: nothing to watch: add prometheus, alertmanager or heartbeat"},
+		{"watchdog bad url", base + "watchdog:\n  receivers: [a]\n  prometheus:\n    - name: p\n      url: 127.0.0.1:9090\n", "cfg.yml:9: watchdog.prometheus[0].url: want an http:// or https:// URL, such as http://127.0.0.1:9090"},
+		{"watchdog duplicate target", base + "watchdog:\n  receivers: [a]\n  prometheus:\n    - {name: p, url: 'http://a:9090'}\n  alertmanager:\n    - {name: p, url: 'http://a:9093'}\n", `cfg.yml:10: watchdog.alertmanager[0].name: duplicate target name "p"`},
+		{"watchdog critical before warning", base + "watchdog:\n  receivers: [a]\n  warning_after: 5m\n  critical_after: 1m\n  heartbeat: {}\n", "cfg.yml:8: watchdog.critical_after: must not be shorter than warning_after (5m)"},
+		{"watchdog interval too short", base + "watchdog:\n  receivers: [a]\n  interval: 100ms\n  heartbeat: {}\n", "cfg.yml:7: watchdog.interval: must be at least 1s"},
+		{"heartbeat timeout too short", base + "watchdog:\n  receivers: [a]\n  heartbeat:\n    timeout: 30s\n", "cfg.yml:8: watchdog.heartbeat.timeout: must be at least 1m: Prometheus resends the heartbeat every minute at best"},
+		{"watchdog unknown field", base + "watchdog:\n  reciever: [a]\n", "cfg.yml:6: watchdog.reciever: field reciever not found in type config.Watchdog"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

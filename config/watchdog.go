@@ -98,8 +98,12 @@ func (w *Watchdog) validate(receivers map[string]bool) error {
 		return errf("watchdog", "nothing to watch: add prometheus, alertmanager or heartbeat")
 	}
 	names := map[string]bool{}
-	for kind, targets := range map[string][]Target{"prometheus": w.Prometheus, "alertmanager": w.Alertmanager} {
-		for i, t := range targets {
+	for _, group := range []struct {
+		kind    string
+		targets []Target
+	}{{"prometheus", w.Prometheus}, {"alertmanager", w.Alertmanager}} {
+		kind := group.kind
+		for i, t := range group.targets {
 			path := fmt.Sprintf("watchdog.%s[%d]", kind, i)
 			if t.Name == "" {
 				return errf(path+".name", "is required")

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/alertrouter/alertrouter/config"
+	"github.com/alertrouter/alertrouter/receivers/aliyuncms"
 	"github.com/alertrouter/alertrouter/store"
 )
 
@@ -455,4 +456,27 @@ func TestRunProbesOnItsOwn(t *testing.T) {
 	}
 	cancel()
 	<-done
+}
+
+// aliyun_cms names its event by level: the event's level must reach it as severity.
+func TestEventLevelsPickCMSEventNames(t *testing.T) {
+	for _, e := range []Event{
+		{Kind: EventDown, Level: LevelInfo, TargetKind: KindPrometheus},
+		{Kind: EventDown, Level: LevelWarning, TargetKind: KindPrometheus},
+		{Kind: EventDown, Level: LevelCritical, TargetKind: KindPrometheus},
+		{Kind: EventRecovered, Level: LevelInfo, TargetKind: KindPrometheus, Resolved: true},
+		{Kind: EventHeartbeatMissing, Level: LevelCritical, TargetKind: "heartbeat"},
+	} {
+		n, err := e.notification("cms")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d template.Data
+		if err := json.Unmarshal(n.Payload, &d); err != nil {
+			t.Fatal(err)
+		}
+		if got := aliyuncms.Level(&d.Alerts[0]); got != e.Level {
+			t.Errorf("%s/%s reaches aliyun_cms as level %s", e.Kind, e.Level, got)
+		}
+	}
 }
