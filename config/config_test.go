@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -186,6 +187,15 @@ func TestREADMEExamplesLoad(t *testing.T) {
 		y := b[:strings.Index(b, "```")]
 		if !strings.Contains(y, "receivers:") {
 			continue
+		}
+		if strings.HasPrefix(y, "watchdog:") {
+			// A watchdog snippet: declare the log receivers it names.
+			m := regexp.MustCompile(`receivers: \[([^\]]*)\]`).FindStringSubmatch(y)
+			var decl []string
+			for _, name := range strings.Split(m[1], ",") {
+				decl = append(decl, "  - name: "+strings.TrimSpace(name)+"\n    log: {}\n")
+			}
+			y = "receivers:\n" + strings.Join(decl, "") + y
 		}
 		if !strings.Contains(y, "default_receivers:") {
 			name := strings.Fields(y[strings.Index(y, "- name:")+len("- name:"):])[0]
