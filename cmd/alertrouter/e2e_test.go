@@ -376,14 +376,19 @@ func TestSIGHUPReload(t *testing.T) {
 	})
 }
 
-// The example configs users copy must pass the tools of the programs they configure.
+// The example configs users copy must pass the tools of the programs they configure,
+// and the rule packs, exported as the compose file says, lint clean against them.
 func TestExamplesPassTheirTools(t *testing.T) {
 	amtool := testenv.RequireCommand(t, "amtool")
 	promtool := testenv.RequireCommand(t, "promtool")
+	rules := t.TempDir()
 	for _, c := range [][]string{
 		{amtool, "check-config", "../../examples/alertmanager.yml"},
 		{promtool, "check", "config", "--syntax-only", "../../examples/prometheus.yml"},
 		{binary, "config", "check", "--config.file=../../examples/alertrouter.yml"},
+		{binary, "rules", "export", "--dir", rules},
+		{binary, "rules", "lint", "--fail-on=info", "--prometheus.config=../../examples/prometheus.yml",
+			"--config.file=../../examples/alertrouter.yml", rules},
 	} {
 		out, err := exec.Command(c[0], c[1:]...).CombinedOutput()
 		if err != nil {

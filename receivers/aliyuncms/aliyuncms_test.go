@@ -2,115 +2,22 @@ package aliyuncms
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha1"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/alertrouter/alertrouter/receivers"
+	"github.com/alertrouter/alertrouter/receivers/aliyuncms/cmstest"
 	"github.com/alertrouter/alertrouter/receivers/receivertest"
 )
 
-const (
-	testKeyID  = "LTAI5tTestKeyId"
-	testSecret = "cms-s3cr3t-key"
-)
-
-// fakeCMS is Aliyun's RPC endpoint for PutCustomEvent: it checks the signature the way
-// Aliyun does, records the events, and answers what the test scripts.
-type fakeCMS struct {
-	mu     sync.Mutex
-	secret string
-	answer func(w http.ResponseWriter) // nil: success
-	events []map[string]string
-	params []url.Values
-	srv    *httptest.Server
-}
-
-func newFake(t *testing.T) *fakeCMS {
-	f := &fakeCMS{secret: testSecret}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.srv.Close)
-	return f
-}
-
-func percentEncode(s string) string {
-	s = url.QueryEscape(s)
-	return strings.NewReplacer("+", "%20", "*", "%2A", "%7E", "~").Replace(s)
-}
-
-// signature computes Aliyun's RPC signature (HMAC-SHA1 over the canonical query).
-func signature(method string, params url.Values, secret string) string {
-	keys := make([]string, 0, len(params))
-	for k := range params {
-		if k != "Signature" {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	pairs := make([]string, len(keys))
-	for i, k := range keys {
-		pairs[i] = percentEncode(k) + "=" + percentEncode(params.Get(k))
-	}
-	toSign := method + "&" + percentEncode("/") + "&" + percentEncode(strings.Join(pairs, "&"))
-	mac := hmac.New(sha1.New, []byte(secret+"&"))
-	mac.Write([]byte(toSign))
-	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
-}
-
-func (f *fakeCMS) serve(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, err.Error(), 400)
-		return
-	}
-	p := r.Form // query string and form body alike
-	w.Header().Set("Content-Type", "application/json")
-	fail := func(status int, code, msg string) {
-		w.WriteHeader(status)
-		fmt.Fprintf(w, `{"Code":%q,"Message":%q,"RequestId":"req-1","HostId":"metrics.cn-shanghai.aliyuncs.com"}`, code, msg)
-	}
-	switch {
-	case p.Get("AccessKeyId") != testKeyID:
-		fail(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
-		return
-	case p.Get("Signature") != signature(r.Method, p, f.secret):
-		fail(400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation.")
-		return
-	case p.Get("Action") != "PutCustomEvent" || p.Get("Version") != "2019-01-01" || p.Get("SignatureMethod") != "HMAC-SHA1":
-		fail(400, "InvalidParameter", "unexpected action or version")
-		return
-	}
-	if f.answer != nil {
-		f.answer(w)
-		return
-	}
-	f.params = append(f.params, p)
-	for i := 1; p.Get(fmt.Sprintf("EventInfo.%d.EventName", i)) != ""; i++ {
-		ev := map[string]string{}
-		for _, k := range []string{"GroupId", "EventName", "Time", "Content"} {
-			ev[k] = p.Get(fmt.Sprintf("EventInfo.%d.%s", i, k))
-		}
-		f.events = append(f.events, ev)
-	}
-	fmt.Fprint(w, `{"Code":"200","Message":"success","RequestId":"req-1"}`)
-}
-
-func (f *fakeCMS) config() Config {
-	u, _ := url.Parse(f.srv.URL)
-	return Config{RegionID: "cn-shanghai", GroupID: "8040924", AccessKeyID: testKeyID, AccessKeySecret: testSecret,
-		Endpoint: u.Host, Scheme: "http"}
+func config(f *cmstest.Fake) Config {
+	return Config{RegionID: "cn-shanghai", GroupID: "8040924", AccessKeyID: cmstest.KeyID, AccessKeySecret: cmstest.Secret,
+		Endpoint: f.Host(), Scheme: "http"}
 }
 
 func newReceiver(t *testing.T, c Config) *Receiver {
@@ -119,8 +26,8 @@ func newReceiver(t *testing.T, c Config) *Receiver {
 }
 
 func TestPutsOneSignedEventPerAlert(t *testing.T) {
-	f := newFake(t)
-	r := newReceiver(t, f.config())
+	f := cmstest.New(t)
+	r := newReceiver(t, config(f))
 	m := receivertest.Message(2, "firing", "critical")
 	m.Data.Alerts[1].Labels["severity"] = "page-me" // unknown: warning
 	if err := r.Send(context.Background(), m); err != nil {
@@ -148,8 +55,8 @@ func TestPutsOneSignedEventPerAlert(t *testing.T) {
 }
 
 func TestResolvedIsAnInfoEvent(t *testing.T) {
-	f := newFake(t)
-	c := f.config()
+	f := cmstest.New(t)
+	c := config(f)
 	c.EventNames = map[string]string{"info": "recovered_prometheus"}
 	if err := newReceiver(t, c).Send(context.Background(), receivertest.Message(1, "resolved", "critical")); err != nil {
 		t.Fatal(err)
@@ -161,7 +68,7 @@ func TestResolvedIsAnInfoEvent(t *testing.T) {
 
 // Events travel in the query string: requests stay short enough for API gateways.
 func TestManyAlertsAreSplitAcrossShortRequests(t *testing.T) {
-	f := newFake(t)
+	f := cmstest.New(t)
 	var urls []int
 	inner := f.srv.Config.Handler
 	f.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -172,7 +79,7 @@ func TestManyAlertsAreSplitAcrossShortRequests(t *testing.T) {
 	for i := range m.Data.Alerts {
 		m.Data.Alerts[i].Annotations["summary"] = strings.Repeat("显卡温度过高", 60) // ~1 KiB of UTF-8
 	}
-	r := newReceiver(t, f.config())
+	r := newReceiver(t, config(f))
 	if err := r.Send(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +100,7 @@ func TestManyAlertsAreSplitAcrossShortRequests(t *testing.T) {
 }
 
 func TestErrorsAreClassified(t *testing.T) {
-	f := newFake(t)
+	f := cmstest.New(t)
 	answer := func(status int, body string) func(w http.ResponseWriter) {
 		return func(w http.ResponseWriter) { w.WriteHeader(status); fmt.Fprint(w, body) }
 	}
@@ -218,7 +125,7 @@ func TestErrorsAreClassified(t *testing.T) {
 			f.mu.Lock()
 			f.answer = tt.answer
 			f.mu.Unlock()
-			c := f.config()
+			c := config(f)
 			if tt.conf != nil {
 				tt.conf(&c)
 			}
@@ -227,34 +134,34 @@ func TestErrorsAreClassified(t *testing.T) {
 			if err == nil || receivers.IsPermanent(err) != tt.permanent || errors.As(err, &th) != tt.throttled {
 				t.Fatalf("err = %v (permanent %v, throttled %v)", err, receivers.IsPermanent(err), th != nil)
 			}
-			receivertest.NoSecrets(t, "error", err.Error(), testSecret, "wrong-s3cr3t", testKeyID)
+			receivertest.NoSecrets(t, "error", err.Error(), cmstest.Secret, "wrong-s3cr3t", cmstest.KeyID)
 		})
 	}
 }
 
 func TestUnreachableEndpointLeaksNoSecret(t *testing.T) {
-	f := newFake(t)
-	c := f.config()
+	f := cmstest.New(t)
+	c := config(f)
 	f.srv.Close()
 	err := newReceiver(t, c).Send(context.Background(), receivertest.Message(1, "firing", "critical"))
 	if err == nil || receivers.IsPermanent(err) {
 		t.Fatalf("unreachable: %v, want retryable", err)
 	}
-	receivertest.NoSecrets(t, "error", err.Error(), testSecret, "Signature=", testKeyID)
+	receivertest.NoSecrets(t, "error", err.Error(), cmstest.Secret, "Signature=", cmstest.KeyID)
 }
 
 func TestCredentialsFromFileAndEnvironment(t *testing.T) {
-	f := newFake(t)
+	f := cmstest.New(t)
 	file := filepath.Join(t.TempDir(), "secret")
-	os.WriteFile(file, []byte(testSecret+"\n"), 0o600)
-	c := f.config()
+	os.WriteFile(file, []byte(cmstest.Secret+"\n"), 0o600)
+	c := config(f)
 	c.AccessKeySecret, c.AccessKeySecretFile = "", file
 	if err := newReceiver(t, c).Send(context.Background(), receivertest.Message(1, "firing", "info")); err != nil {
 		t.Fatalf("secret file: %v", err)
 	}
-	t.Setenv(EnvAccessKeyID, testKeyID)
-	t.Setenv(EnvAccessKeySecret, testSecret)
-	c = f.config()
+	t.Setenv(EnvAccessKeyID, cmstest.KeyID)
+	t.Setenv(EnvAccessKeySecret, cmstest.Secret)
+	c = config(f)
 	c.AccessKeyID, c.AccessKeySecret = "", ""
 	if err := newReceiver(t, c).Send(context.Background(), receivertest.Message(1, "firing", "info")); err != nil {
 		t.Fatalf("environment: %v", err)

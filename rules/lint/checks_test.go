@@ -269,6 +269,9 @@ routes:
     matchers: ['team="dba"']
     receivers: [pay]
 default_receivers: [ops]
+watchdog:
+  receivers: [ops]
+  heartbeat: {alertname: Watchdog}
 `), "alertrouter.yml")
 	if err != nil {
 		t.Fatal(err)
@@ -285,6 +288,7 @@ default_receivers: [ops]
 		{"no route", alert("A", "up == 0", "    hostgroup: nowhere\n"), []string{`hostgroup "nowhere"`}},
 		{"from the series", alert("A", "up == 0", ""), nil},
 		{"templated", alert("A", "up == 0", "    hostgroup: '{{ $labels.x }}'\n"), nil},
+		{"the heartbeat", alert("Watchdog", "vector(1)", "    hostgroup: nowhere\n"), nil},
 	})
 }
 
