@@ -227,6 +227,66 @@ receivers:
 	}
 }
 
+// storm posts webhooks of perWebhook firing "Burst" alerts from 8 clients, and calls kill
+// once killAfter webhooks were answered 200; it stops posting then. alert names each
+// alert's instance and hostgroup. It returns the instances of the alerts answered 200.
+func storm(t *testing.T, addr, token string, webhooks, perWebhook int, killAfter int64, kill func(), alert func(i, j int) (instance, hostgroup string)) []string {
+	t.Helper()
+	var (
+		mu       sync.Mutex
+		accepted []string
+		answered atomic.Int64
+		killed   = make(chan struct{})
+		once     sync.Once
+		wg       sync.WaitGroup
+	)
+	jobs := make(chan int)
+	for range 8 {
+		wg.Go(func() {
+			for i := range jobs {
+				var alerts, instances []string
+				for j := range perWebhook {
+					inst, hostgroup := alert(i, j)
+					instances = append(instances, inst)
+					alerts = append(alerts, fmt.Sprintf(`{"status":"firing","labels":{"alertname":"Burst","hostgroup":%q,"instance":%q},"annotations":{},"startsAt":"2026-11-21T08:00:00Z","endsAt":"0001-01-01T00:00:00Z"}`, hostgroup, inst))
+				}
+				body := `{"version":"4","groupKey":"g","status":"firing","receiver":"r","externalURL":"http://am","alerts":[` + strings.Join(alerts, ",") + `]}`
+				req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/webhook", strings.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				if token != "" {
+					req.Header.Set("Authorization", "Bearer "+token)
+				}
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					continue // the router is down: not accepted
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					mu.Lock()
+					accepted = append(accepted, instances...)
+					mu.Unlock()
+					if answered.Add(1) == killAfter {
+						once.Do(func() { kill(); close(killed) })
+					}
+				}
+			}
+		})
+	}
+	for i := range webhooks {
+		select {
+		case <-killed:
+		case jobs <- i:
+			continue
+		}
+		break
+	}
+	close(jobs)
+	wg.Wait()
+	<-killed
+	return accepted
+}
+
 // SIGKILL while a burst is being delivered: after a restart, every alert that was
 // answered 200 is delivered, and no notification is left pending or dead.
 func TestSIGKILLDuringBurstLosesNothing(t *testing.T) {
@@ -245,59 +305,11 @@ default_receivers: [hook]
 `, rec.srv.URL)
 	router := startRouter(t, dir, addr, cfg)
 
-	const webhooks, perWebhook, killAfter = 400, 5, 150
-	var (
-		mu       sync.Mutex
-		accepted []string // instances of alerts answered with 200
-		answered atomic.Int64
-		killed   = make(chan struct{})
-		once     sync.Once
-		wg       sync.WaitGroup
-	)
-	jobs := make(chan int)
-	for range 8 {
-		wg.Go(func() {
-			for i := range jobs {
-				var alerts []string
-				var instances []string
-				for j := range perWebhook {
-					inst := fmt.Sprintf("i-%d-%d", i, j)
-					instances = append(instances, inst)
-					alerts = append(alerts, fmt.Sprintf(`{"status":"firing","labels":{"alertname":"Burst","hostgroup":"hg-%d","instance":%q},"annotations":{},"startsAt":"2026-11-21T08:00:00Z","endsAt":"0001-01-01T00:00:00Z"}`, i%4, inst))
-				}
-				body := `{"version":"4","groupKey":"g","status":"firing","receiver":"r","externalURL":"http://am","alerts":[` + strings.Join(alerts, ",") + `]}`
-				resp, err := http.Post("http://"+addr+"/webhook", "application/json", strings.NewReader(body))
-				if err != nil {
-					continue // the router is down: not accepted
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode == 200 {
-					mu.Lock()
-					accepted = append(accepted, instances...)
-					mu.Unlock()
-					if answered.Add(1) == killAfter {
-						once.Do(func() { router.Kill(); close(killed) })
-					}
-				}
-			}
-		})
-	}
-	for i := range webhooks {
-		select {
-		case <-killed:
-		case jobs <- i:
-			continue
-		}
-		break
-	}
-	close(jobs)
-	wg.Wait()
-	<-killed
+	accepted := storm(t, addr, "", 400, 5, 150, router.Kill, func(i, j int) (string, string) {
+		return fmt.Sprintf("i-%d-%d", i, j), fmt.Sprintf("hg-%d", i%4)
+	})
 	deliveredAtKill := rec.total.Load()
-	mu.Lock()
 	acceptedN := len(accepted)
-	mu.Unlock()
 	if deliveredAtKill >= int64(acceptedN) {
 		t.Fatalf("all %d accepted alerts were delivered before the kill: the test proved nothing", acceptedN)
 	}

@@ -33,8 +33,9 @@ func TestPutsOneSignedEventPerAlert(t *testing.T) {
 	if err := r.Send(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}
-	if len(f.params) != 1 || len(f.events) != 2 {
-		t.Fatalf("%d requests with %d events, want 1 with 2", len(f.params), len(f.events))
+	params, events := f.Params(), f.Events()
+	if len(params) != 1 || len(events) != 2 {
+		t.Fatalf("%d requests with %d events, want 1 with 2", len(params), len(events))
 	}
 	want := []map[string]string{
 		{"GroupId": "8040924", "EventName": "critical_prometheus", "Time": "20261121T160000.000+0800",
@@ -44,13 +45,13 @@ func TestPutsOneSignedEventPerAlert(t *testing.T) {
 	}
 	for i := range want {
 		for k, v := range want[i] {
-			if f.events[i][k] != v {
-				t.Errorf("event %d %s = %q, want %q", i, k, f.events[i][k], v)
+			if events[i][k] != v {
+				t.Errorf("event %d %s = %q, want %q", i, k, events[i][k], v)
 			}
 		}
 	}
-	if f.params[0].Get("RegionId") != "cn-shanghai" {
-		t.Errorf("RegionId = %q", f.params[0].Get("RegionId"))
+	if params[0].Get("RegionId") != "cn-shanghai" {
+		t.Errorf("RegionId = %q", params[0].Get("RegionId"))
 	}
 }
 
@@ -61,7 +62,7 @@ func TestResolvedIsAnInfoEvent(t *testing.T) {
 	if err := newReceiver(t, c).Send(context.Background(), receivertest.Message(1, "resolved", "critical")); err != nil {
 		t.Fatal(err)
 	}
-	if ev := f.events[0]; ev["EventName"] != "recovered_prometheus" || !strings.HasPrefix(ev["Content"], "[RESOLVED] ") {
+	if ev := f.Events()[0]; ev["EventName"] != "recovered_prometheus" || !strings.HasPrefix(ev["Content"], "[RESOLVED] ") {
 		t.Fatalf("event = %v", ev)
 	}
 }
@@ -69,12 +70,6 @@ func TestResolvedIsAnInfoEvent(t *testing.T) {
 // Events travel in the query string: requests stay short enough for API gateways.
 func TestManyAlertsAreSplitAcrossShortRequests(t *testing.T) {
 	f := cmstest.New(t)
-	var urls []int
-	inner := f.srv.Config.Handler
-	f.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		urls = append(urls, len(r.URL.RequestURI()))
-		inner.ServeHTTP(w, r)
-	})
 	m := receivertest.Message(120, "firing", "warning")
 	for i := range m.Data.Alerts {
 		m.Data.Alerts[i].Annotations["summary"] = strings.Repeat("显卡温度过高", 60) // ~1 KiB of UTF-8
@@ -83,11 +78,16 @@ func TestManyAlertsAreSplitAcrossShortRequests(t *testing.T) {
 	if err := r.Send(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}
-	if len(f.events) != 120 || len(f.params) < 3 {
-		t.Fatalf("%d requests, %d events", len(f.params), len(f.events))
+	params, events := f.Params(), f.Events()
+	if len(events) != 120 || len(params) < 3 {
+		t.Fatalf("%d requests, %d events", len(params), len(events))
 	}
-	for _, n := range urls {
-		if n > 8<<10 {
+	uris := f.RequestURIs()
+	if len(uris) != len(params) {
+		t.Fatalf("%d requests seen, %d accepted", len(uris), len(params))
+	}
+	for _, uri := range uris {
+		if n := len(uri); n > 8<<10 {
 			t.Fatalf("a request URL of %d bytes: gateways answer 414", n)
 		}
 	}
@@ -108,23 +108,23 @@ func TestErrorsAreClassified(t *testing.T) {
 		name      string
 		conf      func(*Config)
 		answer    func(w http.ResponseWriter)
+		throttle  int // requests the fake throttles (flow control)
 		permanent bool
 		throttled bool
 	}{
-		{"throttling", nil, answer(400, `{"Code":"Throttling.User","Message":"Request was denied due to user flow control.","RequestId":"r"}`), false, true},
-		{"server error", nil, answer(503, `{"Code":"ServiceUnavailable","Message":"busy","RequestId":"r"}`), false, false},
-		{"200 with failure code", nil, answer(200, `{"Code":"500","Message":"internal error","RequestId":"r"}`), false, false},
-		{"200 with client code", nil, answer(200, `{"Code":"400","Message":"bad group","RequestId":"r"}`), true, false},
-		{"bare 429", nil, answer(429, `Too Many Requests`), false, true},
-		{"signature mismatch quoting the string to sign", nil, answer(400, `{"Code":"SignatureDoesNotMatch","Message":"Specified signature is not matched with our calculation. server string to sign is:POST&%2F&AccessKeyId%3DLTAI5tTestKeyId%26Action%3DPutCustomEvent","RequestId":"r"}`), true, false},
-		{"wrong secret", func(c *Config) { c.AccessKeySecret = "wrong-s3cr3t" }, nil, true, false},
-		{"unknown key", func(c *Config) { c.AccessKeyID = "LTAInope" }, nil, true, false},
+		{"throttling", nil, nil, 1, false, true},
+		{"server error", nil, answer(503, `{"Code":"ServiceUnavailable","Message":"busy","RequestId":"r"}`), 0, false, false},
+		{"200 with failure code", nil, answer(200, `{"Code":"500","Message":"internal error","RequestId":"r"}`), 0, false, false},
+		{"200 with client code", nil, answer(200, `{"Code":"400","Message":"bad group","RequestId":"r"}`), 0, true, false},
+		{"bare 429", nil, answer(429, `Too Many Requests`), 0, false, true},
+		{"signature mismatch quoting the string to sign", nil, answer(400, `{"Code":"SignatureDoesNotMatch","Message":"Specified signature is not matched with our calculation. server string to sign is:POST&%2F&AccessKeyId%3DLTAI5tTestKeyId%26Action%3DPutCustomEvent","RequestId":"r"}`), 0, true, false},
+		{"wrong secret", func(c *Config) { c.AccessKeySecret = "wrong-s3cr3t" }, nil, 0, true, false},
+		{"unknown key", func(c *Config) { c.AccessKeyID = "LTAInope" }, nil, 0, true, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f.mu.Lock()
-			f.answer = tt.answer
-			f.mu.Unlock()
+			f.SetAnswer(tt.answer)
+			f.Throttle(tt.throttle)
 			c := config(f)
 			if tt.conf != nil {
 				tt.conf(&c)
@@ -139,10 +139,31 @@ func TestErrorsAreClassified(t *testing.T) {
 	}
 }
 
+// Aliyun's flow control is throttling: the dispatcher waits, and the events are sent again.
+func TestFlowControlIsThrottled(t *testing.T) {
+	f := cmstest.New(t)
+	f.Throttle(1)
+	r := newReceiver(t, config(f))
+	err := r.Send(context.Background(), receivertest.Message(1, "firing", "critical"))
+	var th *receivers.ThrottledError
+	if !errors.As(err, &th) || receivers.IsPermanent(err) || !strings.Contains(err.Error(), "Throttling.User") {
+		t.Fatalf("err = %v, want throttled (Throttling.User)", err)
+	}
+	if f.Throttled() != 1 || len(f.Events()) != 0 {
+		t.Fatalf("throttled %d, events %v: want 1 throttled and none accepted", f.Throttled(), f.Events())
+	}
+	if err := r.Send(context.Background(), receivertest.Message(1, "firing", "critical")); err != nil {
+		t.Fatalf("after the throttling: %v", err)
+	}
+	if f.Throttled() != 1 || len(f.Events()) != 1 {
+		t.Fatalf("throttled %d, %d events: want 1 and 1", f.Throttled(), len(f.Events()))
+	}
+}
+
 func TestUnreachableEndpointLeaksNoSecret(t *testing.T) {
 	f := cmstest.New(t)
 	c := config(f)
-	f.srv.Close()
+	f.Close()
 	err := newReceiver(t, c).Send(context.Background(), receivertest.Message(1, "firing", "critical"))
 	if err == nil || receivers.IsPermanent(err) {
 		t.Fatalf("unreachable: %v, want retryable", err)
@@ -166,8 +187,8 @@ func TestCredentialsFromFileAndEnvironment(t *testing.T) {
 	if err := newReceiver(t, c).Send(context.Background(), receivertest.Message(1, "firing", "info")); err != nil {
 		t.Fatalf("environment: %v", err)
 	}
-	if len(f.events) != 2 || f.events[0]["EventName"] != "info_prometheus" {
-		t.Fatalf("events = %v", f.events)
+	if events := f.Events(); len(events) != 2 || events[0]["EventName"] != "info_prometheus" {
+		t.Fatalf("events = %v", events)
 	}
 }
 

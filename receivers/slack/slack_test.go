@@ -7,12 +7,9 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,57 +17,8 @@ import (
 
 	"github.com/alertrouter/alertrouter/receivers"
 	"github.com/alertrouter/alertrouter/receivers/receivertest"
+	"github.com/alertrouter/alertrouter/receivers/slack/slacktest"
 )
-
-// fakeSlack speaks the incoming-webhook protocol on /services/... and the Web API on
-// /api/chat.postMessage, answering what the test scripts.
-type fakeSlack struct {
-	mu       sync.Mutex
-	answer   func(w http.ResponseWriter) // nil: success
-	hooks    []slack.WebhookMessage
-	posts    []url.Values
-	authHdrs []string
-	srv      *httptest.Server
-}
-
-func newFake(t *testing.T) *fakeSlack {
-	f := &fakeSlack{}
-	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		if f.answer != nil {
-			f.answer(w)
-			return
-		}
-		switch {
-		case strings.HasPrefix(r.URL.Path, "/services/"):
-			var m slack.WebhookMessage
-			if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
-				http.Error(w, "invalid_payload", http.StatusBadRequest)
-				return
-			}
-			f.hooks = append(f.hooks, m)
-			io.WriteString(w, "ok")
-		case r.URL.Path == "/api/chat.postMessage":
-			if err := r.ParseForm(); err != nil {
-				http.Error(w, "bad form", 400)
-				return
-			}
-			f.posts = append(f.posts, r.PostForm)
-			f.authHdrs = append(f.authHdrs, r.Header.Get("Authorization"))
-			w.Header().Set("Content-Type", "application/json")
-			if r.PostForm.Get("channel") == "#nowhere" {
-				io.WriteString(w, `{"ok":false,"error":"channel_not_found"}`)
-				return
-			}
-			io.WriteString(w, `{"ok":true,"channel":"C1","ts":"1.2"}`)
-		default:
-			http.NotFound(w, r)
-		}
-	}))
-	t.Cleanup(f.srv.Close)
-	return f
-}
 
 func newReceiver(t *testing.T, c Config) *Receiver {
 	t.Helper()
@@ -78,17 +26,18 @@ func newReceiver(t *testing.T, c Config) *Receiver {
 }
 
 func TestWebhookMessage(t *testing.T) {
-	f := newFake(t)
-	r := newReceiver(t, Config{WebhookURL: receivers.Secret(f.srv.URL + "/services/T0/B0/s3cr3t")})
+	f := slacktest.New(t)
+	r := newReceiver(t, Config{WebhookURL: receivers.Secret(f.URL() + "/services/T0/B0/s3cr3t")})
 	m := receivertest.Message(2, "firing", "critical")
 	m.Data.Alerts[0].Annotations["summary"] = "<!channel> & <https://evil|click>"
 	if err := r.Send(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}
-	if len(f.hooks) != 1 || len(f.hooks[0].Attachments) != 1 {
-		t.Fatalf("hooks = %+v", f.hooks)
+	msgs := f.Messages()
+	if len(msgs) != 1 || msgs[0].Webhook == nil || len(msgs[0].Webhook.Attachments) != 1 {
+		t.Fatalf("messages = %+v", msgs)
 	}
-	a := f.hooks[0].Attachments[0]
+	a := msgs[0].Webhook.Attachments[0]
 	if a.Color != "danger" || a.Title != "[FIRING:2] GPUTemperatureHigh (gpu-render-a)" {
 		t.Fatalf("attachment = %+v", a)
 	}
@@ -100,20 +49,22 @@ func TestWebhookMessage(t *testing.T) {
 }
 
 func TestBotTokenMessage(t *testing.T) {
-	f := newFake(t)
-	r := newReceiver(t, Config{BotToken: "xoxb-s3cr3t", Channel: "#ops", APIURL: f.srv.URL + "/api"})
+	f := slacktest.New(t)
+	r := newReceiver(t, Config{BotToken: "xoxb-s3cr3t", Channel: "#ops", APIURL: f.URL() + "/api"})
 	if err := r.Send(context.Background(), receivertest.Message(1, "resolved", "warning")); err != nil {
 		t.Fatal(err)
 	}
-	if len(f.posts) != 1 || f.posts[0].Get("channel") != "#ops" {
-		t.Fatalf("posts = %v", f.posts)
+	msgs := f.Messages()
+	if len(msgs) != 1 || msgs[0].Path != "/api/chat.postMessage" || msgs[0].Form.Get("channel") != "#ops" {
+		t.Fatalf("messages = %+v", msgs)
 	}
-	if f.authHdrs[0] != "Bearer xoxb-s3cr3t" && f.posts[0].Get("token") != "xoxb-s3cr3t" {
-		t.Fatalf("the token was not sent: header %q form %v", f.authHdrs[0], f.posts[0])
+	post := msgs[0]
+	if post.Authorization != "Bearer xoxb-s3cr3t" && post.Form.Get("token") != "xoxb-s3cr3t" {
+		t.Fatalf("the token was not sent: header %q form %v", post.Authorization, post.Form)
 	}
 	var atts []slack.Attachment
-	if err := json.Unmarshal([]byte(f.posts[0].Get("attachments")), &atts); err != nil || len(atts) != 1 {
-		t.Fatalf("attachments = %q: %v", f.posts[0].Get("attachments"), err)
+	if err := json.Unmarshal([]byte(post.Form.Get("attachments")), &atts); err != nil || len(atts) != 1 {
+		t.Fatalf("attachments = %q: %v", post.Form.Get("attachments"), err)
 	}
 	if atts[0].Color != "good" || !strings.HasPrefix(atts[0].Title, "[RESOLVED]") || !strings.Contains(atts[0].Text, "~GPUTemperatureHigh~") {
 		t.Fatalf("resolved attachment = %+v", atts[0])
@@ -132,10 +83,10 @@ func TestColors(t *testing.T) {
 }
 
 func TestErrorClassification(t *testing.T) {
-	f := newFake(t)
-	hook := newReceiver(t, Config{WebhookURL: receivers.Secret(f.srv.URL + "/services/T0/B0/s3cr3t")})
-	bot := newReceiver(t, Config{BotToken: "xoxb-s3cr3t", Channel: "#ops", APIURL: f.srv.URL + "/api/"})
-	nowhere := newReceiver(t, Config{BotToken: "xoxb-s3cr3t", Channel: "#nowhere", APIURL: f.srv.URL + "/api/"})
+	f := slacktest.New(t)
+	hook := newReceiver(t, Config{WebhookURL: receivers.Secret(f.URL() + "/services/T0/B0/s3cr3t")})
+	bot := newReceiver(t, Config{BotToken: "xoxb-s3cr3t", Channel: "#ops", APIURL: f.URL() + "/api/"})
+	nowhere := newReceiver(t, Config{BotToken: "xoxb-s3cr3t", Channel: slacktest.NoChannel, APIURL: f.URL() + "/api/"})
 	answer := func(code int, header, body string) func(w http.ResponseWriter) {
 		return func(w http.ResponseWriter) {
 			if header != "" {
@@ -150,25 +101,25 @@ func TestErrorClassification(t *testing.T) {
 		name       string
 		r          *Receiver
 		answer     func(w http.ResponseWriter)
+		throttle   int // requests the fake throttles, asking for retryAfter
 		permanent  bool
 		throttled  bool
 		retryAfter time.Duration
 	}{
-		{"webhook 429 with Retry-After", hook, answer(429, "30", ""), false, true, 30 * time.Second},
-		{"webhook 429 without Retry-After", hook, answer(429, "", ""), false, true, 0},
-		{"webhook 500", hook, answer(500, "", "oops"), false, false, 0},
-		{"webhook 404 no_service", hook, answer(404, "", "no_service"), true, false, 0},
-		{"webhook 400 invalid_payload", hook, answer(400, "", "invalid_payload"), true, false, 0},
-		{"api invalid_auth", bot, answer(200, "", `{"ok":false,"error":"invalid_auth"}`), true, false, 0},
-		{"api ratelimited", bot, answer(200, "", `{"ok":false,"error":"ratelimited"}`), false, true, 0},
-		{"api internal_error", bot, answer(200, "", `{"ok":false,"error":"internal_error"}`), false, false, 0},
-		{"api channel_not_found", nowhere, nil, true, false, 0},
+		{"webhook 429 with Retry-After", hook, nil, 1, false, true, 30 * time.Second},
+		{"webhook 429 without Retry-After", hook, answer(429, "", ""), 0, false, true, 0},
+		{"webhook 500", hook, answer(500, "", "oops"), 0, false, false, 0},
+		{"webhook 404 no_service", hook, answer(404, "", "no_service"), 0, true, false, 0},
+		{"webhook 400 invalid_payload", hook, answer(400, "", "invalid_payload"), 0, true, false, 0},
+		{"api invalid_auth", bot, answer(200, "", `{"ok":false,"error":"invalid_auth"}`), 0, true, false, 0},
+		{"api ratelimited", bot, answer(200, "", `{"ok":false,"error":"ratelimited"}`), 0, false, true, 0},
+		{"api internal_error", bot, answer(200, "", `{"ok":false,"error":"internal_error"}`), 0, false, false, 0},
+		{"api channel_not_found", nowhere, nil, 0, true, false, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f.mu.Lock()
-			f.answer = tt.answer
-			f.mu.Unlock()
+			f.SetAnswer(tt.answer)
+			f.Throttle(tt.throttle, int(tt.retryAfter/time.Second))
 			err := tt.r.Send(context.Background(), receivertest.Message(1, "firing", "critical"))
 			if err == nil {
 				t.Fatal("no error")
@@ -177,16 +128,16 @@ func TestErrorClassification(t *testing.T) {
 			if receivers.IsPermanent(err) != tt.permanent || errors.As(err, &th) != tt.throttled || (th != nil && th.RetryAfter != tt.retryAfter) {
 				t.Fatalf("err %v: permanent %v, throttled %+v", err, receivers.IsPermanent(err), th)
 			}
-			receivertest.NoSecrets(t, "error", err.Error(), "xoxb-s3cr3t", f.srv.URL+"/services/T0/B0/s3cr3t")
+			receivertest.NoSecrets(t, "error", err.Error(), "xoxb-s3cr3t", f.URL()+"/services/T0/B0/s3cr3t")
 		})
 	}
 }
 
 func TestUnreachableSlackLeaksNoSecret(t *testing.T) {
-	f := newFake(t)
-	f.srv.Close()
-	secret := f.srv.URL + "/services/T0/B0/s3cr3t"
-	for _, c := range []Config{{WebhookURL: receivers.Secret(secret)}, {BotToken: "xoxb-s3cr3t", Channel: "#ops", APIURL: f.srv.URL + "/api/"}} {
+	f := slacktest.New(t)
+	f.Close()
+	secret := f.URL() + "/services/T0/B0/s3cr3t"
+	for _, c := range []Config{{WebhookURL: receivers.Secret(secret)}, {BotToken: "xoxb-s3cr3t", Channel: "#ops", APIURL: f.URL() + "/api/"}} {
 		err := newReceiver(t, c).Send(context.Background(), receivertest.Message(1, "firing", "critical"))
 		if err == nil || receivers.IsPermanent(err) {
 			t.Fatalf("unreachable Slack: %v, want a retryable error", err)
@@ -196,12 +147,16 @@ func TestUnreachableSlackLeaksNoSecret(t *testing.T) {
 }
 
 func TestLongMessagesAreTruncated(t *testing.T) {
-	f := newFake(t)
-	r := newReceiver(t, Config{WebhookURL: receivers.Secret(f.srv.URL + "/services/T0/B0/x")})
+	f := slacktest.New(t)
+	r := newReceiver(t, Config{WebhookURL: receivers.Secret(f.URL() + "/services/T0/B0/x")})
 	if err := r.Send(context.Background(), receivertest.Message(500, "firing", "warning")); err != nil {
 		t.Fatal(err)
 	}
-	text := f.hooks[0].Attachments[0].Text
+	msgs := f.Messages()
+	if len(msgs) != 1 || msgs[0].Webhook == nil || len(msgs[0].Webhook.Attachments) != 1 {
+		t.Fatalf("messages = %+v", msgs)
+	}
+	text := msgs[0].Webhook.Attachments[0].Text
 	if len(text) > maxText || !strings.Contains(text, " more alerts") {
 		t.Fatalf("text of %d bytes ends %q", len(text), text[max(0, len(text)-60):])
 	}
@@ -249,11 +204,33 @@ func TestBrokenWebhookFileLeaksNothing(t *testing.T) {
 }
 
 func TestHugeRetryAfterIsCapped(t *testing.T) {
-	f := newFake(t)
-	f.answer = func(w http.ResponseWriter) { w.Header().Set("Retry-After", "864000"); w.WriteHeader(429) }
-	err := newReceiver(t, Config{WebhookURL: receivers.Secret(f.srv.URL + "/services/x")}).Send(context.Background(), receivertest.Message(1, "firing", "critical"))
+	f := slacktest.New(t)
+	f.Throttle(1, 864000)
+	err := newReceiver(t, Config{WebhookURL: receivers.Secret(f.URL() + "/services/x")}).Send(context.Background(), receivertest.Message(1, "firing", "critical"))
 	var th *receivers.ThrottledError
 	if !errors.As(err, &th) || th.RetryAfter != receivers.MaxRetryAfter {
 		t.Fatalf("err = %v, want throttled for %s", err, receivers.MaxRetryAfter)
+	}
+}
+
+// Slack's 429 is throttling with the wait it asks for, and the message is not lost: it
+// goes out on the next try.
+func TestRateLimitIsThrottled(t *testing.T) {
+	f := slacktest.New(t)
+	f.Throttle(1, 7)
+	r := newReceiver(t, Config{BotToken: "xoxb-s3cr3t", Channel: "#ops", APIURL: f.URL() + "/api/"})
+	err := r.Send(context.Background(), receivertest.Message(1, "firing", "critical"))
+	var th *receivers.ThrottledError
+	if !errors.As(err, &th) || th.RetryAfter != 7*time.Second || receivers.IsPermanent(err) {
+		t.Fatalf("err = %v, want throttled for 7s", err)
+	}
+	if f.Throttled() != 1 || len(f.Messages()) != 0 {
+		t.Fatalf("throttled %d, messages %+v: want 1 throttled and none recorded", f.Throttled(), f.Messages())
+	}
+	if err := r.Send(context.Background(), receivertest.Message(1, "firing", "critical")); err != nil {
+		t.Fatalf("after the rate limit: %v", err)
+	}
+	if f.Throttled() != 1 || len(f.Messages()) != 1 {
+		t.Fatalf("throttled %d, %d messages: want 1 and 1", f.Throttled(), len(f.Messages()))
 	}
 }
