@@ -3,155 +3,27 @@ package email
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"io"
-	"math/big"
 	"mime"
 	"mime/multipart"
 	"net"
 	"net/mail"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
-	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+	gomail "github.com/wneessen/go-mail"
 
 	"github.com/alertrouter/alertrouter/receivers"
+	"github.com/alertrouter/alertrouter/receivers/email/smtptest"
 	"github.com/alertrouter/alertrouter/receivers/receivertest"
 )
 
-// smtpServer is a real SMTP server (go-smtp) with STARTTLS and AUTH PLAIN, whose answers
-// the test can script.
-type smtpServer struct {
-	mu       sync.Mutex
-	fail     *smtp.SMTPError // answer to MAIL FROM when set
-	messages [][]byte
-	rcpts    [][]string
-	addr     string
-	caFile   string
-	authed   []string
-}
-
-type session struct {
-	s     *smtpServer
-	rcpts []string
-	auth  bool
-}
-
-func (s *smtpServer) NewSession(*smtp.Conn) (smtp.Session, error) { return &session{s: s}, nil }
-
-func (se *session) AuthMechanisms() []string { return []string{sasl.Plain} }
-func (se *session) Auth(string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(_, user, pass string) error {
-		if user != "alertrouter@example.com" || pass != "smtp-s3cr3t" {
-			return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "Authentication failed"}
-		}
-		se.auth = true
-		se.s.mu.Lock()
-		se.s.authed = append(se.s.authed, user)
-		se.s.mu.Unlock()
-		return nil
-	}), nil
-}
-func (se *session) Mail(string, *smtp.MailOptions) error {
-	se.s.mu.Lock()
-	defer se.s.mu.Unlock()
-	if se.s.fail != nil {
-		return se.s.fail
-	}
-	if !se.auth {
-		return &smtp.SMTPError{Code: 530, Message: "Authentication required"}
-	}
-	return nil
-}
-func (se *session) Rcpt(to string, _ *smtp.RcptOptions) error {
-	switch {
-	case strings.HasPrefix(to, "left-the-company@"):
-		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such user"}
-	case strings.HasPrefix(to, "greylisted@"):
-		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 7, 1}, Message: "Greylisted"}
-	}
-	se.rcpts = append(se.rcpts, to)
-	return nil
-}
-func (se *session) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	se.s.mu.Lock()
-	defer se.s.mu.Unlock()
-	se.s.messages = append(se.s.messages, b)
-	se.s.rcpts = append(se.s.rcpts, se.rcpts)
-	return nil
-}
-func (se *session) Reset()        { se.rcpts = nil }
-func (se *session) Logout() error { return nil }
-
-func startSMTP(t *testing.T) *smtpServer {
-	t.Helper()
-	cert, caPEM := selfSigned(t)
-	s := &smtpServer{}
-	srv := smtp.NewServer(s)
-	srv.Domain = "localhost"
-	srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
-	srv.AllowInsecureAuth = false // AUTH only after STARTTLS
-	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	s.addr = ln.Addr().String()
-	s.caFile = filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(s.caFile, caPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-func selfSigned(t *testing.T) (tls.Certificate, []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test smtp"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"},
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IsCA: true, BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, _ := x509.MarshalECPrivateKey(key)
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	cert, err := tls.X509KeyPair(certPEM, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert, certPEM
-}
-
-func (s *smtpServer) config() Config {
+func config(t *testing.T, s *smtptest.Server) Config {
 	return Config{
-		To: []string{"pay-oncall@example.com"}, From: "alertrouter@example.com", Smarthost: s.addr,
-		AuthUsername: "alertrouter@example.com", AuthPassword: "smtp-s3cr3t", CAFile: s.caFile, Timeout: 0,
+		To: []string{"pay-oncall@example.com"}, From: "alertrouter@example.com", Smarthost: s.Addr(),
+		AuthUsername: smtptest.Username, AuthPassword: smtptest.Password, CAFile: s.CAFile(t), Timeout: 0,
 	}
 }
 
@@ -193,17 +65,18 @@ func parts(t *testing.T, raw []byte) (mail.Header, string, string) {
 }
 
 func TestSendsHTMLAndTextOverSTARTTLSWithAuth(t *testing.T) {
-	s := startSMTP(t)
-	r := newReceiver(t, s.config())
+	s := smtptest.Start(t)
+	r := newReceiver(t, config(t, s))
 	m := receivertest.Message(2, "firing", "critical")
 	m.Data.Alerts[0].Annotations["summary"] = "<script>alert(1)</script>"
 	if err := r.Send(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}
-	if len(s.messages) != 1 || len(s.authed) != 1 || strings.Join(s.rcpts[0], ",") != "pay-oncall@example.com" {
-		t.Fatalf("server saw %d messages, auth %v, rcpts %v", len(s.messages), s.authed, s.rcpts)
+	msgs, authed := s.Messages(), s.Authed()
+	if len(msgs) != 1 || len(authed) != 1 || strings.Join(msgs[0].To, ",") != "pay-oncall@example.com" {
+		t.Fatalf("server saw %d messages, auth %v, messages %+v", len(msgs), authed, msgs)
 	}
-	h, text, html := parts(t, s.messages[0])
+	h, text, html := parts(t, msgs[0].Data)
 	dec := new(mime.WordDecoder)
 	subject, _ := dec.DecodeHeader(h.Get("Subject"))
 	if subject != "[FIRING:2] GPUTemperatureHigh (gpu-render-a)" || h.Get("From") != "<alertrouter@example.com>" ||
@@ -219,8 +92,8 @@ func TestSendsHTMLAndTextOverSTARTTLSWithAuth(t *testing.T) {
 }
 
 func TestHeaderInjectionIsDefused(t *testing.T) {
-	s := startSMTP(t)
-	c := s.config()
+	s := smtptest.Start(t)
+	c := config(t, s)
 	c.Subject = `{{ (index .Alerts 0).Labels.instance }}`
 	r := newReceiver(t, c)
 	m := receivertest.Message(1, "firing", "critical")
@@ -228,9 +101,13 @@ func TestHeaderInjectionIsDefused(t *testing.T) {
 	if err := r.Send(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}
-	h, _, _ := parts(t, s.messages[0])
-	if h.Get("Bcc") != "" || len(s.rcpts[0]) != 1 {
-		t.Fatalf("the label added a header or a recipient: bcc %q rcpts %v", h.Get("Bcc"), s.rcpts[0])
+	msgs := s.Messages()
+	if len(msgs) != 1 {
+		t.Fatalf("server saw %d messages", len(msgs))
+	}
+	h, _, _ := parts(t, msgs[0].Data)
+	if h.Get("Bcc") != "" || len(msgs[0].To) != 1 {
+		t.Fatalf("the label added a header or a recipient: bcc %q rcpts %v", h.Get("Bcc"), msgs[0].To)
 	}
 	if !strings.Contains(h.Get("Subject"), "node-1") {
 		t.Fatalf("subject = %q", h.Get("Subject"))
@@ -238,23 +115,23 @@ func TestHeaderInjectionIsDefused(t *testing.T) {
 }
 
 func TestSMTPAnswersAreClassified(t *testing.T) {
-	s := startSMTP(t)
+	s := smtptest.Start(t)
 	tests := []struct {
 		name      string
 		fail      *smtp.SMTPError
+		refuse    int // transactions refused with 451 4.3.0
 		password  string
 		permanent bool
 	}{
-		{"451 greylisting", &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 7, 1}, Message: "Try again later"}, "smtp-s3cr3t", false},
-		{"550 rejected", &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "Relaying denied"}, "smtp-s3cr3t", true},
-		{"535 bad password", nil, "wrong-s3cr3t", true},
+		{"451 try again later", nil, 1, smtptest.Password, false},
+		{"550 rejected", &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "Relaying denied"}, 0, smtptest.Password, true},
+		{"535 bad password", nil, 0, "wrong-s3cr3t", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s.mu.Lock()
-			s.fail = tt.fail
-			s.mu.Unlock()
-			c := s.config()
+			s.SetMailError(tt.fail)
+			s.Refuse(tt.refuse)
+			c := config(t, s)
 			c.AuthPassword = receivers.Secret(tt.password)
 			err := newReceiver(t, c).Send(context.Background(), receivertest.Message(1, "firing", "warning"))
 			if err == nil || receivers.IsPermanent(err) != tt.permanent {
@@ -266,8 +143,8 @@ func TestSMTPAnswersAreClassified(t *testing.T) {
 }
 
 func TestUnreachableAndUntrustedServers(t *testing.T) {
-	s := startSMTP(t)
-	c := s.config()
+	s := smtptest.Start(t)
+	c := config(t, s)
 	c.CAFile = "" // the self-signed certificate is not trusted
 	err := newReceiver(t, c).Send(context.Background(), receivertest.Message(1, "firing", "warning"))
 	if err == nil {
@@ -276,13 +153,13 @@ func TestUnreachableAndUntrustedServers(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := ln.Addr().String()
 	ln.Close()
-	c = s.config()
+	c = config(t, s)
 	c.Smarthost = addr
 	err = newReceiver(t, c).Send(context.Background(), receivertest.Message(1, "firing", "warning"))
 	if err == nil || receivers.IsPermanent(err) {
 		t.Fatalf("connection refused: %v, want retryable", err)
 	}
-	receivertest.NoSecrets(t, "error", err.Error(), "smtp-s3cr3t")
+	receivertest.NoSecrets(t, "error", err.Error(), smtptest.Password)
 }
 
 func TestValidate(t *testing.T) {
@@ -313,7 +190,7 @@ func TestValidate(t *testing.T) {
 
 // A recipient the server refuses does not stop the others.
 func TestOneRefusedRecipientDoesNotStopTheOthers(t *testing.T) {
-	s := startSMTP(t)
+	s := smtptest.Start(t)
 	tests := []struct {
 		to        []string
 		delivered int
@@ -325,11 +202,11 @@ func TestOneRefusedRecipientDoesNotStopTheOthers(t *testing.T) {
 		{[]string{"oncall@example.com", "greylisted@example.com"}, 1, false, false}, // retried
 	}
 	for _, tt := range tests {
-		before := len(s.messages)
-		c := s.config()
+		before := len(s.Messages())
+		c := config(t, s)
 		c.To = tt.to
 		err := newReceiver(t, c).Send(context.Background(), receivertest.Message(1, "firing", "critical"))
-		if got := len(s.messages) - before; got != tt.delivered {
+		if got := len(s.Messages()) - before; got != tt.delivered {
 			t.Errorf("%v: %d delivered, want %d", tt.to, got, tt.delivered)
 		}
 		if err == nil || receivers.IsPartial(err) != tt.partial || receivers.IsPermanent(err) != tt.permanent {
@@ -338,5 +215,27 @@ func TestOneRefusedRecipientDoesNotStopTheOthers(t *testing.T) {
 		if err != nil && !strings.Contains(err.Error(), tt.to[len(tt.to)-1]) {
 			t.Errorf("%v: the error does not name the refused recipient: %v", tt.to, err)
 		}
+	}
+}
+
+// A 451 at MAIL FROM is a temporary failure: the notification is retried, and goes out on
+// the next try.
+func TestTemporaryFailureIsRetried(t *testing.T) {
+	s := smtptest.Start(t)
+	s.Refuse(1)
+	r := newReceiver(t, config(t, s))
+	err := r.Send(context.Background(), receivertest.Message(1, "firing", "critical"))
+	var se *gomail.SendError
+	if err == nil || receivers.IsPermanent(err) || receivers.IsPartial(err) || !errors.As(err, &se) || !se.IsTemp() || se.ErrorCode() != 451 {
+		t.Fatalf("err = %v, want a retryable 451", err)
+	}
+	if s.Refused() != 1 || len(s.Messages()) != 0 {
+		t.Fatalf("refused %d, %d messages: want 1 refused and none delivered", s.Refused(), len(s.Messages()))
+	}
+	if err := r.Send(context.Background(), receivertest.Message(1, "firing", "critical")); err != nil {
+		t.Fatalf("after the refusal: %v", err)
+	}
+	if s.Refused() != 1 || len(s.Messages()) != 1 {
+		t.Fatalf("refused %d, %d messages: want 1 and 1", s.Refused(), len(s.Messages()))
 	}
 }
