@@ -17,7 +17,9 @@ func StartPrometheus(t testing.TB, dir, addr, config string) *Process {
 		t.Fatal(err)
 	}
 	p := Start(t, dir, bin, "--config.file="+cfgFile, "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr, "--web.enable-lifecycle", "--log.level=warn")
+		"--web.listen-address="+addr, "--web.enable-lifecycle", "--log.level=warn",
+		// Firing alerts are resent every minute by default; tests cannot wait that long.
+		"--rules.alert.resend-delay=2s")
 	WaitReady(t, p, "http://"+addr+"/-/ready")
 	return p
 }

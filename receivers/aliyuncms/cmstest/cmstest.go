@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // The only credentials the fake accepts.
@@ -32,6 +33,7 @@ type Fake struct {
 	mu        sync.Mutex
 	answer    func(w http.ResponseWriter) // nil: success
 	throttle  int                         // valid requests still to throttle
+	delay     time.Duration               // how long each request takes
 	throttled int
 	requests  int
 	uris      []string
@@ -76,6 +78,13 @@ func (f *Fake) Throttle(n int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.throttle = n
+}
+
+// SetDelay makes every request take d, like a slow endpoint far away.
+func (f *Fake) SetDelay(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.delay = d
 }
 
 // Throttled is how many requests the fake has throttled so far.
@@ -157,7 +166,9 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	f.requests++
 	reqID := fmt.Sprintf("req-%d", f.requests)
 	f.uris = append(f.uris, r.URL.RequestURI())
+	delay := f.delay
 	f.mu.Unlock()
+	time.Sleep(delay)
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
