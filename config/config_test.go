@@ -111,6 +111,7 @@ default_receivers: [a]
 		{"watchdog unknown receiver", base + "watchdog:\n  receivers: [cms]\n  heartbeat: {}\n", `cfg.yml:6: watchdog.receivers[0]: unknown receiver "cms"`},
 		{"watchdog with nothing to watch", base + "watchdog:\n  receivers: [a]\n", "cfg.yml:5: watchdog: nothing to watch: add prometheus, alertmanager or heartbeat"},
 		{"watchdog bad url", base + "watchdog:\n  receivers: [a]\n  prometheus:\n    - name: p\n      url: 127.0.0.1:9090\n", "cfg.yml:9: watchdog.prometheus[0].url: want an http:// or https:// URL, such as http://127.0.0.1:9090"},
+		{"watchdog url with a query", base + "watchdog:\n  receivers: [a]\n  prometheus:\n    - name: p\n      url: http://prom:9090/?x=1\n", "cfg.yml:9: watchdog.prometheus[0].url: want the server's base URL, without query or fragment; a path prefix (for --web.route-prefix) is fine"},
 		{"watchdog duplicate target", base + "watchdog:\n  receivers: [a]\n  prometheus:\n    - {name: p, url: 'http://a:9090'}\n  alertmanager:\n    - {name: p, url: 'http://a:9093'}\n", `cfg.yml:10: watchdog.alertmanager[0].name: duplicate target name "p"`},
 		{"watchdog critical before warning", base + "watchdog:\n  receivers: [a]\n  warning_after: 5m\n  critical_after: 1m\n  heartbeat: {}\n", "cfg.yml:8: watchdog.critical_after: must not be shorter than warning_after (5m)"},
 		{"watchdog interval too short", base + "watchdog:\n  receivers: [a]\n  interval: 100ms\n  heartbeat: {}\n", "cfg.yml:7: watchdog.interval: must be at least 1s"},

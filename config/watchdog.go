@@ -116,6 +116,9 @@ func (w *Watchdog) validate(receivers map[string]bool) error {
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 				return errf(path+".url", "want an http:// or https:// URL, such as http://127.0.0.1:9090")
 			}
+			if u.RawQuery != "" || u.Fragment != "" {
+				return errf(path+".url", "want the server's base URL, without query or fragment; a path prefix (for --web.route-prefix) is fine")
+			}
 		}
 	}
 	if h := w.Heartbeat; h != nil {

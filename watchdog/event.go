@@ -23,7 +23,7 @@ func (e Event) alertname() string {
 		return kindTitle(e.TargetKind) + "Down"
 	case EventRestarted:
 		return kindTitle(e.TargetKind) + "Restarted"
-	case EventCrashLoop:
+	case EventCrashLoop, EventCrashLoopOver:
 		return kindTitle(e.TargetKind) + "CrashLooping"
 	case EventReloadFailed, EventReloadRecovered:
 		return "PrometheusConfigReloadFailed"

@@ -32,8 +32,10 @@ type heartbeatState struct {
 const neverSeenSource = ""
 
 // observe checks a source's silence and returns the events it implies. lastSeen is
-// zero for the never-seen state, whose silence counts from since.
-func (s *heartbeatState) observe(cfg *config.Heartbeat, lastSeen, now time.Time) []Event {
+// zero for the never-seen state, whose silence counts from since. Silence is counted
+// from watching at the earliest: while alertrouter itself was stopped, nobody could
+// have received the heartbeat.
+func (s *heartbeatState) observe(cfg *config.Heartbeat, lastSeen, watching, now time.Time) []Event {
 	previous := s.LastSeen
 	if previous.IsZero() {
 		previous = s.Since
@@ -44,6 +46,11 @@ func (s *heartbeatState) observe(cfg *config.Heartbeat, lastSeen, now time.Time)
 		quietSince = s.Since
 	}
 	silent := now.Sub(quietSince)
+	// Silence that counts towards an alarm: not while nobody was listening.
+	alarming := silent
+	if watching.After(quietSince) {
+		alarming = now.Sub(watching)
+	}
 	name := s.Source
 	if name == neverSeenSource {
 		name = "any source"
@@ -53,7 +60,7 @@ func (s *heartbeatState) observe(cfg *config.Heartbeat, lastSeen, now time.Time)
 			Since: quietSince, Resolved: resolved, Summary: summary, Description: description}
 	}
 	switch {
-	case silent >= cfg.Timeout.Std() && !s.Missing:
+	case alarming >= cfg.Timeout.Std() && !s.Missing:
 		s.Missing = true
 		what := fmt.Sprintf("No %s heartbeat from %s for %s", cfg.Alertname, name, roundDuration(silent))
 		if lastSeen.IsZero() {

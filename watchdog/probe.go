@@ -36,6 +36,8 @@ type prober struct {
 }
 
 func (p *prober) probe(ctx context.Context, kind, base string) probeResult {
+	// A base of http://prom:9090/ would make //-/healthy, which Prometheus redirects.
+	base = strings.TrimRight(base, "/")
 	switch kind {
 	case KindPrometheus:
 		return p.prometheus(ctx, base)

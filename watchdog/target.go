@@ -14,6 +14,7 @@ const (
 	EventRecovered          = "recovered"
 	EventRestarted          = "restarted"
 	EventCrashLoop          = "crashloop"
+	EventCrashLoopOver      = "crashloop_over"
 	EventReloadFailed       = "config_reload_failed"
 	EventReloadRecovered    = "config_reload_recovered"
 	EventNoAlertmanager     = "no_alertmanager"
@@ -61,12 +62,16 @@ type targetState struct {
 	LastProbe time.Time `json:"lastProbe,omitzero"`
 	// StartTime is the target's last known start time; Restarts are the start times of
 	// the restarts seen within crashLoopWindow.
-	StartTime time.Time   `json:"startTime,omitzero"`
-	Restarts  []time.Time `json:"restarts,omitempty"`
-	CrashLoop bool        `json:"crashLoop,omitempty"`
-	// Problems reported and not yet cleared.
-	ReloadFailed   bool `json:"reloadFailed,omitempty"`
-	NoAlertmanager bool `json:"noAlertmanager,omitempty"`
+	StartTime      time.Time   `json:"startTime,omitzero"`
+	Restarts       []time.Time `json:"restarts,omitempty"`
+	CrashLoop      bool        `json:"crashLoop,omitempty"`
+	CrashLoopSince time.Time   `json:"crashLoopSince,omitzero"`
+	// Problems reported and not yet cleared, and since when: a recovery names the
+	// time its problem began, as the alert it resolves does.
+	ReloadFailed        bool      `json:"reloadFailed,omitempty"`
+	ReloadFailedSince   time.Time `json:"reloadFailedSince,omitzero"`
+	NoAlertmanager      bool      `json:"noAlertmanager,omitempty"`
+	NoAlertmanagerSince time.Time `json:"noAlertmanagerSince,omitzero"`
 	// NoAlertmanagerProbes counts probes in a row that found no Alertmanager.
 	NoAlertmanagerProbes int `json:"noAlertmanagerProbes,omitempty"`
 }
@@ -130,8 +135,10 @@ func (s *targetState) observe(cfg *config.Watchdog, url string, r probeResult, n
 	}
 	s.Failures, s.FirstFailure, s.Level, s.LastError = 0, time.Time{}, "", ""
 
-	// A new start time is a restart, seen now or while the watchdog itself was stopped.
-	if !s.StartTime.IsZero() && !r.startTime.IsZero() && !r.startTime.Equal(s.StartTime) {
+	// A later start time is a restart, seen now or while the watchdog itself was
+	// stopped. Only later ones count: a URL that balances over two replicas would
+	// otherwise alternate between their start times and look like a crash loop.
+	if !s.StartTime.IsZero() && r.startTime.After(s.StartTime) {
 		previous := s.StartTime
 		s.Restarts = append(s.Restarts, r.startTime)
 		events = append(events, ev(EventRestarted, LevelWarning, false, r.startTime,
@@ -139,19 +146,23 @@ func (s *targetState) observe(cfg *config.Watchdog, url string, r probeResult, n
 			fmt.Sprintf("%s %s (%s) started again at %s; it had been running since %s.",
 				title, s.Name, safeURL(url), r.startTime.UTC().Format(time.RFC3339), previous.UTC().Format(time.RFC3339))))
 	}
-	if !r.startTime.IsZero() {
+	if r.startTime.After(s.StartTime) {
 		s.StartTime = r.startTime
 	}
 	s.Restarts = slices.DeleteFunc(s.Restarts, func(t time.Time) bool { return now.Sub(t) > crashLoopWindow })
 	switch {
 	case len(s.Restarts) >= crashLoopRestarts && !s.CrashLoop:
-		s.CrashLoop = true
+		s.CrashLoop, s.CrashLoopSince = true, s.Restarts[0]
 		events = append(events, ev(EventCrashLoop, LevelCritical, false, s.Restarts[0],
 			fmt.Sprintf("%s %s is crash looping", title, s.Name),
 			fmt.Sprintf("%s %s (%s) restarted %d times in the last %s.",
 				title, s.Name, safeURL(url), len(s.Restarts), roundDuration(crashLoopWindow))))
-	case len(s.Restarts) < crashLoopRestarts:
+	case len(s.Restarts) < crashLoopRestarts && s.CrashLoop:
 		s.CrashLoop = false
+		events = append(events, ev(EventCrashLoopOver, LevelInfo, true, s.CrashLoopSince,
+			fmt.Sprintf("%s %s stopped crash looping", title, s.Name),
+			fmt.Sprintf("%s %s (%s) has restarted fewer than %d times in the last %s.",
+				title, s.Name, safeURL(url), crashLoopRestarts, roundDuration(crashLoopWindow))))
 	}
 
 	if s.Kind != KindPrometheus {
@@ -159,14 +170,14 @@ func (s *targetState) observe(cfg *config.Watchdog, url string, r probeResult, n
 	}
 	switch {
 	case !r.reloadOK && !s.ReloadFailed:
-		s.ReloadFailed = true
+		s.ReloadFailed, s.ReloadFailedSince = true, now
 		events = append(events, ev(EventReloadFailed, LevelWarning, false, now,
 			fmt.Sprintf("Prometheus %s failed to reload its configuration", s.Name),
 			fmt.Sprintf("Prometheus %s (%s) reports reloadConfigSuccess=false: it still runs its previous configuration. Its log says why.",
 				s.Name, safeURL(url))))
 	case r.reloadOK && s.ReloadFailed:
 		s.ReloadFailed = false
-		events = append(events, ev(EventReloadRecovered, LevelInfo, true, now,
+		events = append(events, ev(EventReloadRecovered, LevelInfo, true, s.ReloadFailedSince,
 			fmt.Sprintf("Prometheus %s reloaded its configuration", s.Name),
 			fmt.Sprintf("Prometheus %s (%s) reloaded its configuration successfully.", s.Name, safeURL(url))))
 	}
@@ -177,13 +188,13 @@ func (s *targetState) observe(cfg *config.Watchdog, url string, r probeResult, n
 	}
 	switch {
 	case s.NoAlertmanagerProbes >= cfg.Confirm && now.Sub(r.startTime) >= discoveryGrace && !s.NoAlertmanager:
-		s.NoAlertmanager = true
+		s.NoAlertmanager, s.NoAlertmanagerSince = true, now
 		events = append(events, ev(EventNoAlertmanager, LevelCritical, false, now,
 			fmt.Sprintf("Prometheus %s sends its alerts to no Alertmanager", s.Name),
 			fmt.Sprintf("Prometheus %s (%s) has no active Alertmanager: every alert it fires goes nowhere.", s.Name, safeURL(url))))
 	case r.alertmanagers > 0 && s.NoAlertmanager:
 		s.NoAlertmanager = false
-		events = append(events, ev(EventAlertmanagerFound, LevelInfo, true, now,
+		events = append(events, ev(EventAlertmanagerFound, LevelInfo, true, s.NoAlertmanagerSince,
 			fmt.Sprintf("Prometheus %s sends to Alertmanager again", s.Name),
 			fmt.Sprintf("Prometheus %s (%s) has %d active Alertmanagers again.", s.Name, safeURL(url), r.alertmanagers)))
 	}

@@ -49,6 +49,8 @@ type Watchdog struct {
 	client     *http.Client
 	wake       func([]string)
 	metrics    *metrics
+	// started is when this process began watching.
+	started time.Time
 	// tickMu keeps ticks from overlapping: a scheduled tick and a test's Tick, or a
 	// slow tick and the next.
 	tickMu sync.Mutex
@@ -77,6 +79,7 @@ func New(cfg *config.Watchdog, o Options) *Watchdog {
 	if w.wake == nil {
 		w.wake = func([]string) {}
 	}
+	w.started = w.now()
 	w.cfg.Store(cfg)
 	w.metrics = newMetrics(o.Registerer, w)
 	return w
@@ -96,33 +99,41 @@ func (w *Watchdog) SetConfig(cfg *config.Watchdog) {
 func (w *Watchdog) Run(ctx context.Context) {
 	logger := cronLogger{w.logger}
 	c := cron.New(cron.WithChain(cron.Recover(logger), cron.SkipIfStillRunning(logger)))
-	job := func() {
+	job := cron.FuncJob(func() {
 		if err := w.Tick(ctx); err != nil && ctx.Err() == nil {
 			w.logger.Error("Watchdog tick failed; it is tried again at the next interval", "err", err)
 		}
-	}
-	schedule := func() cron.EntryID {
-		interval := config.DefaultWatchdogInterval.Std()
+	})
+	interval := func() time.Duration {
 		if cfg := w.cfg.Load(); cfg != nil {
-			interval = cfg.Interval.Std()
+			return cfg.Interval.Std()
 		}
-		id, err := c.AddFunc(fmt.Sprintf("@every %s", interval), job)
-		if err != nil { // validation bounds the interval; this is a bug
-			panic(err)
-		}
-		return id
+		return config.DefaultWatchdogInterval.Std()
 	}
-	id := schedule()
+	scheduled := interval()
+	id := c.Schedule(cron.Every(scheduled), job)
 	c.Start()
-	go job() // @every first fires one interval after the start
+	// @every first fires one interval after the start: probe at once too, under the
+	// same protections, and wait for it on the way out.
+	first := make(chan struct{})
+	go func() {
+		defer close(first)
+		cron.Recover(logger)(job).Run()
+	}()
 	for {
 		select {
 		case <-ctx.Done():
 			<-c.Stop().Done()
+			<-first
 			return
 		case <-w.reschedule:
-			c.Remove(id)
-			id = schedule()
+			// Only a new interval reschedules: rescheduling restarts the wait, and
+			// reloads more frequent than the interval would stop the probes.
+			if next := interval(); next != scheduled {
+				c.Remove(id)
+				scheduled = next
+				id = c.Schedule(cron.Every(scheduled), job)
+			}
 		}
 	}
 }
@@ -280,7 +291,7 @@ func (w *Watchdog) checkHeartbeats(ctx context.Context, cfg *config.Heartbeat, s
 		if err != nil {
 			return nil, nil, err
 		}
-		events = append(events, st.observe(cfg, lastSeen, now)...)
+		events = append(events, st.observe(cfg, lastSeen, w.started, now)...)
 		updates[heartbeatKeyPrefix+source] = st
 	}
 	never, err := load(neverSeenSource, now)
@@ -292,7 +303,7 @@ func (w *Watchdog) checkHeartbeats(ctx context.Context, cfg *config.Heartbeat, s
 		if !latest.IsZero() {
 			latest = now
 		}
-		events = append(events, never.observe(cfg, latest, now)...)
+		events = append(events, never.observe(cfg, latest, w.started, now)...)
 	}
 	updates[heartbeatKeyPrefix+neverSeenSource] = never
 	return updates, events, nil

@@ -287,8 +287,8 @@ func TestCrashLoop(t *testing.T) {
 		prom.set(func(f *fakeProm) { f.startTime = start })
 		expect(t, fmt.Sprintf("restart %d", i+1), e.tick(4*time.Minute), want...)
 	}
-	// Quiet for longer than the window: the loop is over, and a new one alerts again.
-	expect(t, "quiet", e.tick(20*time.Minute))
+	// Quiet for longer than the window: the loop is over (said once), and a new one alerts again.
+	expect(t, "quiet", e.tick(20*time.Minute), "crashloop_over/info")
 	for i, want := range [][]string{{"restarted/warning"}, {"restarted/warning"}, {"restarted/warning", "crashloop/critical"}} {
 		start := e.now.Add(time.Minute)
 		prom.set(func(f *fakeProm) { f.startTime = start })
@@ -479,4 +479,32 @@ func TestEventLevelsPickCMSEventNames(t *testing.T) {
 			t.Errorf("%s/%s reaches aliyun_cms as level %s", e.Kind, e.Level, got)
 		}
 	}
+}
+
+// While alertrouter itself was stopped nobody could receive the heartbeat: that
+// silence is not the pipeline's fault.
+func TestHeartbeatSilenceCountsFromOurOwnStart(t *testing.T) {
+	e := newEnv(t, heartbeatConfig)
+	e.heartbeat("prom-a")
+	expect(t, "heartbeat", e.tick(time.Minute))
+	e.now = e.now.Add(30 * time.Minute) // alertrouter was down for half an hour
+	e.restartWatchdog()
+	expect(t, "first tick after our restart", e.tick(0))
+	expect(t, "9m after our restart", e.tick(9*time.Minute))
+	expect(t, "10m after our restart", e.tick(time.Minute), "heartbeat_missing/critical")
+}
+
+// Behind a URL that balances over two replicas the start time alternates: that is
+// not a restart.
+func TestAlternatingStartTimesAreNotRestarts(t *testing.T) {
+	prom := newFakeProm(t)
+	e := newEnv(t, fmt.Sprintf(promTarget, prom.url()+"/")) // a trailing slash works too
+	newer := prom.startTime
+	expect(t, "replica A", e.tick(0))
+	prom.set(func(f *fakeProm) { f.startTime = newer.Add(-time.Hour) })
+	expect(t, "replica B, started earlier", e.tick(30*time.Second))
+	prom.set(func(f *fakeProm) { f.startTime = newer })
+	expect(t, "replica A again", e.tick(30*time.Second))
+	prom.set(func(f *fakeProm) { f.startTime = newer.Add(time.Minute) })
+	expect(t, "a real restart", e.tick(30*time.Second), "restarted/warning")
 }

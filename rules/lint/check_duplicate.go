@@ -13,7 +13,7 @@ type duplicateCheck struct{}
 func (duplicateCheck) ID() string         { return "rule/duplicate" }
 func (duplicateCheck) Severity() Severity { return Error }
 func (duplicateCheck) Doc() string {
-	return "No two rules share a name and labels, across all the files linted together."
+	return "No two alerts share a name and labels, no two recording rules a name, labels and expression, across all the files linted together."
 }
 
 func (c duplicateCheck) CheckSet(_ *Context, rules []*Rule) []Finding {
@@ -44,5 +44,11 @@ func ruleKey(r *Rule) string {
 		keys = append(keys, k+"\x00"+v)
 	}
 	sort.Strings(keys)
-	return r.Alert + "\x01" + r.Record + "\x01" + strings.Join(keys, "\x01")
+	key := r.Alert + "\x01" + r.Record + "\x01" + strings.Join(keys, "\x01")
+	if r.Record != "" {
+		// One recorded name over several selectors (job="a" in one rule, job="b" in
+		// another) is a common pattern whose series do not collide.
+		key += "\x01" + r.Query.String()
+	}
+	return key
 }

@@ -19,7 +19,9 @@ func (jobCheck) Doc() string {
 }
 
 func (jobCheck) CheckRule(ctx *Context, r *Rule) []Problem {
-	if ctx.Prometheus == nil {
+	// Federation (honor_labels) and relabeling can give series any job: then a job
+	// name that is no scrape job proves nothing.
+	if ctx.Prometheus == nil || ctx.Prometheus.jobsMayBeRenamed() {
 		return nil
 	}
 	jobs := ctx.Prometheus.JobNames()

@@ -126,6 +126,10 @@ func TestCheckHostgroup(t *testing.T) {
 		{"or loses it on one side", alert("A", "up == 0 or sum by (job) (x) > 1", ""), []string{"sum by (job)"}},
 		{"absent", alert("A", `absent(up{job="x"})`, ""), []string{"absent()"}},
 		{"absent with hostgroup matcher", alert("A", `absent(up{job="x",hostgroup="render"})`, ""), nil},
+		{"absent with two hostgroup matchers", alert("A", `absent(up{hostgroup="db",hostgroup!="x"})`, ""), []string{"absent()"}},
+		{"label_replace that empties it", alert("A", `label_replace(up, "hostgroup", "", "", "") == 0`, ""), []string{"label_replace() with an empty replacement"}},
+		{"recording rules that read themselves", "- record: r\n  expr: r + r + r\n- record: r\n  expr: sum by (hostgroup) (r + r + r)\n- record: r\n  expr: r + r + r + r\n" +
+			alert("A", "r + r + r > 1", ""), nil},
 		{"vector", alert("A", "vector(1)", ""), []string{"vector()"}},
 		{"label_replace adds it", alert("A", `label_replace(sum(up), "hostgroup", "render", "", "")`, ""), nil},
 		{"histogram_quantile keeps it", alert("A", "histogram_quantile(0.9, sum by (le, hostgroup) (rate(x_bucket[5m]))) > 1", ""), nil},
@@ -248,6 +252,10 @@ func TestCheckJob(t *testing.T) {
 		{"regex matches none", alert("A", `up{job=~"x.*"} == 0`, ""), []string{`job=~"x.*"`}},
 		{"negative", alert("A", `up{job!="nope"} == 0`, ""), nil},
 	})
+	federating := &PrometheusConfig{ScrapeInterval: time.Minute, Jobs: map[string]ScrapeJob{"federate": {honorLabels: true}}}
+	runCheckCases(t, "promql/job", Options{Prometheus: federating}, []checkCase{
+		{"federated jobs", alert("A", `up{job="remote-node"} == 0`, ""), nil},
+	})
 }
 
 func TestCheckRoute(t *testing.T) {
@@ -298,6 +306,7 @@ func TestCheckDuplicate(t *testing.T) {
 		{"same name, other labels", alert("A", "up == 0", "") + alert("A", "up == 0", "    team: x\n"), nil},
 		{"same name and labels", alert("A", "up == 0", "") + alert("A", "up > 1", ""), []string{"alert A with the same labels is already defined at rules.yml:4"}},
 		{"recording rules", "- record: a:b\n  expr: up\n- record: a:b\n  expr: up\n", []string{"recording rule a:b"}},
+		{"one recorded name over two selectors", "- record: a:b\n  expr: up{job=\"a\"}\n- record: a:b\n  expr: up{job=\"b\"}\n", nil},
 	})
 }
 

@@ -161,6 +161,10 @@ type labelEnv struct {
 	jobs    jobLabels
 	records map[string][]*Rule
 	depth   int
+	// visiting and cache follow each recording rule once: rules that read each
+	// other would otherwise cost exponential time.
+	visiting map[string]bool
+	cache    map[string]labelSet
 }
 
 // labels works out the labels of expr's result series.
@@ -225,12 +229,20 @@ func (env *labelEnv) selectorLabels(vs *parser.VectorSelector) labelSet {
 // recordedLabels follows a selector of a recording rule's output to the rule: its
 // series have the labels of its expression plus its static labels.
 func (env *labelEnv) recordedLabels(vs *parser.VectorSelector) (labelSet, bool) {
-	rules := env.records[metricName(vs)]
-	if len(rules) == 0 || env.depth >= maxRecordDepth {
-		return labelSet{}, false
+	name := metricName(vs)
+	rules := env.records[name]
+	if len(rules) == 0 || env.depth >= maxRecordDepth || env.visiting[name] {
+		return labelSet{}, false // a recording rule that reads itself: unknown
 	}
+	if s, ok := env.cache[name]; ok {
+		return s.clone(), true
+	}
+	if env.visiting == nil {
+		env.visiting, env.cache = map[string]bool{}, map[string]labelSet{}
+	}
+	env.visiting[name] = true
 	env.depth++
-	defer func() { env.depth-- }()
+	defer func() { env.depth--; delete(env.visiting, name) }()
 	var s labelSet
 	for i, r := range rules {
 		rs := env.labels(r.Query)
@@ -248,7 +260,8 @@ func (env *labelEnv) recordedLabels(vs *parser.VectorSelector) (labelSet, bool) 
 			s = union(s, rs)
 		}
 	}
-	return s, true
+	env.cache[name] = s
+	return s.clone(), true
 }
 
 // maxRecordDepth bounds how far recording rules are followed; it also stops
@@ -313,8 +326,13 @@ func (env *labelEnv) callLabels(e *parser.Call) labelSet {
 	case "absent", "absent_over_time":
 		s := closedSet(name + "() (it keeps only the labels of equality matchers)")
 		if vs := selectorOf(e.Args[0]); vs != nil {
+			// As the engine does: a label with more than one matcher is dropped too.
+			matchers := map[string]int{}
 			for _, m := range vs.LabelMatchers {
-				if m.Type == labels.MatchEqual && m.Name != labels.MetricName {
+				matchers[m.Name]++
+			}
+			for _, m := range vs.LabelMatchers {
+				if m.Type == labels.MatchEqual && m.Name != labels.MetricName && matchers[m.Name] == 1 {
 					s.present[m.Name] = true
 				}
 			}
@@ -322,10 +340,17 @@ func (env *labelEnv) callLabels(e *parser.Call) labelSet {
 		return s
 	case "label_replace", "label_join":
 		inner := env.labels(e.Args[0])
-		if dst, ok := e.Args[1].(*parser.StringLiteral); ok {
-			return inner.add(dst.Val)
+		dst, ok := e.Args[1].(*parser.StringLiteral)
+		if !ok {
+			return inner
 		}
-		return inner
+		if name == "label_replace" {
+			// An empty replacement deletes the label.
+			if repl, ok := e.Args[2].(*parser.StringLiteral); ok && repl.Val == "" {
+				return inner.drop(`label_replace() with an empty replacement`, []string{dst.Val})
+			}
+		}
+		return inner.add(dst.Val)
 	case "histogram_quantile":
 		return env.labels(e.Args[1]).drop("histogram_quantile()", []string{"le"})
 	}

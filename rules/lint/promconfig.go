@@ -35,7 +35,8 @@ type ScrapeJob struct {
 	// not set is not on its series.
 	Closed bool
 	// relabeled are labels that relabel_configs or metric_relabel_configs may set.
-	relabeled []string
+	relabeled   []string
+	honorLabels bool
 }
 
 type promFile struct {
@@ -124,7 +125,7 @@ func (c *PrometheusConfig) scrapeJob(sc scrapeConfig) (ScrapeJob, error) {
 	if sc.JobName == "" {
 		return ScrapeJob{}, fmt.Errorf("job_name is empty")
 	}
-	job := ScrapeJob{Name: sc.JobName, ScrapeInterval: c.ScrapeInterval, Closed: !sc.HonorLabels}
+	job := ScrapeJob{Name: sc.JobName, ScrapeInterval: c.ScrapeInterval, Closed: !sc.HonorLabels, honorLabels: sc.HonorLabels}
 	if sc.ScrapeInterval != "" {
 		d, err := model.ParseDuration(sc.ScrapeInterval)
 		if err != nil {
@@ -190,4 +191,15 @@ func (c *PrometheusConfig) JobNames() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// jobsMayBeRenamed reports whether series may carry job names that are no scrape job:
+// a federating job keeps its sources' labels, and relabeling may set job.
+func (c *PrometheusConfig) jobsMayBeRenamed() bool {
+	for _, j := range c.Jobs {
+		if j.honorLabels || slices.Contains(j.relabeled, "job") {
+			return true
+		}
+	}
+	return false
 }
