@@ -207,3 +207,18 @@ func (s *Store) Close() error {
 	})
 	return err
 }
+
+// Backup writes a consistent copy of the database to dest (VACUUM INTO), while the
+// store stays in use. dest must not exist; the copy is compact and has no WAL, so it
+// restores by being put at DIR/alertrouter.db.
+func (s *Store) Backup(ctx context.Context, dest string) error {
+	if _, err := os.Stat(dest); err == nil {
+		return fmt.Errorf("backup: %s already exists", dest)
+	}
+	// The read pool is read-only, which VACUUM INTO refuses; the checkpointer's
+	// connection reads the same committed snapshot and does not wait for the writer.
+	if _, err := s.checkpoint.ExecContext(ctx, `VACUUM INTO ?`, dest); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	return nil
+}

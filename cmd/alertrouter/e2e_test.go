@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,6 +21,7 @@ import (
 	"github.com/alertrouter/alertrouter/internal/testenv"
 	"github.com/alertrouter/alertrouter/receivers/log"
 	"github.com/alertrouter/alertrouter/receivers/webhook"
+	"github.com/alertrouter/alertrouter/store"
 )
 
 // The README's first command: serve with no config, post the example payload, see one JSON line.
@@ -406,5 +408,46 @@ func TestExamplesPassTheirTools(t *testing.T) {
 		if err != nil {
 			t.Errorf("%v: %v\n%s", c, err, out)
 		}
+	}
+}
+
+// A backup taken while the router runs holds what it had accepted, and restores by
+// being put into a storage directory.
+func TestBackupWhileServing(t *testing.T) {
+	dir := t.TempDir()
+	addr := testenv.FreeAddr(t)
+	router := startRouter(t, dir, addr, "receivers:\n  - name: ops\n    log: {}\ndefault_receivers: [ops]\n")
+	body, err := os.ReadFile("../../examples/payloads/firing.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post("http://"+addr+"/webhook", "application/json", bytes.NewReader(body))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST: %v %v", err, resp)
+	}
+	resp.Body.Close()
+
+	copyFile := filepath.Join(t.TempDir(), "backup.db")
+	if code, out, errOut := runCLI(t, "backup", "--storage.path="+filepath.Join(dir, "data"), copyFile); code != 0 {
+		t.Fatalf("backup: %d %s %s", code, out, errOut)
+	}
+	if code, _, _ := runCLI(t, "backup", "--storage.path="+filepath.Join(dir, "data"), copyFile); code == 0 {
+		t.Fatal("backup overwrote an existing file")
+	}
+	restored := t.TempDir()
+	if err := os.Rename(copyFile, filepath.Join(restored, store.FileName)); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), restored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ns, err := st.List(context.Background(), store.Filter{Limit: 10})
+	if err != nil || len(ns) != 1 || ns[0].AlertNames[0] != "ComfyUI_Down" {
+		t.Fatalf("restored notifications %+v, %v", ns, err)
+	}
+	if code := router.Stop(t); code != 0 {
+		t.Fatalf("router exit %d", code)
 	}
 }

@@ -46,6 +46,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	check := newConfigCheckCmd(app)
 	route := newRouteTestCmd(app)
 	migrate := newMigrateCmd(app)
+	backup := newBackupCmd(app)
 	sendTest := newSendTestCmd(app)
 	rulesGroup := app.Command("rules", "Export the shipped rule packs and lint rule files.")
 	rulesCmd := newRulesCmd(rulesGroup)
@@ -85,6 +86,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return listChecks(stdout)
 	case "migrate":
 		err = migrate.run(logger)
+	case "backup":
+		err = backup.run(stdout)
 	case "version":
 		fmt.Fprintln(stdout, version.Print("alertrouter"))
 	}
