@@ -59,6 +59,17 @@ var testFuncs = template.FuncMap{
 	"humanizeSeconds": func(x any) (string, error) {
 		return expandPrometheusTemplate("{{ . | humanizeDuration }}", toFloat(x))
 	},
+	// humanize is what Prometheus's humanize prints for x.
+	"humanize": func(x any) (string, error) {
+		return expandPrometheusTemplate("{{ . | humanize }}", toFloat(x))
+	},
+	// counterRate is rate(c[window]) at minute at, per second, of a counter c that is 0
+	// at minute 0 and grows by perMinute each minute: before a whole window of samples
+	// exists, Prometheus divides what it has by the whole window.
+	"counterRate": func(perMinute, windowMinutes, at any) number {
+		m := min(toFloat(at), toFloat(windowMinutes))
+		return number(toFloat(perMinute) / 60 * m / toFloat(windowMinutes))
+	},
 	// humanizePercent is what Prometheus's humanizePercentage prints for x.
 	"humanizePercent": func(x any) (string, error) {
 		return expandPrometheusTemplate("{{ . | humanizePercentage }}", toFloat(x))

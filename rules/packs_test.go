@@ -45,6 +45,11 @@ var siteValues = []string{
 	"vpn.down_for=30s",
 	"vpn.latency_seconds=0.25",
 	"vpn.latency_for=0s",
+	"router.job=router",
+	"router.down_for=30s",
+	"router.outbox_pending=20",
+	"router.outbox_for=0s",
+	"router.errors_for=2m",
 }
 
 func TestExportedPacksPassPromtool(t *testing.T) {
