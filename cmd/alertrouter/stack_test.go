@@ -312,6 +312,15 @@ func TestStack(t *testing.T) {
 		if got := len(smtp.Messages()); got != 2 {
 			t.Errorf("SMTP server got %d messages, want 2", got)
 		}
+		vpnEvents := 0
+		for _, ev := range cms.Events() {
+			if strings.Contains(ev["Content"], "VPN_Down") {
+				vpnEvents++
+			}
+		}
+		if vpnEvents != 2 {
+			t.Errorf("CMS got %d VPN_Down events, want 2 (firing and resolved)", vpnEvents)
+		}
 		if slack.Throttled() != 2 || smtp.Refused() != 2 || cms.Throttled() != 2 {
 			t.Errorf("throttled: slack %d, smtp %d, cms %d; want 2 each", slack.Throttled(), smtp.Refused(), cms.Throttled())
 		}
