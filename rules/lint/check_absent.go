@@ -3,6 +3,7 @@ package lint
 import (
 	"fmt"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 )
@@ -32,7 +33,7 @@ func (absentCheck) CheckRule(ctx *Context, r *Rule) []Problem {
 			return nil
 		}
 		for _, m := range vs.LabelMatchers {
-			if m.Name == labels.MetricName || m.Type == labels.MatchEqual {
+			if m.Name == model.MetricNameLabel || m.Type == labels.MatchEqual {
 				continue
 			}
 			out = append(out, Problem{Pos: r.ExprPos, Message: fmt.Sprintf(

@@ -2,10 +2,9 @@ package lint
 
 import (
 	"fmt"
-	"slices"
-	"sort"
 	"strings"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 )
@@ -202,7 +201,7 @@ func (env *labelEnv) selectorLabels(vs *parser.VectorSelector) labelSet {
 		s = recorded
 	}
 	for _, m := range vs.LabelMatchers {
-		if m.Type == labels.MatchEqual && m.Value != "" && m.Name != labels.MetricName {
+		if m.Type == labels.MatchEqual && m.Value != "" && m.Name != model.MetricNameLabel {
 			s.present[m.Name] = true
 			delete(s.lost, m.Name)
 		}
@@ -273,7 +272,7 @@ func metricName(vs *parser.VectorSelector) string {
 	if vs.Name != "" {
 		return vs.Name
 	}
-	return equalityMatcher(vs, labels.MetricName)
+	return equalityMatcher(vs, model.MetricNameLabel)
 }
 
 // equalityMatcher returns the value of a name="value" matcher, "" when there is none.
@@ -332,7 +331,7 @@ func (env *labelEnv) callLabels(e *parser.Call) labelSet {
 				matchers[m.Name]++
 			}
 			for _, m := range vs.LabelMatchers {
-				if m.Type == labels.MatchEqual && m.Name != labels.MetricName && matchers[m.Name] == 1 {
+				if m.Type == labels.MatchEqual && m.Name != model.MetricNameLabel && matchers[m.Name] == 1 {
 					s.present[m.Name] = true
 				}
 			}
@@ -420,14 +419,4 @@ func (env *labelEnv) binaryLabels(e *parser.BinaryExpr) labelSet {
 		return lhs.drop(fmt.Sprintf("%s ignoring (%s)", opName, strings.Join(m.MatchingLabels, ", ")), m.MatchingLabels)
 	}
 	return lhs
-}
-
-// names lists the labels known present, sorted; for messages.
-func (s labelSet) names() []string {
-	var out []string
-	for n := range s.present {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return slices.Compact(out)
 }
