@@ -48,8 +48,8 @@ const (
 	DefaultHeartbeatTimeout = Duration(10 * time.Minute)
 )
 
-// ProbeTimeout bounds each HTTP request of a probe: shorter than the interval, so that
-// probes never overlap, and never above 10s.
+// ProbeTimeout bounds a whole probe of a target, all its requests together: shorter
+// than the interval, so that probes never overlap, and never above 10s.
 func (w *Watchdog) ProbeTimeout() time.Duration {
 	return min(w.Interval.Std()*4/5, 10*time.Second)
 }

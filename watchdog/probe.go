@@ -29,13 +29,16 @@ type probeResult struct {
 	alertmanagers int
 }
 
-// prober probes targets over HTTP; each request is bounded by timeout.
+// prober probes targets over HTTP; a whole probe, all its requests, is bounded by
+// timeout, which is shorter than the interval.
 type prober struct {
 	client  *http.Client
 	timeout time.Duration
 }
 
 func (p *prober) probe(ctx context.Context, kind, base string) probeResult {
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
 	// A base of http://prom:9090/ would make //-/healthy, which Prometheus redirects.
 	base = strings.TrimRight(base, "/")
 	switch kind {
@@ -98,8 +101,6 @@ func (p *prober) alertmanager(ctx context.Context, base string) probeResult {
 // get fetches url and decodes its JSON into v (when v is not nil). Errors name the
 // URL without credentials.
 func (p *prober) get(ctx context.Context, target string, v any) error {
-	ctx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		return fmt.Errorf("GET %s: %w", safeURL(target), err)

@@ -33,6 +33,7 @@ type fakeProm struct {
 	startTime     time.Time
 	reloadOK      bool
 	alertmanagers int
+	delay         time.Duration // per request
 	srv           *http.Server
 }
 
@@ -53,6 +54,10 @@ func (f *fakeProm) url() string { return "http://" + f.addr }
 func (f *fakeProm) serve(ln net.Listener) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		delay := f.delay
+		f.mu.Unlock()
+		time.Sleep(delay)
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		if f.status != http.StatusOK {
@@ -507,4 +512,17 @@ func TestAlternatingStartTimesAreNotRestarts(t *testing.T) {
 	expect(t, "replica A again", e.tick(30*time.Second))
 	prom.set(func(f *fakeProm) { f.startTime = newer.Add(time.Minute) })
 	expect(t, "a real restart", e.tick(30*time.Second), "restarted/warning")
+}
+
+// The timeout bounds the whole probe, its four requests together: requests that are
+// each quick enough but together outlast the timeout (0.8s at a 1s interval) fail it.
+func TestTheWholeProbeIsBounded(t *testing.T) {
+	prom := newFakeProm(t)
+	e := newEnv(t, fmt.Sprintf(strings.Replace(strings.Replace(promTarget, "30s", "1s", 1), "confirm: 2", "confirm: 1", 1), prom.url()))
+	prom.set(func(f *fakeProm) { f.delay = 300 * time.Millisecond })
+	expect(t, "slow probe", e.tick(0), "down/info")
+	st, _ := e.wd.Status(context.Background())
+	if !strings.Contains(st.Targets[0].LastError, "timed out") {
+		t.Fatalf("last error %q, want a timeout", st.Targets[0].LastError)
+	}
 }
