@@ -248,6 +248,7 @@ func TestCheckJob(t *testing.T) {
 	runCheckCases(t, "promql/job", Options{Prometheus: prom}, []checkCase{
 		{"known", alert("A", `probe_success{job="comfy_status"} == 0`, ""), nil},
 		{"typo", alert("A", `probe_success{job="comfy-status"} == 0`, ""), []string{`job="comfy-status" matches no scrape job in the Prometheus config (jobs: comfy_status, node)`}},
+		{"the same typo twice", alert("A", `a{job="comfy-status"} / b{job="comfy-status"} > 1`, ""), []string{`job="comfy-status"`}},
 		{"regex matches", alert("A", `up{job=~"no.*"} == 0`, ""), nil},
 		{"regex matches none", alert("A", `up{job=~"x.*"} == 0`, ""), []string{`job=~"x.*"`}},
 		{"negative", alert("A", `up{job!="nope"} == 0`, ""), nil},

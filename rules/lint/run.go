@@ -56,7 +56,7 @@ func (o Options) context(files []*File) *Context {
 }
 
 // Lint runs every check over the files, as Prometheus would load them together, and
-// returns the findings sorted by file and position. Parse errors come first-class:
+// returns the findings sorted by file and position, each once. Parse errors come first-class:
 // they cannot be disabled, since Prometheus would refuse the file.
 func Lint(files []*File, opts Options) []Finding {
 	ctx := opts.context(files)
@@ -89,6 +89,14 @@ func Lint(files []*File, opts Options) []Finding {
 			}
 		}
 	}
+	// A problem seen twice in one expression, e.g. the same job matcher in both
+	// operands, is one finding.
+	seen := make(map[Finding]bool, len(out))
+	out = slices.DeleteFunc(out, func(f Finding) bool {
+		dup := seen[f]
+		seen[f] = true
+		return dup
+	})
 	slices.SortStableFunc(out, func(a, b Finding) int {
 		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column), cmp.Compare(a.Check, b.Check))
 	})
