@@ -8,10 +8,14 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/alertrouter/alertrouter/internal/testenv"
 	"github.com/alertrouter/alertrouter/receivers/aliyuncms/cmstest"
@@ -420,4 +424,77 @@ func containsInOrder(list, want []string) bool {
 		}
 	}
 	return i == len(want)
+}
+
+// There is no Docker engine to run examples/docker-compose.yml, so this test holds it
+// to the files TestStack runs: each service mounts them where they point, the
+// Alertmanagers are not clustered (as in TestStack), every /run/secrets/NAME a config
+// reads is given to its service, and every compose host a config names is a service.
+func TestComposeRunsTheStackFiles(t *testing.T) {
+	raw, err := os.ReadFile("../../examples/docker-compose.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var compose struct {
+		Services map[string]struct {
+			Command []string `yaml:"command"`
+			Volumes []string `yaml:"volumes"`
+			Secrets []string `yaml:"secrets"`
+		} `yaml:"services"`
+		Secrets map[string]struct {
+			File string `yaml:"file"`
+		} `yaml:"secrets"`
+	}
+	if err := yaml.Unmarshal(raw, &compose); err != nil {
+		t.Fatal(err)
+	}
+	mounts := map[string][]string{
+		"prometheus":     {"./prometheus.yml:/etc/prometheus/prometheus.yml:ro", "./rules:/etc/prometheus/rules:ro"},
+		"alertmanager-a": {"./alertmanager.yml:/etc/alertmanager/alertmanager.yml:ro"},
+		"alertmanager-b": {"./alertmanager.yml:/etc/alertmanager/alertmanager.yml:ro"},
+		"alertrouter":    {"./alertrouter.yml:/etc/alertrouter/alertrouter.yml:ro"},
+	}
+	configs := map[string]string{"prometheus": "prometheus.yml", "alertmanager-a": "alertmanager.yml",
+		"alertmanager-b": "alertmanager.yml", "alertrouter": "alertrouter.yml"}
+	secretRef := regexp.MustCompile(`/run/secrets/([a-z_]+)`)
+	hostRef := regexp.MustCompile(`(?:^|[\s'/\[,])([a-z][a-z0-9-]*):(9[0-9]{3})\b`)
+	for service, want := range mounts {
+		svc, ok := compose.Services[service]
+		if !ok {
+			t.Errorf("no service %s", service)
+			continue
+		}
+		for _, m := range want {
+			if !slices.Contains(svc.Volumes, m) {
+				t.Errorf("service %s does not mount %s", service, m)
+			}
+		}
+		content, err := os.ReadFile("../../examples/" + configs[service])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range secretRef.FindAllStringSubmatch(string(content), -1) {
+			if !slices.Contains(svc.Secrets, m[1]) {
+				t.Errorf("%s reads /run/secrets/%s, which service %s is not given", configs[service], m[1], service)
+			}
+			if s, ok := compose.Secrets[m[1]]; !ok || !strings.HasPrefix(s.File, "./secrets/") {
+				t.Errorf("secret %s is not declared from ./secrets/", m[1])
+			}
+		}
+		for _, m := range hostRef.FindAllStringSubmatch(string(content), -1) {
+			host := m[1]
+			if host == "localhost" || host == "dcgm-exporter" || host == "nginx-vts-exporter" {
+				continue // Prometheus itself, and exporters on the GPU hosts and the gateway
+			}
+			if _, ok := compose.Services[host]; !ok {
+				t.Errorf("%s names %s:%s, which is no compose service", configs[service], host, m[2])
+			}
+		}
+	}
+	for _, service := range []string{"alertmanager-a", "alertmanager-b"} {
+		cmd := compose.Services[service].Command // alertmanager-b's is merged from a's anchor
+		if !slices.Contains(cmd, "--cluster.listen-address=") {
+			t.Errorf("%s is clustered (command %v); TestStack runs the pair unclustered", service, cmd)
+		}
+	}
 }
