@@ -180,9 +180,7 @@ func TestValidate(t *testing.T) {
 	for i, tt := range tests {
 		c := ok
 		tt.mod(&c)
-		err := c.Validate()
-		var fe *receivers.FieldError
-		if (tt.field == "") != (err == nil) || (err != nil && (!errors.As(err, &fe) || fe.Field != tt.field)) {
+		if err := c.Validate(); !receivertest.IsFieldError(err, tt.field) {
 			t.Errorf("case %d: %v, want problem with %q", i, err, tt.field)
 		}
 	}

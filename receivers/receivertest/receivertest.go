@@ -3,6 +3,7 @@
 package receivertest
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -102,4 +103,14 @@ func Prepare(t *testing.T, conf interface {
 		t.Fatal(err)
 	}
 	return tm
+}
+
+// IsFieldError reports whether err is what a config validation case wants: nil when
+// field is empty, else a *receivers.FieldError about field.
+func IsFieldError(err error, field string) bool {
+	if field == "" {
+		return err == nil
+	}
+	var fe *receivers.FieldError
+	return errors.As(err, &fe) && fe.Field == field
 }

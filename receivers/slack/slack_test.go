@@ -178,9 +178,7 @@ func TestValidate(t *testing.T) {
 		{Config{WebhookURL: "https://h/x", RateLimit: math.NaN()}, "rate_limit"},
 	}
 	for _, tt := range tests {
-		err := tt.c.Validate()
-		var fe *receivers.FieldError
-		if (tt.field == "") != (err == nil) || (err != nil && (!errors.As(err, &fe) || fe.Field != tt.field)) {
+		if err := tt.c.Validate(); !receivertest.IsFieldError(err, tt.field) {
 			t.Errorf("%+v: %v, want problem with %q", tt.c, err, tt.field)
 		}
 	}

@@ -105,13 +105,8 @@ func TestValidate(t *testing.T) {
 		{Config{URL: "http://x", MaxAlerts: -1}, "max_alerts"},
 	}
 	for _, tt := range tests {
-		err := tt.conf.Validate()
-		var fe *receivers.FieldError
-		switch {
-		case tt.field == "" && err != nil:
-			t.Errorf("%+v: %v", tt.conf, err)
-		case tt.field != "" && (!errors.As(err, &fe) || fe.Field != tt.field):
-			t.Errorf("%+v: %v, want a problem with %s", tt.conf, err, tt.field)
+		if err := tt.conf.Validate(); !receivertest.IsFieldError(err, tt.field) {
+			t.Errorf("%+v: %v, want a problem with %q", tt.conf, err, tt.field)
 		}
 	}
 }
