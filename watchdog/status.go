@@ -2,8 +2,6 @@ package watchdog
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -54,11 +52,9 @@ func (w *Watchdog) Status(ctx context.Context) (Status, error) {
 	now := w.now()
 	out := Status{Targets: []TargetStatus{}, Heartbeats: []HeartbeatStatus{}}
 	for _, t := range targets(cfg) {
-		st := targetState{State: stateUnknown}
-		if raw, ok := stored[t.key()]; ok {
-			if err := json.Unmarshal(raw, &st); err != nil {
-				return Status{}, fmt.Errorf("watchdog state %s: %w", t.key(), err)
-			}
+		st, err := t.state(stored, time.Time{})
+		if err != nil {
+			return Status{}, err
 		}
 		out.Targets = append(out.Targets, TargetStatus{
 			Kind: t.kind, Name: t.Name, URL: safeURL(t.URL), State: st.State, Since: st.Since,
@@ -75,12 +71,11 @@ func (w *Watchdog) Status(ctx context.Context) (Status, error) {
 	}
 	for source, at := range seen {
 		hs := HeartbeatStatus{Source: source, LastSeen: at, SecondsSinceNow: now.Sub(at).Seconds()}
-		if raw, ok := stored[heartbeatKeyPrefix+source]; ok {
-			var st heartbeatState
-			if json.Unmarshal(raw, &st) == nil {
-				hs.Missing = st.Missing
-			}
+		var st heartbeatState
+		if err := loadState(stored, heartbeatKeyPrefix+source, &st); err != nil {
+			return Status{}, err
 		}
+		hs.Missing = st.Missing
 		out.Heartbeats = append(out.Heartbeats, hs)
 	}
 	slices.SortFunc(out.Heartbeats, func(a, b HeartbeatStatus) int { return strings.Compare(a.Source, b.Source) })

@@ -161,11 +161,9 @@ func (w *Watchdog) Tick(ctx context.Context) error {
 	var updates []update
 	var events []Event
 	for _, t := range targets(cfg) {
-		st := targetState{Kind: t.kind, Name: t.Name, State: stateUnknown, Since: now}
-		if raw, ok := stored[t.key()]; ok {
-			if err := json.Unmarshal(raw, &st); err != nil {
-				return fmt.Errorf("watchdog state %s: %w", t.key(), err)
-			}
+		st, err := t.state(stored, now)
+		if err != nil {
+			return err
 		}
 		events = append(events, st.observe(cfg, t.URL, results[t.key()], now)...)
 		updates = append(updates, update{t.key(), &st})
@@ -226,6 +224,24 @@ type target struct {
 
 func (t target) key() string { return t.kind + "/" + t.Name }
 
+// state is the target's stored state, or a new unknown one since now.
+func (t target) state(stored map[string][]byte, now time.Time) (targetState, error) {
+	st := targetState{Kind: t.kind, Name: t.Name, State: stateUnknown, Since: now}
+	return st, loadState(stored, t.key(), &st)
+}
+
+// loadState fills st from the document stored under key, when there is one.
+func loadState(stored map[string][]byte, key string, st any) error {
+	raw, ok := stored[key]
+	if !ok {
+		return nil
+	}
+	if err := json.Unmarshal(raw, st); err != nil {
+		return fmt.Errorf("watchdog state %s: %w", key, err)
+	}
+	return nil
+}
+
 func targets(cfg *config.Watchdog) []target {
 	var out []target
 	for _, t := range cfg.Prometheus {
@@ -267,12 +283,7 @@ func (w *Watchdog) checkHeartbeats(ctx context.Context, cfg *config.Heartbeat, s
 	}
 	load := func(source string, since time.Time) (*heartbeatState, error) {
 		st := &heartbeatState{Source: source, Since: since}
-		if raw, ok := stored[heartbeatKeyPrefix+source]; ok {
-			if err := json.Unmarshal(raw, st); err != nil {
-				return nil, fmt.Errorf("watchdog state %s: %w", heartbeatKeyPrefix+source, err)
-			}
-		}
-		return st, nil
+		return st, loadState(stored, heartbeatKeyPrefix+source, st)
 	}
 	updates := map[string]*heartbeatState{}
 	var events []Event
@@ -300,9 +311,6 @@ func (w *Watchdog) checkHeartbeats(ctx context.Context, cfg *config.Heartbeat, s
 	}
 	// Once any heartbeat arrived, the per-source switches take over.
 	if latest.IsZero() || never.Missing {
-		if !latest.IsZero() {
-			latest = now
-		}
 		events = append(events, never.observe(cfg, latest, w.started, now)...)
 	}
 	updates[heartbeatKeyPrefix+neverSeenSource] = never
