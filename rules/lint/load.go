@@ -257,60 +257,22 @@ var (
 func (f *File) parseFinding(err error, groups *rulefmt.RuleGroups, tree []groupNode) (Finding, int, int) {
 	finding := Finding{File: f.Path, Severity: Error, Check: parseCheck{}.ID(), Message: err.Error()}
 	gi, ri := -1, -1
-
 	var rerr *rulefmt.Error
-	if errors.As(err, &rerr) {
-		ri = rerr.Rule - 1
-		finding.Rule = rerr.RuleName
-		if groups != nil {
-			for i, g := range groups.Groups {
-				if g.Name == rerr.Group {
-					gi = i
-					break
-				}
-			}
-		}
-		msg := rerr.Err.Error()
-		var rn *ruleNode
-		if gi >= 0 && gi < len(tree) && ri >= 0 && ri < len(tree[gi].rules) {
-			rn = &tree[gi].rules[ri]
-			finding.Position = pos(rn.node)
-		}
-		if m := posPrefixRE.FindStringSubmatch(msg); m != nil {
-			if line, _ := strconv.Atoi(m[1]); line > 0 { // 0:0 is a field that is missing
-				finding.Line, _ = strconv.Atoi(m[1])
-				finding.Column, _ = strconv.Atoi(m[2])
-			}
-			msg = strings.TrimPrefix(msg, m[0])
-			// A second position follows when both record and alert are at fault.
-			if m2 := posPrefixRE.FindStringSubmatch(msg); m2 != nil {
-				msg = strings.TrimPrefix(msg, m2[0])
-			}
-		} else if rn != nil {
-			if m := fieldKeyRE.FindStringSubmatch(msg); m != nil {
-				finding.Position = keyPos(rn, m[1], m[2])
-			} else if m := nameInMsg.FindStringSubmatch(msg); m != nil {
-				finding.Position = keyPos(rn, m[1], m[2])
-			}
-		}
+	switch {
+	case errors.As(err, &rerr):
+		gi, ri = ruleFinding(&finding, rerr, groups, tree)
 		var perr parser.ParseErrors
 		if errors.As(err, &perr) {
 			finding.Check = syntaxCheck{}.ID()
 		}
-		finding.Message = msg
-		if rerr.Group != "" {
-			finding.Message = "group " + strconv.Quote(rerr.Group) + ": " + msg
-		}
-	} else if m := posPrefixRE.FindStringSubmatch(finding.Message); m != nil {
-		finding.Line, _ = strconv.Atoi(m[1])
-		finding.Column, _ = strconv.Atoi(m[2])
-		finding.Message = strings.TrimPrefix(finding.Message, m[0])
+	case posPrefixRE.MatchString(finding.Message):
+		finding.Position, finding.Message = cutPosition(finding.Message)
 		if finding.Line == 0 { // rulefmt reads group positions from a node it never fills
 			finding.Position = groupPos(finding.Message, tree)
 		}
-	} else if m := yamlLineRE.FindStringSubmatch(finding.Message); m != nil {
-		finding.Line, _ = strconv.Atoi(m[1])
-	} else {
+	case yamlLineRE.MatchString(finding.Message):
+		finding.Line, _ = strconv.Atoi(yamlLineRE.FindStringSubmatch(finding.Message)[1])
+	default:
 		// Values that fail to decode, such as a duration of "5 minutes", come without
 		// a position: find the value the message quotes.
 		finding.Position = quotedValuePos(finding.Message, tree)
@@ -322,6 +284,53 @@ func (f *File) parseFinding(err error, groups *rulefmt.RuleGroups, tree []groupN
 		finding.Column = 1
 	}
 	return finding, gi, ri
+}
+
+// ruleFinding places an error about one rule: at the position rulefmt gives, else at
+// the label or annotation it names, else at the rule. It returns the rule's indexes.
+func ruleFinding(finding *Finding, rerr *rulefmt.Error, groups *rulefmt.RuleGroups, tree []groupNode) (gi, ri int) {
+	gi, ri = -1, rerr.Rule-1
+	finding.Rule = rerr.RuleName
+	if groups != nil {
+		gi = slices.IndexFunc(groups.Groups, func(g rulefmt.RuleGroup) bool { return g.Name == rerr.Group })
+	}
+	var rn *ruleNode
+	if gi >= 0 && gi < len(tree) && ri >= 0 && ri < len(tree[gi].rules) {
+		rn = &tree[gi].rules[ri]
+		finding.Position = pos(rn.node)
+	}
+	msg := rerr.Err.Error()
+	if posPrefixRE.MatchString(msg) {
+		var p Position
+		p, msg = cutPosition(msg)
+		if p.Line > 0 { // 0:0 is a field that is missing
+			finding.Position = p
+		}
+		// A second position follows when both record and alert are at fault.
+		_, msg = cutPosition(msg)
+	} else if rn != nil {
+		if m := fieldKeyRE.FindStringSubmatch(msg); m != nil {
+			finding.Position = keyPos(rn, m[1], m[2])
+		} else if m := nameInMsg.FindStringSubmatch(msg); m != nil {
+			finding.Position = keyPos(rn, m[1], m[2])
+		}
+	}
+	finding.Message = msg
+	if rerr.Group != "" {
+		finding.Message = "group " + strconv.Quote(rerr.Group) + ": " + msg
+	}
+	return gi, ri
+}
+
+// cutPosition takes a leading "line:col: " off msg.
+func cutPosition(msg string) (Position, string) {
+	m := posPrefixRE.FindStringSubmatch(msg)
+	if m == nil {
+		return Position{}, msg
+	}
+	line, _ := strconv.Atoi(m[1])
+	col, _ := strconv.Atoi(m[2])
+	return Position{Line: line, Column: col}, strings.TrimPrefix(msg, m[0])
 }
 
 var repeatedGroupRE = regexp.MustCompile(`groupname: "(.*)" is repeated`)
