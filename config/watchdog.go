@@ -38,6 +38,12 @@ type Heartbeat struct {
 	Timeout   Duration `yaml:"timeout"`
 }
 
+// IsHeartbeat reports whether alertname is the watchdog's heartbeat alert, which goes
+// to the dead-man's switch and never through routes.
+func (c *Config) IsHeartbeat(alertname string) bool {
+	return c.Watchdog != nil && c.Watchdog.Heartbeat != nil && c.Watchdog.Heartbeat.Alertname == alertname
+}
+
 // Watchdog defaults, as in the README.
 const (
 	DefaultWatchdogInterval = Duration(30 * time.Second)

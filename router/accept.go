@@ -115,8 +115,7 @@ func (s *Server) accept(ctx context.Context, rt *runtime, p *Payload, now time.T
 
 // isHeartbeat reports whether a is the watchdog's heartbeat alert.
 func (rt *runtime) isHeartbeat(a *template.Alert) bool {
-	w := rt.cfg.Watchdog
-	return w != nil && w.Heartbeat != nil && a.Labels[string(model.AlertNameLabel)] == w.Heartbeat.Alertname
+	return rt.cfg.IsHeartbeat(a.Labels[string(model.AlertNameLabel)])
 }
 
 // enqueueGroup decides which alerts of g the receiver gets and enqueues them as one

@@ -21,7 +21,7 @@ func (routeCheck) CheckRule(ctx *Context, r *Rule) []Problem {
 	if ctx.Router == nil || r.Alert == "" {
 		return nil
 	}
-	if w := ctx.Router.Watchdog; w != nil && w.Heartbeat != nil && w.Heartbeat.Alertname == r.Alert {
+	if ctx.Router.IsHeartbeat(r.Alert) {
 		return nil // the heartbeat goes to the dead-man's switch, not through routes
 	}
 	// The labels known before evaluation: Prometheus's external labels, then the
