@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/alertrouter/alertrouter/config"
+	"github.com/alertrouter/alertrouter/internal/testenv"
 	"github.com/alertrouter/alertrouter/store"
 )
 
@@ -233,13 +234,7 @@ func (e *env) counter(name string, labels ...string) float64 {
 // eventually polls cond for up to 10 seconds: for waiting on the dispatcher, never for timing.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testenv.Eventually(t, 10*time.Second, what, cond)
 }
 
 // alert builds one alert of a payload.

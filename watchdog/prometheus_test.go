@@ -62,17 +62,10 @@ scrape_configs:
 		}
 	}
 	waitFor("prometheus up")
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testenv.Eventually(t, 10*time.Second, "the watchdog seeing Prometheus up", func() bool {
 		st, _ := e.wd.Status(context.Background())
-		if st.Targets[0].State == stateUp && !st.Targets[0].LastStartTime.IsZero() {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the watchdog never saw Prometheus up: %+v", st.Targets)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return st.Targets[0].State == stateUp && !st.Targets[0].LastStartTime.IsZero()
+	})
 
 	prom.Kill()
 	waitFor("killed", "down/info", "down/warning", "down/critical")

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/alertrouter/alertrouter/config"
+	"github.com/alertrouter/alertrouter/internal/testenv"
 	"github.com/alertrouter/alertrouter/receivers/aliyuncms"
 	"github.com/alertrouter/alertrouter/store"
 )
@@ -445,20 +446,13 @@ func TestRunProbesOnItsOwn(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { e.wd.Run(ctx); close(done) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testenv.Eventually(t, 10*time.Second, "Run to probe", func() bool {
 		st, err := e.wd.Status(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st.Targets[0].State == stateUp {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("Run never probed")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return st.Targets[0].State == stateUp
+	})
 	cancel()
 	<-done
 }

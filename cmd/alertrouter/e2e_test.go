@@ -43,7 +43,7 @@ func TestServeOnEmbeddedDefault(t *testing.T) {
 	if resp.StatusCode != 200 || string(answer) != `{"status":"success","data":{"alerts":2,"notifications":1,"suppressed":0}}`+"\n" {
 		t.Fatalf("POST /webhook = %d %s", resp.StatusCode, answer)
 	}
-	eventually(t, 10*time.Second, "the log line", func() bool { return strings.Contains(p.Stdout(), "\n") })
+	testenv.Eventually(t, 10*time.Second, "the log line", func() bool { return strings.Contains(p.Stdout(), "\n") })
 	var line log.Line
 	if err := json.Unmarshal([]byte(p.Stdout()), &line); err != nil {
 		t.Fatalf("stdout is not one JSON line: %v\n%s", err, p.Stdout())
@@ -193,7 +193,7 @@ receivers:
 
 	postAlerts("")
 	// Both Alertmanagers have notified (3 alerts each) and the outbox is empty.
-	eventually(t, 30*time.Second, "both Alertmanagers' firing notifications", func() bool {
+	testenv.Eventually(t, 30*time.Second, "both Alertmanagers' firing notifications", func() bool {
 		return metric(t, routerAddr, "alertrouter_alerts_received_total", `status="firing"`) >= 6 &&
 			metric(t, routerAddr, "alertrouter_outbox_pending", "") == 0
 	})
@@ -215,7 +215,7 @@ receivers:
 	}
 
 	postAlerts(time.Now().UTC().Format(time.RFC3339))
-	eventually(t, 30*time.Second, "both Alertmanagers' resolved notifications", func() bool {
+	testenv.Eventually(t, 30*time.Second, "both Alertmanagers' resolved notifications", func() bool {
 		return metric(t, routerAddr, "alertrouter_alerts_received_total", `status="resolved"`) >= 6 &&
 			metric(t, routerAddr, "alertrouter_outbox_pending", "") == 0
 	})
@@ -318,7 +318,7 @@ default_receivers: [hook]
 	t.Logf("killed with %d of %d accepted alerts delivered", deliveredAtKill, acceptedN)
 
 	startRouter(t, dir, addr, cfg)
-	eventually(t, 120*time.Second, "every accepted alert delivered after the restart", func() bool {
+	testenv.Eventually(t, 120*time.Second, "every accepted alert delivered after the restart", func() bool {
 		seen := rec.snapshot()
 		for _, inst := range accepted {
 			if seen["firing "+inst] == 0 {
@@ -342,7 +342,7 @@ default_receivers: [hook]
 	if string(b) != `{"status":"success","data":[]}`+"\n" {
 		t.Fatalf("dead notifications after restart: %s", b)
 	}
-	eventually(t, 30*time.Second, "an empty outbox", func() bool {
+	testenv.Eventually(t, 30*time.Second, "an empty outbox", func() bool {
 		return metric(t, addr, "alertrouter_outbox_pending", "") == 0
 	})
 }
@@ -373,19 +373,19 @@ func TestSIGHUPReload(t *testing.T) {
 		if err := router.Cmd.Process.Signal(syscall.SIGHUP); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 10*time.Second, "the reload", func() bool {
+		testenv.Eventually(t, 10*time.Second, "the reload", func() bool {
 			return metric(t, addr, "alertrouter_config_last_reload_successful", "") == wantOK &&
 				strings.Contains(router.Stderr(), map[float64]string{0: "Config reload failed", 1: "Config reloaded"}[wantOK])
 		})
 	}
 	reload("receivers: [\n", 0)
 	post("i1")
-	eventually(t, 10*time.Second, "delivery with the old config", func() bool {
+	testenv.Eventually(t, 10*time.Second, "delivery with the old config", func() bool {
 		return strings.Contains(router.Stdout(), `"receiver":"first"`)
 	})
 	reload("receivers:\n  - {name: second, log: {}}\ndefault_receivers: [second]\n", 1)
 	post("i2")
-	eventually(t, 10*time.Second, "delivery with the new config", func() bool {
+	testenv.Eventually(t, 10*time.Second, "delivery with the new config", func() bool {
 		return strings.Contains(router.Stdout(), `"receiver":"second"`)
 	})
 }

@@ -258,7 +258,7 @@ func TestStack(t *testing.T) {
 		}
 		t.Logf("alertrouter stdout: %s", testenv.Tail(router.Stdout(), 3000))
 	})
-	eventually(t, 60*time.Second, "the heartbeat from prom-main and every watchdog target up", func() bool {
+	testenv.Eventually(t, 60*time.Second, "the heartbeat from prom-main and every watchdog target up", func() bool {
 		lastState = watchdogState()
 		return strings.Contains(lastState, `"source":"prom-main"`) && strings.Count(lastState, `"state":"up"`) == 3
 	})
@@ -286,14 +286,14 @@ func TestStack(t *testing.T) {
 			}
 			return true
 		}
-		eventually(t, 90*time.Second, "every alert delivered", func() bool { return all("firing") })
+		testenv.Eventually(t, 90*time.Second, "every alert delivered", func() bool { return all("firing") })
 		exp.set(func(e *exporters) {
 			delete(e.probe, "http://comfyui-1:8188")
 			delete(e.probe, "10.8.0.1:443")
 			e.gpuTemp = 60
 			e.rate5xx = 0
 		})
-		eventually(t, 90*time.Second, "every resolution delivered", func() bool { return all("resolved") })
+		testenv.Eventually(t, 90*time.Second, "every resolution delivered", func() bool { return all("resolved") })
 		time.Sleep(5 * time.Second) // both Alertmanagers have sent everything twice by now
 
 		sent := sentNotifications(t, routerAddr)
@@ -365,7 +365,7 @@ func TestStack(t *testing.T) {
 		}
 		cms.SetDelay(0)
 		router = startRouter(stack, dir, routerAddr, routerCfg)
-		eventually(t, 120*time.Second, "every accepted alert delivered to CMS", func() bool {
+		testenv.Eventually(t, 120*time.Second, "every accepted alert delivered to CMS", func() bool {
 			seen := delivered()
 			for _, inst := range accepted {
 				if !seen[inst] {
@@ -382,14 +382,14 @@ func TestStack(t *testing.T) {
 			t.Fatalf("prometheus exit code %d", code)
 		}
 		down := []string{"PrometheusDown/down/info/firing", "PrometheusDown/down/warning/firing", "PrometheusDown/down/critical/firing"}
-		eventually(t, 30*time.Second, "down escalated", func() bool {
+		testenv.Eventually(t, 30*time.Second, "down escalated", func() bool {
 			return containsInOrder(logEvents(t, router.Stdout()), down)
 		})
-		eventually(t, 90*time.Second, "the heartbeat switch", func() bool {
+		testenv.Eventually(t, 90*time.Second, "the heartbeat switch", func() bool {
 			return count(logEvents(t, router.Stdout()), "AlertPipelineBroken/heartbeat_missing/critical/firing") == 1
 		})
 		prom = testenv.StartPrometheus(stack, promDir, promAddr, promCfg)
-		eventually(t, 60*time.Second, "restarted, recovered and the heartbeat back", func() bool {
+		testenv.Eventually(t, 60*time.Second, "restarted, recovered and the heartbeat back", func() bool {
 			ev := logEvents(t, router.Stdout())
 			return count(ev, "PrometheusRestarted/restarted/warning/firing") == 1 &&
 				count(ev, "PrometheusDown/recovered/info/resolved") == 1 &&

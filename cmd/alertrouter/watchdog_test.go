@@ -78,7 +78,7 @@ watchdog:
 		body, _ := io.ReadAll(resp.Body)
 		return fmt.Sprint(resp.StatusCode, " ", string(body))
 	}
-	eventually(t, 15*time.Second, "prometheus up in the API", func() bool { return strings.Contains(status(), `"state":"up"`) })
+	testenv.Eventually(t, 15*time.Second, "prometheus up in the API", func() bool { return strings.Contains(status(), `"state":"up"`) })
 
 	hb := `{"version":"4","status":"firing","receiver":"alertrouter","groupLabels":{},"commonLabels":{},"commonAnnotations":{},
 		"externalURL":"http://am:9093","alerts":[{"status":"firing","labels":{"alertname":"Watchdog","severity":"info","prometheus":"prom-main"},
@@ -97,7 +97,7 @@ watchdog:
 
 	prom.Kill()
 	want := []string{"PrometheusDown/down/info/firing", "PrometheusDown/down/warning/firing", "PrometheusDown/down/critical/firing"}
-	eventually(t, 30*time.Second, "down escalated to critical", func() bool { return len(logEvents(t, wd.Stdout())) >= 3 })
+	testenv.Eventually(t, 30*time.Second, "down escalated to critical", func() bool { return len(logEvents(t, wd.Stdout())) >= 3 })
 	if got := logEvents(t, wd.Stdout()); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("events %v, want %v", got, want)
 	}
@@ -107,7 +107,7 @@ watchdog:
 
 	testenv.StartPrometheus(t, promDir, promAddr, promConfig)
 	want = append(want, "PrometheusDown/recovered/info/resolved", "PrometheusRestarted/restarted/warning/firing")
-	eventually(t, 30*time.Second, "restarted and recovered", func() bool { return len(logEvents(t, wd.Stdout())) >= 5 })
+	testenv.Eventually(t, 30*time.Second, "restarted and recovered", func() bool { return len(logEvents(t, wd.Stdout())) >= 5 })
 	time.Sleep(2 * time.Second)
 	if got := logEvents(t, wd.Stdout()); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("events %v, want %v", got, want)
