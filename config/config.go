@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/alertmanager/pkg/labels"
 	"gopkg.in/yaml.v3"
 
+	"github.com/alertrouter/alertrouter/config/duration"
 	"github.com/alertrouter/alertrouter/receivers"
 	"github.com/alertrouter/alertrouter/receivers/aliyuncms"
 	"github.com/alertrouter/alertrouter/receivers/email"
@@ -57,13 +58,13 @@ type Global struct {
 	// HostgroupLabel is the alert label that routing looks at.
 	HostgroupLabel string `yaml:"hostgroup_label"`
 	// RepeatInterval is how long a firing alert stays quiet at a receiver after it was sent.
-	RepeatInterval Duration `yaml:"repeat_interval"`
+	RepeatInterval duration.Duration `yaml:"repeat_interval"`
 	// SendResolved sends a resolved notification for every alert whose firing was sent.
 	SendResolved bool `yaml:"send_resolved"`
 	// Retention is how long finished notifications and dedupe claims are kept.
-	Retention Duration `yaml:"retention"`
+	Retention duration.Duration `yaml:"retention"`
 	// MaxRetryAge is how long the dispatcher keeps retrying a notification before it is dead.
-	MaxRetryAge Duration `yaml:"max_retry_age"`
+	MaxRetryAge duration.Duration `yaml:"max_retry_age"`
 	// Timezone shows times in templates: "Local" (default), "UTC", or an IANA name such as
 	// "Asia/Shanghai".
 	Timezone string `yaml:"timezone"`
@@ -142,10 +143,10 @@ func defaults() Config {
 	return Config{
 		Global: Global{
 			HostgroupLabel: DefaultHostgroupLabel,
-			RepeatInterval: Duration(DefaultRepeatInterval),
+			RepeatInterval: duration.Duration(DefaultRepeatInterval),
 			SendResolved:   true,
-			Retention:      Duration(DefaultRetention),
-			MaxRetryAge:    Duration(DefaultMaxRetryAge),
+			Retention:      duration.Duration(DefaultRetention),
+			MaxRetryAge:    duration.Duration(DefaultMaxRetryAge),
 			Timezone:       "Local",
 		},
 		Webhook: Webhook{MaxBodyBytes: DefaultMaxBodyBytes},

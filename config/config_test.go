@@ -116,6 +116,9 @@ default_receivers: [a]
 		{"watchdog critical before warning", base + "watchdog:\n  receivers: [a]\n  warning_after: 5m\n  critical_after: 1m\n  heartbeat: {}\n", "cfg.yml:8: watchdog.critical_after: must not be shorter than warning_after (5m)"},
 		{"watchdog interval too short", base + "watchdog:\n  receivers: [a]\n  interval: 100ms\n  heartbeat: {}\n", "cfg.yml:7: watchdog.interval: must be at least 1s"},
 		{"heartbeat timeout too short", base + "watchdog:\n  receivers: [a]\n  heartbeat:\n    timeout: 30s\n", "cfg.yml:8: watchdog.heartbeat.timeout: must be at least 1m: Prometheus resends the heartbeat every minute at best"},
+		{"bad receiver timeouts", "receivers:\n  - name: a\n    slack:\n      webhook_url: 'https://hooks.slack.com/services/T0/B0/x'\n      timeout: soon\n  - name: b\n    webhook:\n      url: 'http://x'\n      timeout: 1 minute\ndefault_receivers: [a]\n",
+			"cfg.yml:5: receivers[0].slack.timeout: \"soon\" is not a duration (like 30s, 5m, 4h or 7d)\n" +
+				"cfg.yml:9: receivers[1].webhook.timeout: \"1 minute\" is not a duration (like 30s, 5m, 4h or 7d)"},
 		{"watchdog unknown field", base + "watchdog:\n  reciever: [a]\n", "cfg.yml:6: watchdog.reciever: field reciever not found in type config.Watchdog"},
 	}
 	for _, tt := range tests {

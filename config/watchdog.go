@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
+
+	"github.com/alertrouter/alertrouter/config/duration"
 )
 
 // Watchdog watches Prometheus and Alertmanager from inside alertrouter, and listens for
@@ -13,15 +15,15 @@ import (
 // when the pipeline is broken, routing is not to be trusted.
 type Watchdog struct {
 	// Interval is how often every target is probed.
-	Interval Duration `yaml:"interval"`
+	Interval duration.Duration `yaml:"interval"`
 	// Confirm is how many probes in a row must fail before a target counts as down.
 	Confirm int `yaml:"confirm"`
 	// WarningAfter and CriticalAfter escalate a down target.
-	WarningAfter  Duration `yaml:"warning_after"`
-	CriticalAfter Duration `yaml:"critical_after"`
-	Receivers     []string `yaml:"receivers"`
-	Prometheus    []Target `yaml:"prometheus"`
-	Alertmanager  []Target `yaml:"alertmanager"`
+	WarningAfter  duration.Duration `yaml:"warning_after"`
+	CriticalAfter duration.Duration `yaml:"critical_after"`
+	Receivers     []string          `yaml:"receivers"`
+	Prometheus    []Target          `yaml:"prometheus"`
+	Alertmanager  []Target          `yaml:"alertmanager"`
 	// Heartbeat is the dead-man's switch; nil when not configured.
 	Heartbeat *Heartbeat `yaml:"heartbeat"`
 }
@@ -34,8 +36,8 @@ type Target struct {
 
 // Heartbeat names the always-firing alert and how long its silence is tolerated.
 type Heartbeat struct {
-	Alertname string   `yaml:"alertname"`
-	Timeout   Duration `yaml:"timeout"`
+	Alertname string            `yaml:"alertname"`
+	Timeout   duration.Duration `yaml:"timeout"`
 }
 
 // IsHeartbeat reports whether alertname is the watchdog's heartbeat alert, which goes
@@ -46,12 +48,12 @@ func (c *Config) IsHeartbeat(alertname string) bool {
 
 // Watchdog defaults, as in the README.
 const (
-	DefaultWatchdogInterval = Duration(30 * time.Second)
+	DefaultWatchdogInterval = duration.Duration(30 * time.Second)
 	DefaultWatchdogConfirm  = 2
-	DefaultWarningAfter     = Duration(time.Minute)
-	DefaultCriticalAfter    = Duration(3 * time.Minute)
+	DefaultWarningAfter     = duration.Duration(time.Minute)
+	DefaultCriticalAfter    = duration.Duration(3 * time.Minute)
 	DefaultHeartbeatName    = "Watchdog"
-	DefaultHeartbeatTimeout = Duration(10 * time.Minute)
+	DefaultHeartbeatTimeout = duration.Duration(10 * time.Minute)
 )
 
 // ProbeTimeout bounds a whole probe of a target, all its requests together: shorter

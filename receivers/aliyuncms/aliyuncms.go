@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/common/model"
 
+	"github.com/alertrouter/alertrouter/config/duration"
 	"github.com/alertrouter/alertrouter/receivers"
 )
 
@@ -60,9 +61,9 @@ type Config struct {
 	EventNames          map[string]string `yaml:"event_names"`
 	Content             string            `yaml:"content"`
 	// Endpoint overrides the host[:port] of the API, e.g. a VPC endpoint.
-	Endpoint string         `yaml:"endpoint"`
-	Scheme   string         `yaml:"scheme"` // https (default) or http
-	Timeout  model.Duration `yaml:"timeout"`
+	Endpoint string            `yaml:"endpoint"`
+	Scheme   string            `yaml:"scheme"` // https (default) or http
+	Timeout  duration.Duration `yaml:"timeout"`
 }
 
 // Validate checks the config and fills in defaults.
@@ -241,10 +242,7 @@ func (r *Receiver) client() (*cms.Client, error) {
 	if r.cached != nil && r.key == key {
 		return r.cached, nil
 	}
-	timeout := time.Duration(r.conf.Timeout)
-	if timeout == 0 {
-		timeout = DefaultTimeout
-	}
+	timeout := r.conf.Timeout.Or(DefaultTimeout)
 	// Our dispatcher retries; the SDK must not retry on its own.
 	conf := sdk.NewConfig().WithTimeout(timeout).WithAutoRetry(false).WithScheme(strings.ToUpper(r.conf.Scheme))
 	client, err := cms.NewClientWithOptions(r.conf.RegionID, conf, cred)

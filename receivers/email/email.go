@@ -15,9 +15,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/common/model"
 	gomail "github.com/wneessen/go-mail"
 
+	"github.com/alertrouter/alertrouter/config/duration"
 	"github.com/alertrouter/alertrouter/receivers"
 )
 
@@ -48,11 +48,11 @@ type Config struct {
 	AuthPasswordFile string           `yaml:"auth_password_file"`
 	TLS              string           `yaml:"tls"`
 	// CAFile adds certificate authorities to trust, for relays with a private CA.
-	CAFile  string         `yaml:"ca_file"`
-	Subject string         `yaml:"subject"`
-	HTML    string         `yaml:"html"`
-	Text    string         `yaml:"text"`
-	Timeout model.Duration `yaml:"timeout"`
+	CAFile  string            `yaml:"ca_file"`
+	Subject string            `yaml:"subject"`
+	HTML    string            `yaml:"html"`
+	Text    string            `yaml:"text"`
+	Timeout duration.Duration `yaml:"timeout"`
 }
 
 // Validate checks the config and fills in defaults.
@@ -210,10 +210,7 @@ func (r *Receiver) message(m *receivers.Message, to string) (*gomail.Msg, error)
 func (r *Receiver) client() (*gomail.Client, error) {
 	host, portStr, _ := net.SplitHostPort(r.conf.Smarthost)
 	port, _ := strconv.Atoi(portStr)
-	timeout := time.Duration(r.conf.Timeout)
-	if timeout == 0 {
-		timeout = DefaultTimeout
-	}
+	timeout := r.conf.Timeout.Or(DefaultTimeout)
 	opts := []gomail.Option{gomail.WithPort(port), gomail.WithTimeout(timeout)}
 	tlsConf := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
 	if r.conf.CAFile != "" {

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/slack-go/slack"
 
+	"github.com/alertrouter/alertrouter/config/duration"
 	"github.com/alertrouter/alertrouter/receivers"
 )
 
@@ -32,17 +33,17 @@ const (
 
 // Config configures a Slack receiver: an incoming webhook, or a bot token and a channel.
 type Config struct {
-	WebhookURL     receivers.Secret `yaml:"webhook_url"`
-	WebhookURLFile string           `yaml:"webhook_url_file"`
-	BotToken       receivers.Secret `yaml:"bot_token"`
-	BotTokenFile   string           `yaml:"bot_token_file"`
-	Channel        string           `yaml:"channel"`
-	APIURL         string           `yaml:"api_url"`
-	Title          string           `yaml:"title"`
-	Text           string           `yaml:"text"`
-	RateLimit      float64          `yaml:"rate_limit"`
-	Burst          int              `yaml:"burst"`
-	Timeout        model.Duration   `yaml:"timeout"`
+	WebhookURL     receivers.Secret  `yaml:"webhook_url"`
+	WebhookURLFile string            `yaml:"webhook_url_file"`
+	BotToken       receivers.Secret  `yaml:"bot_token"`
+	BotTokenFile   string            `yaml:"bot_token_file"`
+	Channel        string            `yaml:"channel"`
+	APIURL         string            `yaml:"api_url"`
+	Title          string            `yaml:"title"`
+	Text           string            `yaml:"text"`
+	RateLimit      float64           `yaml:"rate_limit"`
+	Burst          int               `yaml:"burst"`
+	Timeout        duration.Duration `yaml:"timeout"`
 }
 
 func (c *Config) webhook() bool { return c.WebhookURL != "" || c.WebhookURLFile != "" }
@@ -118,10 +119,7 @@ var (
 // New returns a receiver for a validated conf. A nil client means one with conf's timeout.
 func New(conf *Config, tmpl *receivers.Templates, client *http.Client) *Receiver {
 	if client == nil {
-		timeout := time.Duration(conf.Timeout)
-		if timeout == 0 {
-			timeout = DefaultTimeout
-		}
+		timeout := conf.Timeout.Or(DefaultTimeout)
 		client = receivers.NewHTTPClient(timeout)
 	}
 	return &Receiver{conf: conf, tmpl: tmpl, client: client}

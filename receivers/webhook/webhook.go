@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/prometheus/alertmanager/template"
-	"github.com/prometheus/common/model"
 
+	"github.com/alertrouter/alertrouter/config/duration"
 	"github.com/alertrouter/alertrouter/receivers"
 )
 
@@ -28,8 +28,8 @@ type Config struct {
 	BearerToken     receivers.Secret `yaml:"bearer_token"`
 	BearerTokenFile string           `yaml:"bearer_token_file"`
 	// MaxAlerts caps the alerts in one payload; the rest are counted in truncatedAlerts. 0 means no cap.
-	MaxAlerts int            `yaml:"max_alerts"`
-	Timeout   model.Duration `yaml:"timeout"`
+	MaxAlerts int               `yaml:"max_alerts"`
+	Timeout   duration.Duration `yaml:"timeout"`
 }
 
 // Validate checks the config; errors never quote the URL.
@@ -78,10 +78,7 @@ var _ receivers.Receiver = (*Receiver)(nil)
 // New returns a receiver for conf. A nil client means a client with conf's timeout.
 func New(conf *Config, client *http.Client) *Receiver {
 	if client == nil {
-		timeout := time.Duration(conf.Timeout)
-		if timeout == 0 {
-			timeout = DefaultTimeout
-		}
+		timeout := conf.Timeout.Or(DefaultTimeout)
 		client = receivers.NewHTTPClient(timeout)
 	}
 	return &Receiver{conf: conf, client: client}
