@@ -20,11 +20,6 @@ import (
 
 	"github.com/alertrouter/alertrouter/config/duration"
 	"github.com/alertrouter/alertrouter/receivers"
-	"github.com/alertrouter/alertrouter/receivers/aliyuncms"
-	"github.com/alertrouter/alertrouter/receivers/email"
-	logrcv "github.com/alertrouter/alertrouter/receivers/log"
-	"github.com/alertrouter/alertrouter/receivers/slack"
-	"github.com/alertrouter/alertrouter/receivers/webhook"
 )
 
 //go:embed default.yml
@@ -84,17 +79,6 @@ type BasicAuth struct {
 	Username     string           `yaml:"username"`
 	Password     receivers.Secret `yaml:"password"`
 	PasswordFile string           `yaml:"password_file"`
-}
-
-// Receiver is a named destination; exactly one integration is set.
-type Receiver struct {
-	Name    string          `yaml:"name"`
-	Log     *logrcv.Config  `yaml:"log"`
-	Webhook *webhook.Config `yaml:"webhook"`
-	Slack   *slack.Config   `yaml:"slack"`
-	Email   *email.Config   `yaml:"email"`
-	// AliyunCMS puts Aliyun CloudMonitor custom events.
-	AliyunCMS *aliyuncms.Config `yaml:"aliyun_cms"`
 }
 
 // Route sends alerts of matching host groups to receivers.
@@ -233,15 +217,14 @@ func (c *Config) Warnings() []string {
 		check("webhook.basic_auth.password_file", c.Webhook.BasicAuth.PasswordFile)
 	}
 	for i := range c.Receivers {
-		for _, in := range c.Receivers[i].integrations() {
-			sf, ok := in.conf.(interface{ SecretFiles() map[string]string })
-			if !ok {
-				continue
-			}
-			files := sf.SecretFiles()
-			for _, field := range slices.Sorted(maps.Keys(files)) {
-				check(fmt.Sprintf("receivers[%d].%s.%s", i, in.key, field), files[field])
-			}
+		r := &c.Receivers[i]
+		sf, ok := r.Config.(receivers.SecretFiler)
+		if !ok {
+			continue
+		}
+		files := sf.SecretFiles()
+		for _, field := range slices.Sorted(maps.Keys(files)) {
+			check(fmt.Sprintf("receivers[%d].%s.%s", i, r.Integration.Key, field), files[field])
 		}
 	}
 	return out

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/alertrouter/alertrouter/receivers/webhook"
 )
 
 func TestIssueExampleLoads(t *testing.T) {
@@ -34,7 +36,7 @@ func TestIssueExampleLoads(t *testing.T) {
 	if ms := c.Routes[1].ParsedMatchers(); len(ms) != 1 || ms[0].Name != "severity" {
 		t.Errorf("matchers = %v", ms)
 	}
-	if r, ok := c.Receiver("pay-hook"); !ok || r.Webhook == nil || string(r.Webhook.URL) != "http://127.0.0.1:18081/hook" {
+	if r, ok := c.Receiver("pay-hook"); !ok || r.Integration.Key != "webhook" || string(r.Config.(*webhook.Config).URL) != "http://127.0.0.1:18081/hook" {
 		t.Errorf("pay-hook = %+v", r)
 	}
 }
@@ -54,7 +56,7 @@ func TestTimezoneAndTemplates(t *testing.T) {
 
 func TestDefaultConfig(t *testing.T) {
 	c := Default()
-	if len(c.Receivers) != 1 || c.Receivers[0].Log == nil || len(c.DefaultReceivers) != 1 || c.DefaultReceivers[0] != "log" {
+	if len(c.Receivers) != 1 || c.Receivers[0].Integration.Key != "log" || len(c.DefaultReceivers) != 1 || c.DefaultReceivers[0] != "log" {
 		t.Fatalf("default config = %+v", c)
 	}
 }
@@ -95,6 +97,7 @@ default_receivers: [a]
 		{"bad matcher", base + "routes:\n  - hostgroup: a\n    matchers: ['severity=~\"(\"']\n    receivers: [a]\n", "cfg.yml:7: routes[0].matchers[0]: error parsing regexp: missing closing ): `^(?:()$`"},
 		{"route without receivers", base + "routes:\n  - hostgroup: a\n", "cfg.yml:6: routes[0].receivers: at least one receiver is required"},
 		{"duplicate receiver", "receivers:\n  - name: a\n    log: {}\n  - name: a\n    log: {}\ndefault_receivers: [a]\n", `cfg.yml:4: receivers[1].name: duplicate receiver name "a"`},
+		{"unknown integration", "receivers:\n  - name: a\n    slakc: {}\ndefault_receivers: [a]\n", "cfg.yml:3: receivers[0].slakc: field slakc not found in type config.Receiver (name and one of log, webhook, slack, email, aliyun_cms)"},
 		{"receiver without integration", "receivers:\n  - name: a\ndefault_receivers: [a]\n", `cfg.yml:2: receivers[0]: receiver "a" needs exactly one of log, webhook, slack, email, aliyun_cms, has 0`},
 		{"receiver with two integrations", "receivers:\n  - name: a\n    log: {}\n    webhook: {url: 'http://x'}\ndefault_receivers: [a]\n", `cfg.yml:2: receivers[0]: receiver "a" needs exactly one of log, webhook, slack, email, aliyun_cms, has 2`},
 		{"webhook without url", "receivers:\n  - name: a\n    webhook: {max_alerts: 1}\ndefault_receivers: [a]\n", "cfg.yml:3: receivers[0].webhook.url: one of url or url_file is required"},

@@ -126,63 +126,6 @@ func (w *Webhook) validate() error {
 	return nil
 }
 
-// integration is one receiver integration's config, with its YAML key.
-type integration struct {
-	key  string
-	conf interface{ Validate() error }
-}
-
-// integrations returns the integrations a receiver sets. A new integration needs a field
-// on Receiver, a line here, its key in integrationKeys and a case in the router's
-// buildReceiver.
-func (r *Receiver) integrations() []integration {
-	var out []integration
-	if r.Log != nil {
-		out = append(out, integration{"log", r.Log})
-	}
-	if r.Webhook != nil {
-		out = append(out, integration{"webhook", r.Webhook})
-	}
-	if r.Slack != nil {
-		out = append(out, integration{"slack", r.Slack})
-	}
-	if r.Email != nil {
-		out = append(out, integration{"email", r.Email})
-	}
-	if r.AliyunCMS != nil {
-		out = append(out, integration{"aliyun_cms", r.AliyunCMS})
-	}
-	return out
-}
-
-// integrationKeys are the YAML keys of all integrations, for messages.
-var integrationKeys = []string{"log", "webhook", "slack", "email", "aliyun_cms"}
-
-func (r *Receiver) validate(path string, tmpl *receivers.Templates) error {
-	if r.Name == "" {
-		return errf(path+".name", "is required")
-	}
-	set := r.integrations()
-	if len(set) != 1 {
-		return errf(path, "receiver %q needs exactly one of %s, has %d", r.Name, strings.Join(integrationKeys, ", "), len(set))
-	}
-	key := set[0].key
-	err := set[0].conf.Validate()
-	if tc, ok := set[0].conf.(interface {
-		CheckTemplates(*receivers.Templates) error
-	}); ok && err == nil {
-		err = tc.CheckTemplates(tmpl)
-	}
-	if err != nil {
-		var fe *receivers.FieldError
-		if errors.As(err, &fe) {
-			return errf(path+"."+key+"."+fe.Field, "%s", fe.Msg)
-		}
-		return errf(path+"."+key, "%v", err)
-	}
-	return nil
-}
-
 func (r *Route) validate(path string, receivers map[string]bool) error {
 	if r.Hostgroup != "" && r.HostgroupRegex != "" {
 		return errf(path+".hostgroup_regex", "hostgroup and hostgroup_regex are mutually exclusive")

@@ -5,6 +5,8 @@ package receivers
 
 import (
 	"context"
+	"io"
+	"time"
 
 	"github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/common/model"
@@ -45,6 +47,34 @@ func LabelSet(kv template.KV) model.LabelSet {
 // the dispatcher waits for a token before each attempt.
 type RateLimited interface {
 	RateLimit() (perSecond float64, burst int)
+}
+
+// Config is one integration's configuration, as decoded from a receiver's YAML. Validate
+// checks it and fills in defaults; a problem with one field is a *FieldError, so that the
+// config package can name the field and its line. Errors never quote a secret.
+type Config interface {
+	Validate() error
+}
+
+// SecretFiler is a Config that reads secrets from files at send time; `config check` tries
+// to read each of them. The map is keyed by YAML field; empty paths are not set.
+type SecretFiler interface {
+	SecretFiles() map[string]string
+}
+
+// TemplateChecker is a Config with template strings; config loading renders them against
+// sample notifications, so that a broken template rejects the config instead of a page.
+type TemplateChecker interface {
+	CheckTemplates(*Templates) error
+}
+
+// Env is what building a receiver may need besides its own config.
+type Env struct {
+	Templates *Templates
+	// Location is global.timezone, for receivers that format times themselves.
+	Location *time.Location
+	// Stdout is where the log receiver writes.
+	Stdout io.Writer
 }
 
 // Data is the template data of a notification, as Alertmanager templates see it.

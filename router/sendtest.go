@@ -28,10 +28,7 @@ func SendTest(ctx context.Context, cfg *config.Config, receiver, status string, 
 	if stdout == nil {
 		stdout = os.Stdout
 	}
-	r, err := buildReceiver(cfg, rc, stdout)
-	if err != nil {
-		return err
-	}
+	r := rc.Build(cfg, stdout)
 	now := time.Now()
 	hostgroup := "alertrouter-send-test"
 	a := template.Alert{

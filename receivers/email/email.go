@@ -55,6 +55,12 @@ type Config struct {
 	Timeout duration.Duration `yaml:"timeout"`
 }
 
+var (
+	_ receivers.Config          = (*Config)(nil)
+	_ receivers.SecretFiler     = (*Config)(nil)
+	_ receivers.TemplateChecker = (*Config)(nil)
+)
+
 // Validate checks the config and fills in defaults.
 func (c *Config) Validate() error {
 	if len(c.To) == 0 {

@@ -19,6 +19,10 @@ import (
 // Config configures a log receiver. It has no fields yet; `log: {}` enables it.
 type Config struct{}
 
+var (
+	_ receivers.Config = (*Config)(nil)
+)
+
 // Validate checks the config.
 func (c *Config) Validate() error { return nil }
 

@@ -91,8 +91,8 @@ func Templates(t *testing.T) *receivers.Templates {
 // Prepare validates a receiver config and checks its templates, as config loading does,
 // and returns the templates to build the receiver with.
 func Prepare(t *testing.T, conf interface {
-	Validate() error
-	CheckTemplates(*receivers.Templates) error
+	receivers.Config
+	receivers.TemplateChecker
 }) *receivers.Templates {
 	t.Helper()
 	if err := conf.Validate(); err != nil {

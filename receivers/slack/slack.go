@@ -49,6 +49,12 @@ type Config struct {
 func (c *Config) webhook() bool { return c.WebhookURL != "" || c.WebhookURLFile != "" }
 func (c *Config) bot() bool     { return c.BotToken != "" || c.BotTokenFile != "" }
 
+var (
+	_ receivers.Config          = (*Config)(nil)
+	_ receivers.SecretFiler     = (*Config)(nil)
+	_ receivers.TemplateChecker = (*Config)(nil)
+)
+
 // Validate checks the config and fills in defaults; errors never quote a secret.
 func (c *Config) Validate() error {
 	switch {

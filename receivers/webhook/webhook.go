@@ -32,6 +32,11 @@ type Config struct {
 	Timeout   duration.Duration `yaml:"timeout"`
 }
 
+var (
+	_ receivers.Config      = (*Config)(nil)
+	_ receivers.SecretFiler = (*Config)(nil)
+)
+
 // Validate checks the config; errors never quote the URL.
 func (c *Config) Validate() error {
 	switch {
