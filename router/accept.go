@@ -2,13 +2,12 @@ package router
 
 import (
 	"context"
-	"encoding/json"
-	"slices"
 	"time"
 
 	"github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/common/model"
 
+	"github.com/alertrouter/alertrouter/dispatch"
 	"github.com/alertrouter/alertrouter/receivers"
 	"github.com/alertrouter/alertrouter/store"
 	"github.com/alertrouter/alertrouter/watchdog"
@@ -21,8 +20,8 @@ type acceptResult struct {
 	Suppressed    int `json:"suppressed"`
 	// Heartbeats counts the watchdog's heartbeat alerts, recorded and not routed.
 	Heartbeats int `json:"heartbeats,omitempty"`
-	// enqueued counts notifications per receiver, to wake their workers.
-	enqueued map[string]int
+	// woken are the receivers that got notifications, to wake their workers.
+	woken []string
 }
 
 // group collects the alerts of one webhook that become one notification.
@@ -96,8 +95,8 @@ func (s *Server) accept(ctx context.Context, rt *runtime, p *Payload, now time.T
 	if err != nil {
 		return acceptResult{}, err
 	}
-	res.enqueued = t.enqueued
 	for r, n := range t.enqueued {
+		res.woken = append(res.woken, r)
 		s.metrics.enqueued.WithLabelValues(r).Add(float64(n))
 	}
 	for k, n := range t.suppressed {
@@ -158,14 +157,13 @@ func (s *Server) enqueueGroup(tx *store.Tx, rt *runtime, g *group, p *Payload, n
 	}
 	var id int64
 	if len(send) > 0 {
-		data := notificationData(rt, g, send, p.Data.ExternalURL)
-		payload, err := json.Marshal(data)
-		if err != nil {
-			return 0, err
+		groupLabels := template.KV{}
+		if g.hostgroup != "" {
+			groupLabels[rt.cfg.Global.HostgroupLabel] = g.hostgroup
 		}
-		id, err = tx.Enqueue(store.NewNotification{
-			Receiver: g.receiver, Route: g.route, Hostgroup: g.hostgroup, Status: g.status,
-			AlertNames: alertNames(send), AlertCount: len(send), Payload: payload,
+		id, err = dispatch.Enqueue(tx, dispatch.Notification{
+			Receiver: g.receiver, Route: g.route, Hostgroup: g.hostgroup,
+			Data: dispatch.NewData(g.receiver, g.status, send, groupLabels, p.Data.ExternalURL),
 		}, now)
 		if err != nil {
 			return 0, err
@@ -184,49 +182,4 @@ func (s *Server) enqueueGroup(tx *store.Tx, rt *runtime, g *group, p *Payload, n
 		return 0, nil
 	}
 	return 1, nil
-}
-
-// notificationData is the template data of one notification, in Alertmanager's shape.
-func notificationData(rt *runtime, g *group, alerts template.Alerts, externalURL string) *template.Data {
-	d := &template.Data{
-		Receiver:    g.receiver,
-		Status:      g.status,
-		Alerts:      alerts,
-		GroupLabels: template.KV{},
-		ExternalURL: externalURL,
-	}
-	if g.hostgroup != "" {
-		d.GroupLabels[rt.cfg.Global.HostgroupLabel] = g.hostgroup
-	}
-	d.CommonLabels = commonKV(alerts, func(a *template.Alert) template.KV { return a.Labels })
-	d.CommonAnnotations = commonKV(alerts, func(a *template.Alert) template.KV { return a.Annotations })
-	return d
-}
-
-// commonKV returns the pairs that every alert has, as Alertmanager computes CommonLabels.
-func commonKV(alerts template.Alerts, kv func(*template.Alert) template.KV) template.KV {
-	common := template.KV{}
-	for k, v := range kv(&alerts[0]) {
-		common[k] = v
-	}
-	for i := 1; i < len(alerts); i++ {
-		other := kv(&alerts[i])
-		for k, v := range common {
-			if ov, ok := other[k]; !ok || ov != v {
-				delete(common, k)
-			}
-		}
-	}
-	return common
-}
-
-func alertNames(alerts template.Alerts) []string {
-	var names []string
-	for _, a := range alerts {
-		if n := a.Labels["alertname"]; !slices.Contains(names, n) {
-			names = append(names, n)
-		}
-	}
-	slices.Sort(names)
-	return names
 }

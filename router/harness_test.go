@@ -130,11 +130,11 @@ func (e *env) Close() {
 
 // wake makes every dispatcher worker look at the outbox now, after the clock moved.
 func (e *env) wake() {
-	all := map[string]int{}
-	for _, n := range e.srv.receiverNames() {
-		all[n] = 1
+	var all []string
+	for _, r := range e.srv.runtime.Load().cfg.Receivers {
+		all = append(all, r.Name)
 	}
-	e.srv.dispatcher.notify(all)
+	e.srv.dispatcher.Notify(all)
 }
 
 type response struct {

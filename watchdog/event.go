@@ -1,12 +1,9 @@
 package watchdog
 
 import (
-	"encoding/json"
-
+	"github.com/alertrouter/alertrouter/dispatch"
 	"github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/common/model"
-
-	"github.com/alertrouter/alertrouter/store"
 )
 
 // Route and host group of watchdog notifications, in the API and history.
@@ -37,7 +34,7 @@ func (e Event) alertname() string {
 // notification renders the event as one alert in Alertmanager's shape, so every
 // receiver and template handles it like any other; severity is the event's level,
 // which aliyun_cms turns into its event name.
-func (e Event) notification(receiver string) (store.NewNotification, error) {
+func (e Event) notification(receiver string) dispatch.Notification {
 	status := string(model.AlertFiring)
 	if e.Resolved {
 		status = string(model.AlertResolved)
@@ -66,21 +63,8 @@ func (e Event) notification(receiver string) (store.NewNotification, error) {
 	if e.Resolved {
 		alert.EndsAt = e.At
 	}
-	data := template.Data{
-		Receiver:          receiver,
-		Status:            status,
-		Alerts:            template.Alerts{alert},
-		GroupLabels:       template.KV{"alertname": alert.Labels["alertname"]},
-		CommonLabels:      labels,
-		CommonAnnotations: alert.Annotations,
-		ExternalURL:       e.URL,
+	return dispatch.Notification{
+		Receiver: receiver, Route: Route, Hostgroup: Hostgroup,
+		Data: dispatch.NewData(receiver, status, template.Alerts{alert}, template.KV{"alertname": alert.Labels["alertname"]}, e.URL),
 	}
-	payload, err := json.Marshal(data)
-	if err != nil {
-		return store.NewNotification{}, err
-	}
-	return store.NewNotification{
-		Receiver: receiver, Route: Route, Hostgroup: Hostgroup, Status: status,
-		AlertNames: []string{e.alertname()}, AlertCount: 1, Payload: payload,
-	}, nil
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/alertrouter/alertrouter/config"
+	"github.com/alertrouter/alertrouter/dispatch"
 	"github.com/alertrouter/alertrouter/store"
 )
 
@@ -192,11 +193,7 @@ func (w *Watchdog) Tick(ctx context.Context) error {
 		}
 		for _, e := range events {
 			for _, receiver := range cfg.Receivers {
-				n, err := e.notification(receiver)
-				if err != nil {
-					return err
-				}
-				if _, err := tx.Enqueue(n, now); err != nil {
+				if _, err := dispatch.Enqueue(tx, e.notification(receiver), now); err != nil {
 					return err
 				}
 			}

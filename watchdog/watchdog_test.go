@@ -466,15 +466,8 @@ func TestEventLevelsPickCMSEventNames(t *testing.T) {
 		{Kind: EventRecovered, Level: LevelInfo, TargetKind: KindPrometheus, Resolved: true},
 		{Kind: EventHeartbeatMissing, Level: LevelCritical, TargetKind: "heartbeat"},
 	} {
-		n, err := e.notification("cms")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var d template.Data
-		if err := json.Unmarshal(n.Payload, &d); err != nil {
-			t.Fatal(err)
-		}
-		if got := aliyuncms.Level(&d.Alerts[0]); got != e.Level {
+		n := e.notification("cms")
+		if got := aliyuncms.Level(&n.Data.Alerts[0]); got != e.Level {
 			t.Errorf("%s/%s reaches aliyun_cms as level %s", e.Kind, e.Level, got)
 		}
 	}

@@ -9,8 +9,8 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 
 	"github.com/alertrouter/alertrouter/config"
+	"github.com/alertrouter/alertrouter/dispatch"
 	"github.com/alertrouter/alertrouter/receivers"
-	"github.com/alertrouter/alertrouter/router"
 )
 
 type sendTestCmd struct {
@@ -38,7 +38,7 @@ func (c *sendTestCmd) run(stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "FAILED: no receiver named %q in the config\n", *c.receiver)
 		return 1
 	}
-	err = router.SendTest(context.Background(), cfg, *c.receiver, *c.status, stdout)
+	err = dispatch.SendTest(context.Background(), cfg, *c.receiver, *c.status, stdout)
 	var throttled *receivers.ThrottledError
 	switch {
 	case err == nil:

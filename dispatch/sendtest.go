@@ -1,4 +1,4 @@
-package router
+package dispatch
 
 import (
 	"context"
@@ -44,12 +44,8 @@ func SendTest(ctx context.Context, cfg *config.Config, receiver, status string, 
 		a.EndsAt = now
 	}
 	a.Fingerprint = receivers.LabelSet(a.Labels).Fingerprint().String()
-	data := &template.Data{
-		Receiver: receiver, Status: status, Alerts: template.Alerts{a},
-		GroupLabels:       template.KV{cfg.Global.HostgroupLabel: hostgroup},
-		CommonLabels:      a.Labels,
-		CommonAnnotations: a.Annotations,
-	}
+	groupLabels := template.KV{cfg.Global.HostgroupLabel: hostgroup}
+	data := NewData(receiver, status, template.Alerts{a}, groupLabels, "")
 	ctx, cancel := context.WithTimeout(ctx, attemptTimeout)
 	defer cancel()
 	return r.Send(ctx, &receivers.Message{Receiver: receiver, Route: "send-test", Hostgroup: hostgroup, Data: data})

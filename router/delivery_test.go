@@ -1,5 +1,8 @@
 package router
 
+// Delivery through the whole server: webhooks in, the dispatcher (package dispatch) out,
+// on a real SQLite file and a fake clock.
+
 import (
 	"context"
 	"database/sql"
@@ -280,7 +283,7 @@ func TestJanitorPrunesAndExpires(t *testing.T) {
 	}
 
 	e.clock.Add(24*time.Hour + time.Second) // past max_retry_age
-	e.srv.tidy(context.Background())
+	e.srv.dispatcher.Tidy(context.Background())
 	dead := e.list(store.Dead)
 	if len(dead) != 1 || dead[0].Receiver != "removed" || dead[0].LastError != "gave up after max_retry_age (1d): receiver is not configured" {
 		t.Fatalf("dead = %+v", dead)
@@ -293,7 +296,7 @@ func TestJanitorPrunesAndExpires(t *testing.T) {
 	}
 
 	e.clock.Add(168*time.Hour + time.Second) // past retention
-	e.srv.tidy(context.Background())
+	e.srv.dispatcher.Tidy(context.Background())
 	if all := e.list(""); len(all) != 0 {
 		t.Fatalf("rows past retention were kept: %+v", all)
 	}

@@ -1,0 +1,167 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/alertrouter/alertrouter/receivers"
+	"github.com/alertrouter/alertrouter/store"
+)
+
+// outcome is what one attempt means for the worker's next steps.
+type outcome struct {
+	// pauseUntil holds back the whole receiver: it rate limits us, or the store cannot
+	// record outcomes (delivering more would only repeat them).
+	pauseUntil time.Time
+	// retried means the notification waits for another attempt, and with it the later
+	// ones of its host group.
+	retried bool
+}
+
+// deliver makes one attempt and records its outcome.
+func (d *Dispatcher) deliver(ctx context.Context, w *worker, logger *slog.Logger, n *store.Notification) outcome {
+	set := d.current.Load()
+	maxAge := set.global.MaxRetryAge
+	rcv, ok := set.receivers[n.Receiver]
+	if !ok {
+		return outcome{} // removed by a reload; the worker is being stopped
+	}
+	logger = logger.With("notification", n.ID)
+	msg, err := decode(n)
+	if err != nil {
+		return d.finishDead(logger, n, "permanent", err)
+	}
+	if rl, ok := rcv.(receivers.RateLimited); ok {
+		perSecond, burst := rl.RateLimit()
+		if wait := w.pace.reserve(perSecond, burst, time.Now()); wait > 0 {
+			d.metrics.waited.WithLabelValues(n.Receiver, "rate_limit").Add(wait.Seconds())
+			sleep(ctx, wait, nil)
+			if ctx.Err() != nil {
+				return outcome{} // shutting down: it stays pending
+			}
+		}
+	}
+
+	// The attempt is not cut short by shutdown: it is bounded by its own timeout, and
+	// shutdown waits for it, so that a notification is not sent and then forgotten.
+	attemptCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), attemptTimeout)
+	start := d.now()
+	err = rcv.Send(attemptCtx, msg)
+	cancel()
+	now := d.now()
+	d.metrics.attemptDuration.WithLabelValues(n.Receiver).Observe(now.Sub(start).Seconds())
+
+	var throttled *receivers.ThrottledError
+	switch {
+	case err == nil || receivers.IsPartial(err):
+		w.throttles = 0
+		return d.finishSent(logger, n, err, now)
+	case receivers.IsPermanent(err):
+		return d.finishDead(logger, n, "permanent", err)
+	case now.Sub(n.CreatedAt) >= maxAge.Std():
+		return d.finishDead(logger, n, "expired", fmt.Errorf("gave up after max_retry_age (%s): %w", maxAge, err))
+	case errors.As(err, &throttled):
+		w.throttles++
+		wait := throttled.RetryAfter
+		if wait <= 0 {
+			wait = backoff(w.throttles)
+		}
+		logger.Warn("Receiver is rate limiting", "retry_in", wait, "err", err)
+		d.metrics.waited.WithLabelValues(n.Receiver, "retry_after").Add(wait.Seconds())
+		next := now.Add(wait)
+		return outcome{pauseUntil: later(next, d.retry(logger, n, next, true, err, now)), retried: true}
+	default:
+		wait := backoff(n.Attempts + 1)
+		logger.Warn("Delivery failed, will retry", "attempt", n.Attempts+1, "retry_in", wait, "err", err)
+		return outcome{pauseUntil: d.retry(logger, n, now.Add(wait), false, err, now), retried: true}
+	}
+}
+
+// finishSent records a delivery; partial, when not nil, says which destinations refused it.
+func (d *Dispatcher) finishSent(logger *slog.Logger, n *store.Notification, partial error, now time.Time) outcome {
+	note := ""
+	if partial != nil {
+		note = partial.Error()
+	}
+	if err := d.store.MarkSent(context.Background(), n.ID, note, now); err != nil {
+		// Delivered but not recorded: it will be delivered again (at least once),
+		// after a pause, not in a loop.
+		logger.Error("Cannot record a delivery", "err", err)
+		return outcome{pauseUntil: now.Add(storeErrorWait)}
+	}
+	d.metrics.sent.WithLabelValues(n.Receiver).Inc()
+	d.metrics.deliveryLatency.WithLabelValues(n.Receiver).Observe(now.Sub(n.CreatedAt).Seconds())
+	if note != "" {
+		d.metrics.failed.WithLabelValues(n.Receiver, "partial").Inc()
+		logger.Error("Notification sent, but not to every destination", "err", note)
+		return outcome{}
+	}
+	logger.Debug("Notification sent", "attempts", n.Attempts+1)
+	return outcome{}
+}
+
+// retry records a failed or throttled attempt; like every outcome, it is counted only
+// once it is stored. It returns when to try again if the store failed, zero otherwise.
+func (d *Dispatcher) retry(logger *slog.Logger, n *store.Notification, next time.Time, throttled bool, cause error, now time.Time) time.Time {
+	if err := d.store.MarkRetry(context.Background(), n.ID, next, throttled, cause.Error(), now); err != nil {
+		logger.Error("Cannot schedule a retry", "err", err)
+		return now.Add(storeErrorWait)
+	}
+	if throttled {
+		d.metrics.throttled.WithLabelValues(n.Receiver).Inc()
+	} else {
+		d.metrics.failed.WithLabelValues(n.Receiver, "retryable").Inc()
+	}
+	return time.Time{}
+}
+
+func (d *Dispatcher) finishDead(logger *slog.Logger, n *store.Notification, reason string, cause error) outcome {
+	now := d.now()
+	if err := d.store.MarkDead(context.Background(), n.ID, cause.Error(), now); err != nil {
+		logger.Error("Cannot record a dead notification", "err", err)
+		return outcome{pauseUntil: now.Add(storeErrorWait)}
+	}
+	d.metrics.failed.WithLabelValues(n.Receiver, reason).Inc()
+	d.metrics.dead.WithLabelValues(n.Receiver).Inc()
+	logger.Error("Notification is dead, giving up", "attempts", n.Attempts+1, "alerts", n.AlertNames, "err", cause)
+	return outcome{}
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// backoff is the wait before attempt number attempt+1: exponential from minBackoff, capped
+// at maxBackoff, with "equal jitter" (half fixed, half random) so that retries after an
+// outage do not arrive in lockstep.
+func backoff(attempt int) time.Duration {
+	d := maxBackoff
+	if attempt < 20 {
+		d = min(minBackoff<<max(attempt-1, 0), maxBackoff)
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// pacer spaces out a worker's attempts to a receiver's declared rate limit. It runs on
+// the real clock, not the dispatcher's injectable one: it paces real requests.
+type pacer struct {
+	limiter *rate.Limiter
+}
+
+// reserve takes a token and says how long to wait for it. A changed limit (a reload)
+// starts with a full bucket.
+func (p *pacer) reserve(perSecond float64, burst int, now time.Time) time.Duration {
+	if p.limiter == nil || p.limiter.Limit() != rate.Limit(perSecond) || p.limiter.Burst() != burst {
+		p.limiter = rate.NewLimiter(rate.Limit(perSecond), burst)
+	}
+	return p.limiter.ReserveN(now, 1).DelayFrom(now)
+}

@@ -1,0 +1,233 @@
+// Package dispatch drains the outbox into receivers: one worker per configured receiver,
+// pacing for receivers with a rate limit, backoff with jitter, the classification of each
+// attempt's outcome (sent, retry, throttled, dead), the delivery metrics, and the janitor
+// that expires and prunes old rows. It also owns the outbox's contract: the Notification
+// that the router and the watchdog enqueue and that workers decode (notification.go).
+//
+// The path store -> dispatcher -> receiver is all here; the router only enqueues and
+// wakes workers with Notify.
+package dispatch
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/alertrouter/alertrouter/config"
+	"github.com/alertrouter/alertrouter/receivers"
+	"github.com/alertrouter/alertrouter/store"
+)
+
+// Dispatcher tuning. Backoff doubles from minBackoff up to maxBackoff, with jitter.
+const (
+	minBackoff     = time.Second
+	maxBackoff     = 5 * time.Minute
+	attemptTimeout = 30 * time.Second // a receiver's own timeout should be shorter
+	batchSize      = 64
+	idlePoll       = time.Minute // also catches rows whose wake-up was missed
+	storeErrorWait = 5 * time.Second
+)
+
+// Options are a Dispatcher's dependencies.
+type Options struct {
+	Store  *store.Store
+	Logger *slog.Logger
+	// Registerer gets the delivery metrics.
+	Registerer prometheus.Registerer
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// Stdout is where log receivers write; os.Stdout when nil.
+	Stdout io.Writer
+}
+
+// Dispatcher delivers the outbox. Workers follow config changes (SetConfig).
+type Dispatcher struct {
+	store   *store.Store
+	logger  *slog.Logger
+	now     func() time.Time
+	stdout  io.Writer
+	metrics *metrics
+	current atomic.Pointer[receiverSet]
+
+	mu      sync.Mutex
+	workers map[string]*worker
+	wg      sync.WaitGroup
+	ctx     context.Context // set by Run; workers stop taking work when it is done
+}
+
+// receiverSet is what one config gives the dispatcher. It is replaced whole, so that an
+// attempt always sees one config's receivers and limits.
+type receiverSet struct {
+	global    config.Global
+	receivers map[string]receivers.Receiver
+}
+
+// New builds a dispatcher for a validated config. It delivers nothing until Run.
+func New(cfg *config.Config, o Options) *Dispatcher {
+	d := &Dispatcher{store: o.Store, logger: o.Logger, now: o.Now, stdout: o.Stdout, workers: map[string]*worker{}}
+	if d.now == nil {
+		d.now = time.Now
+	}
+	if d.stdout == nil {
+		d.stdout = os.Stdout
+	}
+	d.current.Store(d.build(cfg))
+	d.metrics = newMetrics(o.Registerer)
+	o.Registerer.MustRegister(newOutboxCollector(d.store, d.logger, d.receiverNames))
+	return d
+}
+
+func (d *Dispatcher) build(cfg *config.Config) *receiverSet {
+	set := &receiverSet{global: cfg.Global, receivers: make(map[string]receivers.Receiver, len(cfg.Receivers))}
+	for i := range cfg.Receivers {
+		set.receivers[cfg.Receivers[i].Name] = cfg.Receivers[i].Build(cfg, d.stdout)
+	}
+	return set
+}
+
+// SetConfig switches to the receivers of a new validated config: it starts workers for
+// new receivers and stops those of receivers that are gone. Rows of a removed receiver
+// stay pending until they expire, so that re-adding it (or undoing a typo) loses nothing.
+func (d *Dispatcher) SetConfig(cfg *config.Config) {
+	d.current.Store(d.build(cfg))
+	d.sync()
+}
+
+func (d *Dispatcher) receiverNames() []string {
+	set := d.current.Load()
+	names := make([]string, 0, len(set.receivers))
+	for n := range set.receivers {
+		names = append(names, n)
+	}
+	return names
+}
+
+// Run delivers and keeps the outbox tidy until ctx is done, then waits for every worker's
+// attempt in flight (each bounded by its timeout) before it returns.
+func (d *Dispatcher) Run(ctx context.Context) {
+	d.mu.Lock()
+	d.ctx = ctx
+	d.mu.Unlock()
+	d.sync()
+	d.janitor(ctx)
+	d.wg.Wait()
+}
+
+// Notify wakes the workers of receivers that have new notifications, so that delivery
+// starts at once rather than at their next poll.
+func (d *Dispatcher) Notify(receivers []string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, name := range receivers {
+		if w, ok := d.workers[name]; ok {
+			select {
+			case w.wake <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// worker delivers to one receiver, so that a slow or rate-limited destination never
+// holds up the others.
+type worker struct {
+	name   string
+	wake   chan struct{}
+	cancel context.CancelFunc
+	// Only the worker's goroutine touches these.
+	// throttles counts consecutive rate-limit answers, to back off when they come
+	// without Retry-After.
+	throttles int
+	// pace spaces out attempts for receivers that declare a rate limit.
+	pace pacer
+}
+
+// sync starts a worker for every receiver of the current set and stops the others.
+func (d *Dispatcher) sync() {
+	set := d.current.Load()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ctx == nil || d.ctx.Err() != nil {
+		return
+	}
+	for name, w := range d.workers {
+		if _, ok := set.receivers[name]; !ok {
+			w.cancel()
+			delete(d.workers, name)
+		}
+	}
+	for name := range set.receivers {
+		if _, ok := d.workers[name]; ok {
+			continue
+		}
+		ctx, cancel := context.WithCancel(d.ctx)
+		w := &worker{name: name, wake: make(chan struct{}, 1), cancel: cancel}
+		d.workers[name] = w
+		d.wg.Go(func() { d.work(ctx, w) })
+	}
+}
+
+func (d *Dispatcher) work(ctx context.Context, w *worker) {
+	logger := d.logger.With("receiver", w.name)
+	var pausedUntil time.Time
+	for ctx.Err() == nil {
+		if now := d.now(); now.Before(pausedUntil) {
+			sleep(ctx, pausedUntil.Sub(now), w.wake)
+			continue
+		}
+		due, err := d.store.Due(ctx, w.name, d.now(), batchSize)
+		if err != nil {
+			if ctx.Err() == nil {
+				logger.Error("Cannot read the outbox", "err", err)
+			}
+			sleep(ctx, storeErrorWait, nil)
+			continue
+		}
+		// Host groups whose oldest notification is waiting for a retry: their later ones
+		// in this batch wait too (the store has pushed them back already).
+		held := map[string]bool{}
+		for i := range due {
+			if ctx.Err() != nil {
+				return
+			}
+			if held[due[i].Hostgroup] {
+				continue
+			}
+			out := d.deliver(ctx, w, logger, &due[i])
+			if out.retried {
+				held[due[i].Hostgroup] = true
+			}
+			if pausedUntil = out.pauseUntil; !pausedUntil.IsZero() {
+				break
+			}
+		}
+		if !pausedUntil.IsZero() || len(due) == batchSize {
+			continue
+		}
+		wait := idlePoll
+		if next, ok, err := d.store.NextDue(ctx, w.name); err == nil && ok {
+			wait = min(max(next.Sub(d.now()), 0), idlePoll)
+		}
+		sleep(ctx, wait, w.wake)
+	}
+}
+
+// sleep waits for d, the wake channel or the end of ctx.
+func sleep(ctx context.Context, d time.Duration, wake <-chan struct{}) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	case <-wake:
+	}
+}

@@ -1,0 +1,91 @@
+package dispatch
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/prometheus/alertmanager/template"
+
+	"github.com/alertrouter/alertrouter/receivers"
+	"github.com/alertrouter/alertrouter/store"
+)
+
+// Notification is the outbox's contract: alerts of one host group with one status, for
+// one receiver, sent there by one route. The router makes them from webhooks and the
+// watchdog from its events; Enqueue is their one encoder and decode their one decoder.
+type Notification struct {
+	Receiver  string
+	Route     string
+	Hostgroup string
+	// Data is what the receiver's templates see, in Alertmanager's shape (NewData).
+	Data *receivers.Data
+}
+
+// NewData is the template data of a notification in Alertmanager's shape: CommonLabels
+// and CommonAnnotations are the pairs that every alert has, as Alertmanager computes them.
+func NewData(receiver, status string, alerts template.Alerts, groupLabels template.KV, externalURL string) *receivers.Data {
+	return &receivers.Data{
+		Receiver:          receiver,
+		Status:            status,
+		Alerts:            alerts,
+		GroupLabels:       groupLabels,
+		CommonLabels:      commonKV(alerts, func(a *template.Alert) template.KV { return a.Labels }),
+		CommonAnnotations: commonKV(alerts, func(a *template.Alert) template.KV { return a.Annotations }),
+		ExternalURL:       externalURL,
+	}
+}
+
+func commonKV(alerts template.Alerts, kv func(*template.Alert) template.KV) template.KV {
+	common := template.KV{}
+	if len(alerts) == 0 {
+		return common
+	}
+	for k, v := range kv(&alerts[0]) {
+		common[k] = v
+	}
+	for i := 1; i < len(alerts); i++ {
+		other := kv(&alerts[i])
+		for k, v := range common {
+			if ov, ok := other[k]; !ok || ov != v {
+				delete(common, k)
+			}
+		}
+	}
+	return common
+}
+
+// Enqueue writes n to the outbox in tx, due now or after the pending notifications of its
+// receiver and host group, and returns its id. The stored payload is n.Data as JSON.
+func Enqueue(tx *store.Tx, n Notification, now time.Time) (int64, error) {
+	payload, err := json.Marshal(n.Data)
+	if err != nil {
+		return 0, fmt.Errorf("encode notification: %w", err)
+	}
+	return tx.Enqueue(store.NewNotification{
+		Receiver: n.Receiver, Route: n.Route, Hostgroup: n.Hostgroup, Status: n.Data.Status,
+		AlertNames: alertNames(n.Data.Alerts), AlertCount: len(n.Data.Alerts), Payload: payload,
+	}, now)
+}
+
+// alertNames are the distinct alert names, sorted, for listings.
+func alertNames(alerts template.Alerts) []string {
+	var names []string
+	for _, a := range alerts {
+		if n := a.Labels["alertname"]; !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// decode turns a stored row back into the message its receiver gets.
+func decode(n *store.Notification) (*receivers.Message, error) {
+	var data receivers.Data
+	if err := json.Unmarshal(n.Payload, &data); err != nil {
+		return nil, fmt.Errorf("stored payload is unreadable: %w", err)
+	}
+	return &receivers.Message{ID: n.ID, Receiver: n.Receiver, Route: n.Route, Hostgroup: n.Hostgroup, Data: &data}, nil
+}

@@ -1,0 +1,77 @@
+package dispatch
+
+import (
+	"context"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/prometheus/alertmanager/template"
+
+	"github.com/alertrouter/alertrouter/receivers/receivertest"
+	"github.com/alertrouter/alertrouter/store"
+)
+
+func TestNewDataComputesCommonPairs(t *testing.T) {
+	alerts := template.Alerts{
+		{Labels: template.KV{"alertname": "A", "hostgroup": "gpu", "instance": "1"}, Annotations: template.KV{"runbook": "r", "summary": "one"}},
+		{Labels: template.KV{"alertname": "B", "hostgroup": "gpu", "instance": "2"}, Annotations: template.KV{"runbook": "r", "summary": "two"}},
+	}
+	d := NewData("ops", "firing", alerts, template.KV{"hostgroup": "gpu"}, "http://am:9093")
+	if !reflect.DeepEqual(d.CommonLabels, template.KV{"hostgroup": "gpu"}) || !reflect.DeepEqual(d.CommonAnnotations, template.KV{"runbook": "r"}) {
+		t.Fatalf("common labels %v, annotations %v", d.CommonLabels, d.CommonAnnotations)
+	}
+	if d.Receiver != "ops" || d.Status != "firing" || d.ExternalURL != "http://am:9093" || d.GroupLabels["hostgroup"] != "gpu" {
+		t.Fatalf("data = %+v", d)
+	}
+	one := NewData("ops", "firing", alerts[:1], template.KV{}, "")
+	if !reflect.DeepEqual(one.CommonLabels, alerts[0].Labels) {
+		t.Fatalf("one alert: common labels %v, want all of its labels", one.CommonLabels)
+	}
+}
+
+// What Enqueue writes, decode reads back: the message a receiver gets is the data that
+// was enqueued, and the row's listing columns agree with it.
+func TestEnqueueAndDecodeRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	m := receivertest.Message(3, "firing", "critical")
+	m.Data.Alerts[1].Labels["alertname"] = "GPUMemoryNearlyFull"
+	n := Notification{Receiver: "ops", Route: "routes[2]", Hostgroup: "gpu-render-a", Data: m.Data}
+	now := time.Date(2026, 11, 21, 8, 0, 0, 0, time.UTC)
+	var id int64
+	if err := st.Update(ctx, func(tx *store.Tx) error {
+		id, err = Enqueue(tx, n, now)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	due, err := st.Due(ctx, "ops", now, 10)
+	if err != nil || len(due) != 1 {
+		t.Fatalf("due = %v, %v", due, err)
+	}
+	row := due[0]
+	if row.ID != id || row.Status != "firing" || row.AlertCount != 3 || !slices.Equal(row.AlertNames, []string{"GPUMemoryNearlyFull", "GPUTemperatureHigh"}) {
+		t.Fatalf("row = %+v", row)
+	}
+	msg, err := decode(&row)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg.ID != id || msg.Receiver != "ops" || msg.Route != "routes[2]" || msg.Hostgroup != "gpu-render-a" {
+		t.Fatalf("message = %+v", msg)
+	}
+	if !reflect.DeepEqual(msg.Data, m.Data) {
+		t.Fatalf("decoded data differs:\n got %+v\nwant %+v", msg.Data, m.Data)
+	}
+
+	row.Payload = []byte(`{"alerts":`)
+	if _, err := decode(&row); err == nil || err.Error() != "stored payload is unreadable: unexpected end of JSON input" {
+		t.Fatalf("decode of a broken payload: %v", err)
+	}
+}
