@@ -217,3 +217,18 @@ func TestREADMEExamplesLoad(t *testing.T) {
 		t.Fatalf("checked %d README examples, want the config reference and one per receiver", checked)
 	}
 }
+
+func TestHeartbeatSource(t *testing.T) {
+	for _, tc := range []struct {
+		labels map[string]string
+		want   string
+	}{
+		{map[string]string{"prometheus": "monitoring/prom-a", "replica": "b"}, "monitoring/prom-a"},
+		{map[string]string{"replica": "b"}, "b"},
+		{map[string]string{}, "http://am:9093"},
+	} {
+		if got := HeartbeatSource(tc.labels, "http://am:9093"); got != tc.want {
+			t.Errorf("HeartbeatSource(%v) = %q, want %q", tc.labels, got, tc.want)
+		}
+	}
+}

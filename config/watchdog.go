@@ -40,10 +40,23 @@ type Heartbeat struct {
 	Timeout   duration.Duration `yaml:"timeout"`
 }
 
-// IsHeartbeat reports whether alertname is the watchdog's heartbeat alert, which goes
-// to the dead-man's switch and never through routes.
+// IsHeartbeat reports whether alertname is the watchdog's heartbeat alert. This is the
+// one definition of a heartbeat: the router records it for the dead-man's switch instead
+// of routing it, `route test` says so, and `rules lint` does not ask it for a route.
 func (c *Config) IsHeartbeat(alertname string) bool {
 	return c.Watchdog != nil && c.Watchdog.Heartbeat != nil && c.Watchdog.Heartbeat.Alertname == alertname
+}
+
+// HeartbeatSource names where a heartbeat alert comes from, so that each Prometheus of a
+// pair has its own switch: the Prometheus that fires it, by its `prometheus` or `replica`
+// external label, else the Alertmanager that forwarded it, by its external URL.
+func HeartbeatSource(labels map[string]string, externalURL string) string {
+	for _, name := range []string{"prometheus", "replica"} {
+		if v := labels[name]; v != "" {
+			return v
+		}
+	}
+	return externalURL
 }
 
 // Watchdog defaults, as in the README.

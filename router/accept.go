@@ -7,10 +7,10 @@ import (
 	"github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/common/model"
 
+	"github.com/alertrouter/alertrouter/config"
 	"github.com/alertrouter/alertrouter/dispatch"
 	"github.com/alertrouter/alertrouter/receivers"
 	"github.com/alertrouter/alertrouter/store"
-	"github.com/alertrouter/alertrouter/watchdog"
 )
 
 // acceptResult summarises what one webhook produced.
@@ -51,16 +51,17 @@ func (s *Server) accept(ctx context.Context, rt *runtime, p *Payload, now time.T
 	heartbeats := map[string]bool{} // sources of firing heartbeats
 	for i := range p.Data.Alerts {
 		a := &p.Data.Alerts[i]
-		if rt.isHeartbeat(a) {
-			// The dead-man's switch listens for it; people never see it.
+		ls := receivers.LabelSet(a.Labels)
+		d := rt.routes.Route(ls)
+		if d.Heartbeat {
+			// The dead-man's switch listens for it; people never see it. A resolved
+			// heartbeat is no sign of life.
 			res.Heartbeats++
 			if a.Status == string(model.AlertFiring) {
-				heartbeats[watchdog.HeartbeatSource(a.Labels, p.Data.ExternalURL)] = true
+				heartbeats[config.HeartbeatSource(a.Labels, p.Data.ExternalURL)] = true
 			}
 			continue
 		}
-		ls := receivers.LabelSet(a.Labels)
-		d := rt.routes.Route(ls)
 		if d.DefaultReason != "" {
 			t.defaultRouted[d.DefaultReason]++
 		}
@@ -110,11 +111,6 @@ func (s *Server) accept(ctx context.Context, rt *runtime, p *Payload, now time.T
 		s.metrics.heartbeats.WithLabelValues(source).Inc()
 	}
 	return res, nil
-}
-
-// isHeartbeat reports whether a is the watchdog's heartbeat alert.
-func (rt *runtime) isHeartbeat(a *template.Alert) bool {
-	return rt.cfg.IsHeartbeat(a.Labels[string(model.AlertNameLabel)])
 }
 
 // enqueueGroup decides which alerts of g the receiver gets and enqueues them as one

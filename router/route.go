@@ -23,6 +23,9 @@ type Target struct {
 
 // Decision explains how one alert was routed.
 type Decision struct {
+	// Heartbeat means the alert is the watchdog's heartbeat: it is recorded for the
+	// dead-man's switch and delivered to nobody, so Matched and Targets are empty.
+	Heartbeat bool
 	// Matched lists the routes that matched, in config order.
 	Matched []string
 	// Targets lists each receiver once, with the first route that named it.
@@ -33,6 +36,7 @@ type Decision struct {
 
 // Routes matches alerts against a config's routes.
 type Routes struct {
+	cfg      *config.Config
 	label    model.LabelName
 	routes   []config.Route
 	defaults []string
@@ -40,16 +44,21 @@ type Routes struct {
 
 // NewRoutes prepares the routes of a validated config.
 func NewRoutes(c *config.Config) *Routes {
-	return &Routes{label: model.LabelName(c.Global.HostgroupLabel), routes: c.Routes, defaults: c.DefaultReceivers}
+	return &Routes{cfg: c, label: model.LabelName(c.Global.HostgroupLabel), routes: c.Routes, defaults: c.DefaultReceivers}
 }
 
 // Hostgroup returns the alert's host group label value, empty when absent.
 func (r *Routes) Hostgroup(ls model.LabelSet) string { return string(ls[r.label]) }
 
-// Route decides where an alert goes: routes are tried in order and the first match wins,
-// unless it has continue: true. Nothing matched means default_receivers.
+// Route decides where an alert goes: the watchdog's heartbeat goes nowhere; otherwise
+// routes are tried in order and the first match wins, unless it has continue: true.
+// Nothing matched means default_receivers.
 func (r *Routes) Route(ls model.LabelSet) Decision {
 	var d Decision
+	if r.cfg.IsHeartbeat(string(ls[model.AlertNameLabel])) {
+		d.Heartbeat = true
+		return d
+	}
 	hostgroup, hasHostgroup := ls[r.label]
 	for i := range r.routes {
 		rt := &r.routes[i]

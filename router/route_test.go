@@ -75,3 +75,26 @@ default_receivers: [c]
 		t.Fatalf("got %+v, want targets %v (continue, then first match wins, each receiver once)", d, want)
 	}
 }
+
+// The heartbeat is a routing outcome of its own: recorded, never delivered, whatever
+// routes its labels would match. Without a heartbeat config it is an alert like any other.
+func TestHeartbeatIsARoutingOutcome(t *testing.T) {
+	cfg, err := config.LoadFile("../examples/alertrouter.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := NewRoutes(cfg).Route(model.LabelSet{"alertname": "Watchdog", "hostgroup": "monitoring", "severity": "info"})
+	if !d.Heartbeat || len(d.Targets) != 0 || len(d.Matched) != 0 || d.DefaultReason != "" {
+		t.Fatalf("heartbeat decision = %+v, want a heartbeat with no targets", d)
+	}
+	if d := NewRoutes(cfg).Route(model.LabelSet{"alertname": "WatchdogX", "hostgroup": "monitoring"}); d.Heartbeat || len(d.Targets) == 0 {
+		t.Fatalf("another alert name: %+v", d)
+	}
+	noWatchdog, err := config.LoadFile("../config/testdata/issue.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := NewRoutes(noWatchdog).Route(model.LabelSet{"alertname": "Watchdog"}); d.Heartbeat || len(d.Targets) != 1 {
+		t.Fatalf("without a heartbeat config: %+v", d)
+	}
+}

@@ -7,18 +7,6 @@ import (
 	"github.com/alertrouter/alertrouter/config"
 )
 
-// HeartbeatSource names where a heartbeat alert comes from: the Prometheus that fires
-// it, by its `prometheus` or `replica` external label, else the Alertmanager that
-// forwarded it, by its external URL.
-func HeartbeatSource(labels map[string]string, externalURL string) string {
-	for _, name := range []string{"prometheus", "replica"} {
-		if v := labels[name]; v != "" {
-			return v
-		}
-	}
-	return externalURL
-}
-
 // heartbeatState is the dead-man's switch's memory of one source.
 type heartbeatState struct {
 	Source   string    `json:"source"`

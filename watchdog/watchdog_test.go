@@ -423,21 +423,6 @@ func TestHeartbeatThatNeverArrives(t *testing.T) {
 	expect(t, "then quiet", e.tick(time.Minute))
 }
 
-func TestHeartbeatSource(t *testing.T) {
-	for _, tc := range []struct {
-		labels map[string]string
-		want   string
-	}{
-		{map[string]string{"prometheus": "monitoring/prom-a", "replica": "b"}, "monitoring/prom-a"},
-		{map[string]string{"replica": "b"}, "b"},
-		{map[string]string{}, "http://am:9093"},
-	} {
-		if got := HeartbeatSource(tc.labels, "http://am:9093"); got != tc.want {
-			t.Errorf("HeartbeatSource(%v) = %q, want %q", tc.labels, got, tc.want)
-		}
-	}
-}
-
 // Run schedules ticks in-process with cron; stopping it waits for the running tick.
 func TestRunProbesOnItsOwn(t *testing.T) {
 	prom := newFakeProm(t)

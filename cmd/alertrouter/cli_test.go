@@ -70,6 +70,18 @@ func TestRouteTest(t *testing.T) {
 	}
 }
 
+// The heartbeat goes nowhere, and route test says so rather than naming a receiver.
+func TestRouteTestHeartbeat(t *testing.T) {
+	code, out, errOut := runCLI(t, "route", "test", "--config.file=../../examples/alertrouter.yml", "alertname=Watchdog", "hostgroup=monitoring")
+	want := "heartbeat: Watchdog is the watchdog's heartbeat: recorded for the dead-man's switch, delivered to no receiver\n"
+	if code != 0 || out != want {
+		t.Fatalf("route test alertname=Watchdog: %d %q %q\nwant 0 %q", code, out, errOut, want)
+	}
+	if code, _, _ := runCLI(t, "route", "test", "--config.file=../../examples/alertrouter.yml", "--verify.receivers=ops-log", "alertname=Watchdog"); code != 1 {
+		t.Fatalf("verify.receivers for a heartbeat: exit %d, want 1 (it reaches none)", code)
+	}
+}
+
 func TestMigrateRefusesNewerDatabase(t *testing.T) {
 	dir := t.TempDir()
 	if code, _, errOut := runCLI(t, "migrate", "--storage.path="+dir); code != 0 || !strings.Contains(errOut, "Database is up to date") {
