@@ -19,41 +19,8 @@ type Notification struct {
 	Receiver  string
 	Route     string
 	Hostgroup string
-	// Data is what the receiver's templates see, in Alertmanager's shape (NewData).
+	// Data is what the receiver's templates see, in Alertmanager's shape (receivers.NewData).
 	Data *receivers.Data
-}
-
-// NewData is the template data of a notification in Alertmanager's shape: CommonLabels
-// and CommonAnnotations are the pairs that every alert has, as Alertmanager computes them.
-func NewData(receiver, status string, alerts template.Alerts, groupLabels template.KV, externalURL string) *receivers.Data {
-	return &receivers.Data{
-		Receiver:          receiver,
-		Status:            status,
-		Alerts:            alerts,
-		GroupLabels:       groupLabels,
-		CommonLabels:      commonKV(alerts, func(a *template.Alert) template.KV { return a.Labels }),
-		CommonAnnotations: commonKV(alerts, func(a *template.Alert) template.KV { return a.Annotations }),
-		ExternalURL:       externalURL,
-	}
-}
-
-func commonKV(alerts template.Alerts, kv func(*template.Alert) template.KV) template.KV {
-	common := template.KV{}
-	if len(alerts) == 0 {
-		return common
-	}
-	for k, v := range kv(&alerts[0]) {
-		common[k] = v
-	}
-	for i := 1; i < len(alerts); i++ {
-		other := kv(&alerts[i])
-		for k, v := range common {
-			if ov, ok := other[k]; !ok || ov != v {
-				delete(common, k)
-			}
-		}
-	}
-	return common
 }
 
 // Enqueue writes n to the outbox in tx, due now or after the pending notifications of its

@@ -45,7 +45,7 @@ func SendTest(ctx context.Context, cfg *config.Config, receiver, status string, 
 	}
 	a.Fingerprint = receivers.LabelSet(a.Labels).Fingerprint().String()
 	groupLabels := template.KV{cfg.Global.HostgroupLabel: hostgroup}
-	data := NewData(receiver, status, template.Alerts{a}, groupLabels, "")
+	data := receivers.NewData(receiver, status, template.Alerts{a}, groupLabels, "")
 	ctx, cancel := context.WithTimeout(ctx, attemptTimeout)
 	defer cancel()
 	return r.Send(ctx, &receivers.Message{Receiver: receiver, Route: "send-test", Hostgroup: hostgroup, Data: data})

@@ -159,7 +159,7 @@ func (s *Server) enqueueGroup(tx *store.Tx, rt *runtime, g *group, p *Payload, n
 		}
 		id, err = dispatch.Enqueue(tx, dispatch.Notification{
 			Receiver: g.receiver, Route: g.route, Hostgroup: g.hostgroup,
-			Data: dispatch.NewData(g.receiver, g.status, send, groupLabels, p.Data.ExternalURL),
+			Data: receivers.NewData(g.receiver, g.status, send, groupLabels, p.Data.ExternalURL),
 		}, now)
 		if err != nil {
 			return 0, err

@@ -10,10 +10,12 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/alertrouter/alertrouter/config"
+	"github.com/alertrouter/alertrouter/internal/amtest"
 	"github.com/alertrouter/alertrouter/store"
 )
 
@@ -27,6 +29,8 @@ routes:
     receivers: [a, b]
 default_receivers: [a]
 `
+
+var benchStart = time.Date(2026, 11, 21, 8, 0, 0, 0, time.UTC)
 
 // BenchmarkWebhook measures the webhook path: decode, route, dedupe and commit of
 // 10-alert webhooks whose alerts are all new, so each one is claimed for two receivers.
@@ -49,11 +53,14 @@ func BenchmarkWebhook(b *testing.B) {
 	var seq atomic.Int64
 	body := func() string {
 		n := seq.Add(1)
-		alerts := make([]string, 10)
-		for i := range alerts {
-			alerts[i] = fmt.Sprintf(`{"status":"firing","labels":{"alertname":"Bench","hostgroup":"hg-%d","instance":"i-%d-%d","severity":"warning"},"annotations":{"summary":"bench"},"startsAt":"2026-11-21T08:00:00Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"http://prom/graph"}`, n%8, n, i)
+		w := amtest.Webhook{Receiver: "r", GroupKey: "g", ExternalURL: "http://am"}
+		for i := range 10 {
+			w.Alerts = append(w.Alerts, amtest.Alert{
+				Labels:      map[string]string{"alertname": "Bench", "hostgroup": fmt.Sprintf("hg-%d", n%8), "instance": fmt.Sprintf("i-%d-%d", n, i), "severity": "warning"},
+				Annotations: map[string]string{"summary": "bench"}, StartsAt: benchStart, GeneratorURL: "http://prom/graph",
+			})
 		}
-		return `{"version":"4","groupKey":"g","status":"firing","receiver":"r","externalURL":"http://am","alerts":[` + strings.Join(alerts, ",") + `]}`
+		return w.String()
 	}
 	b.ReportAllocs()
 	b.SetParallelism(8) // 16 concurrent webhooks on 2 cores, as from several Alertmanagers

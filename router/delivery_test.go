@@ -6,83 +6,18 @@ package router
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/alertrouter/alertrouter/receivers/receivertest"
-	"github.com/alertrouter/alertrouter/receivers/webhook"
+	"github.com/alertrouter/alertrouter/receivers/webhook/webhooktest"
 	"github.com/alertrouter/alertrouter/store"
 )
-
-// target is an HTTP webhook destination whose answers the test scripts.
-type target struct {
-	mu       sync.Mutex
-	answers  []func(w http.ResponseWriter) // consumed in order; then 200
-	received []webhook.Payload
-	headers  []http.Header
-	block    chan struct{} // when set, requests wait on it
-	srv      *httptest.Server
-}
-
-func newTarget(t *testing.T) *target {
-	tg := &target{}
-	tg.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tg.mu.Lock()
-		block := tg.block
-		tg.mu.Unlock()
-		if block != nil {
-			<-block
-		}
-		body, _ := io.ReadAll(r.Body)
-		tg.mu.Lock()
-		defer tg.mu.Unlock()
-		if len(tg.answers) > 0 {
-			a := tg.answers[0]
-			tg.answers = tg.answers[1:]
-			a(w)
-			return
-		}
-		var p webhook.Payload
-		if err := json.Unmarshal(body, &p); err != nil {
-			http.Error(w, err.Error(), 400)
-			return
-		}
-		tg.received = append(tg.received, p)
-		tg.headers = append(tg.headers, r.Header.Clone())
-	}))
-	t.Cleanup(tg.srv.Close)
-	return tg
-}
-
-func (tg *target) script(answers ...func(w http.ResponseWriter)) {
-	tg.mu.Lock()
-	defer tg.mu.Unlock()
-	tg.answers = append(tg.answers, answers...)
-}
-
-func (tg *target) got() []webhook.Payload {
-	tg.mu.Lock()
-	defer tg.mu.Unlock()
-	return append([]webhook.Payload(nil), tg.received...)
-}
-
-func status(code int, header ...string) func(w http.ResponseWriter) {
-	return func(w http.ResponseWriter) {
-		for i := 0; i+1 < len(header); i += 2 {
-			w.Header().Set(header[i], header[i+1])
-		}
-		w.WriteHeader(code)
-		_, _ = w.Write([]byte("scripted failure"))
-	}
-}
 
 func hookConfig(url string) string {
 	return `
@@ -115,11 +50,11 @@ func (e *env) settle(step time.Duration, what string, cond func() bool) {
 }
 
 func TestDeliversWebhookPayload(t *testing.T) {
-	tg := newTarget(t)
-	e := newEnv(t, hookConfig(tg.srv.URL+"/hook"), "", true)
+	tg := webhooktest.New(t)
+	e := newEnv(t, hookConfig(tg.URL()+"/hook"), "", true)
 	e.mustPost(payload("am1", alert{name: "A", hostgroup: "gpu-1", instance: "i1"}, alert{name: "B", hostgroup: "gpu-1", instance: "i2"}))
-	eventually(t, "delivery", func() bool { return len(tg.got()) == 1 })
-	p := tg.got()[0]
+	eventually(t, "delivery", func() bool { return len(tg.Payloads()) == 1 })
+	p := tg.Payloads()[0]
 	if p.Version != "4" || p.Receiver != "hook" || p.Status != "firing" || len(p.Alerts) != 1 || p.TruncatedAlerts != 1 {
 		t.Fatalf("payload = %+v (max_alerts: 1 must truncate to one alert)", p)
 	}
@@ -129,7 +64,7 @@ func TestDeliversWebhookPayload(t *testing.T) {
 	if p.CommonLabels["hostgroup"] != "gpu-1" || p.CommonLabels["instance"] != "" {
 		t.Fatalf("commonLabels = %v", p.CommonLabels)
 	}
-	if id := tg.headers[0].Get("X-Alertrouter-Notification-Id"); id == "" {
+	if id := tg.Requests()[0].Header.Get("X-Alertrouter-Notification-Id"); id == "" {
 		t.Fatal("no notification id header")
 	}
 	// The metric follows the store write: wait for both.
@@ -139,11 +74,11 @@ func TestDeliversWebhookPayload(t *testing.T) {
 }
 
 func TestRetriesUntilDelivered(t *testing.T) {
-	tg := newTarget(t)
-	tg.script(status(500), status(503), status(408))
-	e := newEnv(t, hookConfig(tg.srv.URL), "", true)
+	tg := webhooktest.New(t)
+	tg.Script(webhooktest.Status(500), webhooktest.Status(503), webhooktest.Status(408))
+	e := newEnv(t, hookConfig(tg.URL()), "", true)
 	e.mustPost(payload("am1", alert{name: "A", hostgroup: "gpu-1", instance: "i1"}))
-	e.settle(5*time.Second, "delivery after 3 failures", func() bool { return len(tg.got()) == 1 })
+	e.settle(5*time.Second, "delivery after 3 failures", func() bool { return len(tg.Payloads()) == 1 })
 	eventually(t, "sent state", func() bool { return len(e.list(store.Sent)) == 1 })
 	n := e.list(store.Sent)[0]
 	if n.Attempts != 4 || n.LastError != "" {
@@ -155,9 +90,9 @@ func TestRetriesUntilDelivered(t *testing.T) {
 }
 
 func TestPermanentErrorIsDeadAndReleasesClaim(t *testing.T) {
-	tg := newTarget(t)
-	tg.script(status(400))
-	e := newEnv(t, hookConfig(tg.srv.URL), "", true)
+	tg := webhooktest.New(t)
+	tg.Script(webhooktest.Status(400))
+	e := newEnv(t, hookConfig(tg.URL()), "", true)
 	a := alert{name: "A", hostgroup: "gpu-1", instance: "i1"}
 	e.mustPost(payload("am1", a))
 	eventually(t, "dead state", func() bool { return len(e.list(store.Dead)) == 1 })
@@ -170,7 +105,7 @@ func TestPermanentErrorIsDeadAndReleasesClaim(t *testing.T) {
 	if res := e.mustPost(payload("am1", a)); res.Notifications != 1 {
 		t.Fatalf("repeat after a dead notification: %+v", res)
 	}
-	eventually(t, "redelivery", func() bool { return len(tg.got()) == 1 })
+	eventually(t, "redelivery", func() bool { return len(tg.Payloads()) == 1 })
 	r := e.do(http.MethodGet, "/api/v1/notifications?status=dead", "", nil, nil)
 	if !strings.Contains(r.Raw, `"lastError":"unexpected status code 400: scripted failure"`) {
 		t.Errorf("API does not show the dead notification's error: %s", r.Raw)
@@ -178,16 +113,16 @@ func TestPermanentErrorIsDeadAndReleasesClaim(t *testing.T) {
 }
 
 func TestThrottledWaitsRetryAfterWithoutCountingAFailure(t *testing.T) {
-	tg := newTarget(t)
-	tg.script(status(429, "Retry-After", "30"), status(429, "Retry-After", "30"))
-	e := newEnv(t, hookConfig(tg.srv.URL), "", true)
+	tg := webhooktest.New(t)
+	tg.Script(webhooktest.Status(429, "Retry-After", "30"), webhooktest.Status(429, "Retry-After", "30"))
+	e := newEnv(t, hookConfig(tg.URL()), "", true)
 	e.mustPost(payload("am1", alert{name: "A", hostgroup: "gpu-1", instance: "i1"}))
 	eventually(t, "first throttle", func() bool { return e.counter("alertrouter_notifications_throttled_total") == 1 })
 	p := e.list(store.Pending)
 	if len(p) != 1 || p[0].Attempts != 0 || !p[0].NextAttemptAt.Equal(testStart.Add(30*time.Second)) {
 		t.Fatalf("after a 429 with Retry-After: 30: %+v", p)
 	}
-	e.settle(10*time.Second, "delivery after throttling", func() bool { return len(tg.got()) == 1 })
+	e.settle(10*time.Second, "delivery after throttling", func() bool { return len(tg.Payloads()) == 1 })
 	if c := e.counter("alertrouter_notifications_failed_total"); c != 0 {
 		t.Errorf("throttling counted as %v failures", c)
 	}
@@ -197,11 +132,11 @@ func TestThrottledWaitsRetryAfterWithoutCountingAFailure(t *testing.T) {
 }
 
 func TestGivesUpAfterMaxRetryAge(t *testing.T) {
-	tg := newTarget(t)
+	tg := webhooktest.New(t)
 	for range 100 {
-		tg.script(status(502))
+		tg.Script(webhooktest.Status(502))
 	}
-	e := newEnv(t, hookConfig(tg.srv.URL), "", true)
+	e := newEnv(t, hookConfig(tg.URL()), "", true)
 	e.mustPost(payload("am1", alert{name: "A", hostgroup: "gpu-1", instance: "i1"}))
 	e.settle(time.Minute, "dead after max_retry_age", func() bool { return len(e.list(store.Dead)) == 1 })
 	n := e.list(store.Dead)[0]
@@ -235,10 +170,9 @@ func TestErrorsDoNotLeakSecretURL(t *testing.T) {
 }
 
 func TestShutdownWaitsForTheDeliveryInFlight(t *testing.T) {
-	tg := newTarget(t)
-	release := make(chan struct{})
-	tg.block = release
-	e := newEnv(t, hookConfig(tg.srv.URL), "", true)
+	tg := webhooktest.New(t)
+	release := tg.Block()
+	e := newEnv(t, hookConfig(tg.URL()), "", true)
 	e.mustPost(payload("am1", alert{name: "A", hostgroup: "gpu-1", instance: "i1"}))
 	eventually(t, "delivery in flight", func() bool {
 		return e.counter("alertrouter_notifications_sent_total") == 0 && len(e.list(store.Pending)) == 1
@@ -250,7 +184,7 @@ func TestShutdownWaitsForTheDeliveryInFlight(t *testing.T) {
 		t.Fatal("Run returned while a delivery was in flight")
 	case <-time.After(100 * time.Millisecond):
 	}
-	close(release)
+	release()
 	<-e.done
 	if len(e.list(store.Sent)) != 1 {
 		t.Fatalf("the in-flight delivery was not recorded: %+v", e.list(""))
@@ -258,13 +192,13 @@ func TestShutdownWaitsForTheDeliveryInFlight(t *testing.T) {
 }
 
 func TestPendingWorkResumesAfterRestart(t *testing.T) {
-	tg := newTarget(t)
+	tg := webhooktest.New(t)
 	dir := t.TempDir()
-	e := newEnv(t, hookConfig(tg.srv.URL), dir, false) // accepts, never delivers
+	e := newEnv(t, hookConfig(tg.URL()), dir, false) // accepts, never delivers
 	e.mustPost(payload("am1", alert{name: "A", hostgroup: "gpu-1", instance: "i1"}, alert{name: "B", hostgroup: "gpu-2", instance: "i1"}))
 	e.Close()
-	newEnv(t, hookConfig(tg.srv.URL), dir, true)
-	eventually(t, "both notifications after restart", func() bool { return len(tg.got()) == 2 })
+	newEnv(t, hookConfig(tg.URL()), dir, true)
+	eventually(t, "both notifications after restart", func() bool { return len(tg.Payloads()) == 2 })
 }
 
 func TestJanitorPrunesAndExpires(t *testing.T) {
@@ -309,8 +243,8 @@ func TestJanitorPrunesAndExpires(t *testing.T) {
 // When the store cannot record outcomes (a full disk still answers reads), the dispatcher
 // must pause instead of delivering the same notification in a loop.
 func TestStoreWriteFailureDoesNotFloodTheReceiver(t *testing.T) {
-	tg := newTarget(t)
-	e := newEnv(t, hookConfig(tg.srv.URL), "", true)
+	tg := webhooktest.New(t)
+	e := newEnv(t, hookConfig(tg.URL()), "", true)
 	// Every update of a notification fails, as on a full disk; accepting only inserts.
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(e.dir, store.FileName)+"?_pragma=busy_timeout(5000)")
 	if err != nil {
@@ -321,9 +255,9 @@ func TestStoreWriteFailureDoesNotFloodTheReceiver(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.mustPost(payload("am1", alert{name: "A", hostgroup: "gpu-1", instance: "i1"}))
-	eventually(t, "the first delivery", func() bool { return len(tg.got()) >= 1 })
+	eventually(t, "the first delivery", func() bool { return len(tg.Payloads()) >= 1 })
 	time.Sleep(300 * time.Millisecond) // the fake clock is frozen: no pause can end
-	if n := len(tg.got()); n != 1 {
+	if n := len(tg.Payloads()); n != 1 {
 		t.Fatalf("delivered %d times while its outcome could not be recorded, want 1", n)
 	}
 	eventually(t, "the store failure in the log", func() bool { return strings.Contains(e.logs.String(), "Cannot record a delivery") })
@@ -331,9 +265,9 @@ func TestStoreWriteFailureDoesNotFloodTheReceiver(t *testing.T) {
 
 // A resolution never overtakes its firing, even when the firing needs a retry.
 func TestResolvedNeverOvertakesItsFiring(t *testing.T) {
-	tg := newTarget(t)
-	tg.script(status(503))
-	e := newEnv(t, hookConfig(tg.srv.URL), "", true)
+	tg := webhooktest.New(t)
+	tg.Script(webhooktest.Status(503))
+	e := newEnv(t, hookConfig(tg.URL()), "", true)
 	a := alert{name: "A", hostgroup: "gpu-1", instance: "i1"}
 	e.mustPost(payload("am1", a))
 	eventually(t, "the first failure", func() bool { return e.counter("alertrouter_notifications_failed_total") == 1 })
@@ -341,23 +275,23 @@ func TestResolvedNeverOvertakesItsFiring(t *testing.T) {
 	e.mustPost(payload("am1", a))
 	e.wake()
 	time.Sleep(50 * time.Millisecond)
-	if got := tg.got(); len(got) != 0 {
+	if got := tg.Payloads(); len(got) != 0 {
 		t.Fatalf("the resolution went out while its firing waited for a retry: %+v", got)
 	}
-	e.settle(500*time.Millisecond, "both delivered", func() bool { return len(tg.got()) == 2 })
-	if got := tg.got(); got[0].Status != "firing" || got[1].Status != "resolved" {
+	e.settle(500*time.Millisecond, "both delivered", func() bool { return len(tg.Payloads()) == 2 })
+	if got := tg.Payloads(); got[0].Status != "firing" || got[1].Status != "resolved" {
 		t.Fatalf("order: %s then %s", got[0].Status, got[1].Status)
 	}
 }
 
 func TestSlackThroughTheDispatcher(t *testing.T) {
-	tg := newTarget(t)
-	tg.script(status(429, "Retry-After", "20"))
+	tg := webhooktest.New(t)
+	tg.Script(webhooktest.Status(429, "Retry-After", "20"))
 	e := newEnv(t, `
 receivers:
   - name: ops-slack
     slack:
-      webhook_url: `+tg.srv.URL+`/services/T0/B0/s3cr3t
+      webhook_url: `+tg.URL()+`/services/T0/B0/s3cr3t
       rate_limit: 10
       burst: 1
 routes:
@@ -368,7 +302,7 @@ default_receivers: [ops-slack]
 	for i := range 3 {
 		e.mustPost(payload("am1", alert{name: "A", hostgroup: fmt.Sprintf("gpu-%d", i), instance: "i1"}))
 	}
-	e.settle(5*time.Second, "three messages after the 429", func() bool { return len(tg.got()) == 3 })
+	e.settle(5*time.Second, "three messages after the 429", func() bool { return len(tg.Payloads()) == 3 })
 	if w := e.counter("alertrouter_receiver_wait_seconds_total", "receiver", "ops-slack", "reason", "retry_after"); w != 20 {
 		t.Errorf("retry_after wait = %v, want 20", w)
 	}

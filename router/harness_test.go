@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -19,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/alertrouter/alertrouter/config"
+	"github.com/alertrouter/alertrouter/internal/amtest"
 	"github.com/alertrouter/alertrouter/internal/testenv"
 	"github.com/alertrouter/alertrouter/store"
 )
@@ -244,7 +244,7 @@ type alert struct {
 	extra                             map[string]string
 }
 
-func (a alert) json() string {
+func (a alert) amtest() amtest.Alert {
 	labels := map[string]string{"alertname": a.name, "instance": a.instance, "severity": "critical"}
 	if a.hostgroup != "" {
 		labels["hostgroup"] = a.hostgroup
@@ -252,36 +252,26 @@ func (a alert) json() string {
 	for k, v := range a.extra {
 		labels[k] = v
 	}
-	status := a.status
-	if status == "" {
-		status = "firing"
+	out := amtest.Alert{
+		Status: a.status, Labels: labels, StartsAt: a.startsAt, GeneratorURL: "http://prom/graph",
+		Annotations: map[string]string{"summary": a.name + " on " + a.instance},
 	}
-	starts := a.startsAt
-	if starts.IsZero() {
-		starts = testStart.Add(-time.Minute)
+	if out.StartsAt.IsZero() {
+		out.StartsAt = testStart.Add(-time.Minute)
 	}
-	ends := "0001-01-01T00:00:00Z"
-	if status == "resolved" {
-		ends = starts.Add(time.Hour).Format(time.RFC3339)
+	if a.status == "resolved" {
+		out.EndsAt = out.StartsAt.Add(time.Hour)
 	}
-	l, _ := json.Marshal(labels)
-	return fmt.Sprintf(`{"status":%q,"labels":%s,"annotations":{"summary":"%s on %s"},"startsAt":%q,"endsAt":%q,"generatorURL":"http://prom/graph"}`,
-		status, l, a.name, a.instance, starts.Format(time.RFC3339Nano), ends)
+	return out
 }
 
 // payload builds an Alertmanager v4 webhook from alerts; am tells the two Alertmanagers of an HA pair apart.
 func payload(am string, alerts ...alert) string {
-	parts := make([]string, len(alerts))
-	status := "resolved"
-	for i, a := range alerts {
-		parts[i] = a.json()
-		if a.status != "resolved" {
-			status = "firing"
-		}
+	w := amtest.Webhook{Receiver: "alertrouter", GroupKey: "{}:{am=" + am + "}", ExternalURL: "http://" + am + ":9093"}
+	for _, a := range alerts {
+		w.Alerts = append(w.Alerts, a.amtest())
 	}
-	return fmt.Sprintf(`{"version":"4","groupKey":"{}:{am=%s}","truncatedAlerts":0,"status":%q,"receiver":"alertrouter",
-		"groupLabels":{},"commonLabels":{},"commonAnnotations":{},"externalURL":"http://%s:9093","alerts":[%s]}`,
-		am, status, am, strings.Join(parts, ","))
+	return w.String()
 }
 
 // logConfig routes two host groups to two log receivers and everything else to a third.

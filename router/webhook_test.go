@@ -30,7 +30,7 @@ func TestBadInputIsRejectedAndStoresNothing(t *testing.T) {
 		{"trailing data", http.MethodPost, "application/json", good + `{}`, 400, "malformed JSON: unexpected data after the payload"},
 		{"wrong type", http.MethodPost, "application/json", `{"version":"4","alerts":[{"labels":"x"}]}`, 400, "malformed JSON: alerts.labels: expected object, got string"},
 		{"unsupported version", http.MethodPost, "application/json", strings.Replace(good, `"version":"4"`, `"version":"3"`, 1), 422, `version: unsupported payload version "3" (want "4", as Alertmanager 0.25+ sends)`},
-		{"bad status", http.MethodPost, "application/json", strings.Replace(good, `"status":"firing","receiver"`, `"status":"burning","receiver"`, 1), 422, `status: must be "firing" or "resolved", got "burning"`},
+		{"bad status", http.MethodPost, "application/json", strings.Replace(good, `"receiver":"alertrouter","status":"firing"`, `"receiver":"alertrouter","status":"burning"`, 1), 422, `status: must be "firing" or "resolved", got "burning"`},
 		{"bad alert status", http.MethodPost, "application/json", strings.Replace(good, `{"status":"firing","labels"`, `{"status":"","labels"`, 1), 422, `alerts[0].status: must be "firing" or "resolved", got ""`},
 		{"missing alertname", http.MethodPost, "application/json", strings.Replace(good, `"alertname":"A",`, ``, 1), 422, "alerts[0].labels: alertname is missing"},
 		{"unparseable startsAt", http.MethodPost, "application/json", strings.Replace(good, `"startsAt":"2026-11-21T07:59:00Z"`, `"startsAt":"yesterday"`, 1), 422, `alerts[0].startsAt: "yesterday" is not an RFC 3339 time`},

@@ -2,6 +2,7 @@ package watchdog
 
 import (
 	"github.com/alertrouter/alertrouter/dispatch"
+	"github.com/alertrouter/alertrouter/receivers"
 	"github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/common/model"
 )
@@ -65,6 +66,6 @@ func (e Event) notification(receiver string) dispatch.Notification {
 	}
 	return dispatch.Notification{
 		Receiver: receiver, Route: Route, Hostgroup: Hostgroup,
-		Data: dispatch.NewData(receiver, status, template.Alerts{alert}, template.KV{"alertname": alert.Labels["alertname"]}, e.URL),
+		Data: receivers.NewData(receiver, status, template.Alerts{alert}, template.KV{"alertname": alert.Labels["alertname"]}, e.URL),
 	}
 }

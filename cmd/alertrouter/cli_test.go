@@ -3,9 +3,7 @@ package main
 import (
 	"bytes"
 	"database/sql"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +11,7 @@ import (
 
 	_ "modernc.org/sqlite"
 
+	"github.com/alertrouter/alertrouter/receivers/webhook/webhooktest"
 	"github.com/alertrouter/alertrouter/store"
 )
 
@@ -123,23 +122,17 @@ func TestVersionAndUsage(t *testing.T) {
 }
 
 func TestSendTest(t *testing.T) {
-	var got []string
-	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		got = append(got, string(b))
-	}))
-	defer ok.Close()
-	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "nope", http.StatusUnauthorized)
-	}))
-	defer broken.Close()
+	ok := webhooktest.New(t)
+	broken := webhooktest.New(t)
+	broken.Script(func(w http.ResponseWriter) { http.Error(w, "nope", http.StatusUnauthorized) })
 	cfg := filepath.Join(t.TempDir(), "cfg.yml")
-	os.WriteFile(cfg, []byte("receivers:\n  - name: hook\n    webhook: {url: '"+ok.URL+"'}\n  - name: broken\n    webhook: {url: '"+broken.URL+"'}\ndefault_receivers: [hook]\n"), 0o600)
+	os.WriteFile(cfg, []byte("receivers:\n  - name: hook\n    webhook: {url: '"+ok.URL()+"'}\n  - name: broken\n    webhook: {url: '"+broken.URL()+"'}\ndefault_receivers: [hook]\n"), 0o600)
 
 	code, out, errOut := runCLI(t, "send-test", "--config.file="+cfg, "--receiver=hook", "--status=resolved")
+	got := ok.Payloads()
 	if code != 0 || out != "OK: hook accepted a resolved test notification\n" || len(got) != 1 ||
-		!strings.Contains(got[0], `"alertname":"AlertrouterSendTest"`) || !strings.Contains(got[0], `"status":"resolved"`) {
-		t.Fatalf("send-test hook: %d %q %q, received %v", code, out, errOut, got)
+		got[0].Alerts[0].Labels["alertname"] != "AlertrouterSendTest" || got[0].Status != "resolved" {
+		t.Fatalf("send-test hook: %d %q %q, received %+v", code, out, errOut, got)
 	}
 	code, _, errOut = runCLI(t, "send-test", "--config.file="+cfg, "--receiver=broken")
 	if code != 1 || errOut != "FAILED (permanent, would not be retried): unexpected status code 401: nope\n" {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,11 +17,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alertrouter/alertrouter/internal/amtest"
 	"github.com/alertrouter/alertrouter/internal/testenv"
 	"github.com/alertrouter/alertrouter/receivers/log"
-	"github.com/alertrouter/alertrouter/receivers/webhook"
+	"github.com/alertrouter/alertrouter/receivers/webhook/webhooktest"
 	"github.com/alertrouter/alertrouter/store"
 )
+
+// e2eStart is when the alerts these tests post started.
+var e2eStart = time.Date(2026, 11, 21, 8, 0, 0, 0, time.UTC)
 
 // The README's first command: serve with no config, post the example payload, see one JSON line.
 func TestServeOnEmbeddedDefault(t *testing.T) {
@@ -59,51 +62,6 @@ func TestServeOnEmbeddedDefault(t *testing.T) {
 	}
 }
 
-// recorder is a webhook destination that counts what reaches it per alert.
-type recorder struct {
-	mu    sync.Mutex
-	delay time.Duration
-	seen  map[string]int // "<status> <instance>" -> deliveries
-	total atomic.Int64
-	srv   *httptest.Server
-}
-
-func newRecorder(t *testing.T, delay time.Duration) *recorder {
-	r := &recorder{delay: delay, seen: map[string]int{}}
-	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		time.Sleep(r.delay)
-		var p webhook.Payload
-		if err := json.NewDecoder(req.Body).Decode(&p); err != nil {
-			http.Error(w, err.Error(), 400)
-			return
-		}
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		for _, a := range p.Alerts {
-			r.seen[a.Status+" "+a.Labels["instance"]]++
-			r.total.Add(1)
-		}
-	}))
-	t.Cleanup(r.srv.Close)
-	return r
-}
-
-func (r *recorder) count(key string) int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.seen[key]
-}
-
-func (r *recorder) snapshot() map[string]int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := make(map[string]int, len(r.seen))
-	for k, v := range r.seen {
-		out[k] = v
-	}
-	return out
-}
-
 // Two Alertmanagers that are not clustered both notify every alert: each alert must reach
 // its receiver once, and its resolution once.
 func TestAlertmanagerPairDeliversOnce(t *testing.T) {
@@ -113,7 +71,7 @@ func TestAlertmanagerPairDeliversOnce(t *testing.T) {
 	if err := os.WriteFile(token, []byte("e2e-token\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	rec := newRecorder(t, 0)
+	rec := webhooktest.New(t)
 	routerAddr := testenv.FreeAddr(t)
 	router := startRouter(t, dir, routerAddr, fmt.Sprintf(`
 webhook:
@@ -128,7 +86,7 @@ routes:
   - hostgroup: fg-ng-ec-microloan
     receivers: [pay-hook]
 default_receivers: [ops-log]
-`, token, rec.srv.URL))
+`, token, rec.URL()))
 
 	amConfig := filepath.Join(dir, "alertmanager.yml")
 	if err := os.WriteFile(amConfig, []byte(fmt.Sprintf(`
@@ -198,12 +156,12 @@ receivers:
 			metric(t, routerAddr, "alertrouter_outbox_pending", "") == 0
 	})
 	for _, key := range []string{"firing pay-1", "firing pay-2"} {
-		if n := rec.count(key); n != 1 {
-			t.Errorf("%s delivered %d times, want once: %v", key, n, rec.snapshot())
+		if n := rec.AlertCounts("instance")[key]; n != 1 {
+			t.Errorf("%s delivered %d times, want once: %v", key, n, rec.AlertCounts("instance"))
 		}
 	}
-	if n := rec.count("firing gpu-1"); n != 0 {
-		t.Errorf("gpu-1 reached pay-hook: %v", rec.snapshot())
+	if n := rec.AlertCounts("instance")["firing gpu-1"]; n != 0 {
+		t.Errorf("gpu-1 reached pay-hook: %v", rec.AlertCounts("instance"))
 	}
 	if n := strings.Count(router.Stdout(), `"instance":"gpu-1"`); n != 1 {
 		t.Errorf("gpu-1 printed %d times by the log receiver, want once:\n%s", n, router.Stdout())
@@ -220,8 +178,8 @@ receivers:
 			metric(t, routerAddr, "alertrouter_outbox_pending", "") == 0
 	})
 	for _, key := range []string{"resolved pay-1", "resolved pay-2", "firing pay-1", "firing pay-2"} {
-		if n := rec.count(key); n != 1 {
-			t.Errorf("%s delivered %d times, want once: %v", key, n, rec.snapshot())
+		if n := rec.AlertCounts("instance")[key]; n != 1 {
+			t.Errorf("%s delivered %d times, want once: %v", key, n, rec.AlertCounts("instance"))
 		}
 	}
 	if code := router.Stop(t); code != 0 {
@@ -246,13 +204,14 @@ func storm(t *testing.T, addr, token string, webhooks, perWebhook int, killAfter
 	for range 8 {
 		wg.Go(func() {
 			for i := range jobs {
-				var alerts, instances []string
+				var instances []string
+				w := amtest.Webhook{Receiver: "r", GroupKey: "g", ExternalURL: "http://am"}
 				for j := range perWebhook {
 					inst, hostgroup := alert(i, j)
 					instances = append(instances, inst)
-					alerts = append(alerts, fmt.Sprintf(`{"status":"firing","labels":{"alertname":"Burst","hostgroup":%q,"instance":%q},"annotations":{},"startsAt":"2026-11-21T08:00:00Z","endsAt":"0001-01-01T00:00:00Z"}`, hostgroup, inst))
+					w.Alerts = append(w.Alerts, amtest.Alert{Labels: map[string]string{"alertname": "Burst", "hostgroup": hostgroup, "instance": inst}, StartsAt: e2eStart})
 				}
-				body := `{"version":"4","groupKey":"g","status":"firing","receiver":"r","externalURL":"http://am","alerts":[` + strings.Join(alerts, ",") + `]}`
+				body := w.String()
 				req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/webhook", strings.NewReader(body))
 				req.Header.Set("Content-Type", "application/json")
 				if token != "" {
@@ -293,7 +252,8 @@ func storm(t *testing.T, addr, token string, webhooks, perWebhook int, killAfter
 // answered 200 is delivered, and no notification is left pending or dead.
 func TestSIGKILLDuringBurstLosesNothing(t *testing.T) {
 	dir := t.TempDir()
-	rec := newRecorder(t, 20*time.Millisecond)
+	rec := webhooktest.New(t)
+	rec.SetDelay(20 * time.Millisecond)
 	addr := testenv.FreeAddr(t)
 	cfg := fmt.Sprintf(`
 receivers:
@@ -304,22 +264,22 @@ routes:
   - hostgroup_regex: 'hg-.*'
     receivers: [hook]
 default_receivers: [hook]
-`, rec.srv.URL)
+`, rec.URL())
 	router := startRouter(t, dir, addr, cfg)
 
 	accepted := storm(t, addr, "", 400, 5, 150, router.Kill, func(i, j int) (string, string) {
 		return fmt.Sprintf("i-%d-%d", i, j), fmt.Sprintf("hg-%d", i%4)
 	})
-	deliveredAtKill := rec.total.Load()
+	deliveredAtKill := rec.Alerts()
 	acceptedN := len(accepted)
-	if deliveredAtKill >= int64(acceptedN) {
+	if deliveredAtKill >= acceptedN {
 		t.Fatalf("all %d accepted alerts were delivered before the kill: the test proved nothing", acceptedN)
 	}
 	t.Logf("killed with %d of %d accepted alerts delivered", deliveredAtKill, acceptedN)
 
 	startRouter(t, dir, addr, cfg)
 	testenv.Eventually(t, 120*time.Second, "every accepted alert delivered after the restart", func() bool {
-		seen := rec.snapshot()
+		seen := rec.AlertCounts("instance")
 		for _, inst := range accepted {
 			if seen["firing "+inst] == 0 {
 				return false
@@ -328,7 +288,7 @@ default_receivers: [hook]
 		return true
 	})
 	dups := 0
-	for _, n := range rec.snapshot() {
+	for _, n := range rec.AlertCounts("instance") {
 		dups += n - 1
 	}
 	t.Logf("%d accepted alerts delivered, %d delivered twice (at-least-once around the kill)", acceptedN, dups)
@@ -355,7 +315,7 @@ func TestSIGHUPReload(t *testing.T) {
 	cfgFile := filepath.Join(dir, "alertrouter.yml")
 	post := func(instance string) {
 		t.Helper()
-		body := `{"version":"4","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"Reload","instance":"` + instance + `"},"startsAt":"2026-11-21T08:00:00Z"}]}`
+		body := amtest.Webhook{Alerts: []amtest.Alert{{Labels: map[string]string{"alertname": "Reload", "instance": instance}, StartsAt: e2eStart}}}.String()
 		resp, err := http.Post("http://"+addr+"/webhook", "application/json", strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)

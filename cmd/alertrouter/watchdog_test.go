@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alertrouter/alertrouter/internal/amtest"
 	"github.com/alertrouter/alertrouter/internal/testenv"
 )
 
@@ -80,9 +81,10 @@ watchdog:
 	}
 	testenv.Eventually(t, 15*time.Second, "prometheus up in the API", func() bool { return strings.Contains(status(), `"state":"up"`) })
 
-	hb := `{"version":"4","status":"firing","receiver":"alertrouter","groupLabels":{},"commonLabels":{},"commonAnnotations":{},
-		"externalURL":"http://am:9093","alerts":[{"status":"firing","labels":{"alertname":"Watchdog","severity":"info","prometheus":"prom-main"},
-		"annotations":{},"startsAt":"` + time.Now().UTC().Format(time.RFC3339) + `","endsAt":"0001-01-01T00:00:00Z","fingerprint":"abc"}]}`
+	hb := amtest.Webhook{Receiver: "alertrouter", ExternalURL: "http://am:9093", Alerts: []amtest.Alert{{
+		Labels:   map[string]string{"alertname": "Watchdog", "severity": "info", "prometheus": "prom-main"},
+		StartsAt: time.Now(), Fingerprint: "abc",
+	}}}.String()
 	resp, err := http.Post("http://"+addr+"/webhook", "application/json", strings.NewReader(hb))
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("POST heartbeat: %v %v", err, resp)

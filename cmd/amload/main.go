@@ -22,6 +22,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/alertrouter/alertrouter/internal/amtest"
 )
 
 func main() {
@@ -114,20 +116,24 @@ func pace(ctx context.Context, rate float64) <-chan struct{} {
 }
 
 func payload(run string, n int64, alerts, hostgroups int) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, `{"version":"4","groupKey":"{}:{alertname=\"Load\"}","truncatedAlerts":0,"status":"firing","receiver":"alertrouter",`+
-		`"groupLabels":{"alertname":"Load"},"commonLabels":{"alertname":"Load"},"commonAnnotations":{},"externalURL":"http://amload:9093","alerts":[`)
-	for i := range alerts {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, `{"status":"firing","labels":{"alertname":"Load","hostgroup":"hg-%d","instance":"load-%s-%d-%d","severity":"warning"},`+
-			`"annotations":{"summary":"load test alert %d of webhook %d"},"startsAt":"2026-11-21T08:00:00Z","endsAt":"0001-01-01T00:00:00Z",`+
-			`"generatorURL":"http://prometheus:9090/graph"}`, n%int64(hostgroups), run, n, i, i, n)
+	w := amtest.Webhook{
+		Receiver: "alertrouter", GroupKey: `{}:{alertname="Load"}`, GroupLabels: map[string]string{"alertname": "Load"},
+		ExternalURL: "http://amload:9093",
 	}
-	b.WriteString(`]}`)
-	return b.String()
+	for i := range alerts {
+		w.Alerts = append(w.Alerts, amtest.Alert{
+			Labels: map[string]string{"alertname": "Load", "hostgroup": fmt.Sprintf("hg-%d", n%int64(hostgroups)),
+				"instance": fmt.Sprintf("load-%s-%d-%d", run, n, i), "severity": "warning"},
+			Annotations:  map[string]string{"summary": fmt.Sprintf("load test alert %d of webhook %d", i, n)},
+			StartsAt:     loadStart,
+			GeneratorURL: "http://prometheus:9090/graph",
+		})
+	}
+	return w.String()
 }
+
+// loadStart is when every load alert started.
+var loadStart = time.Date(2026, 11, 21, 8, 0, 0, 0, time.UTC)
 
 func post(ctx context.Context, client *http.Client, url, token, body string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
