@@ -91,114 +91,148 @@ type Event struct {
 	Description string
 }
 
-// observe folds one probe result into the state and returns the events it implies.
+// observe folds one probe result into the state and returns the events it implies. A
+// failed probe can only take the target down (or further down); a good one brings it back
+// and then tells restarts, crash loops, and for Prometheus its reload status and its
+// Alertmanagers.
 func (s *targetState) observe(cfg *config.Watchdog, url string, r probeResult, now time.Time) []Event {
 	s.LastProbe = now
-	ev := func(kind, level string, resolved bool, since time.Time, summary, description string) Event {
-		return Event{Kind: kind, Level: level, TargetKind: s.Kind, Target: s.Name, URL: safeURL(url), At: now,
-			Since: since, Resolved: resolved, Summary: summary, Description: description}
-	}
-	title := kindTitle(s.Kind)
+	ev := &events{s: s, url: safeURL(url), now: now}
 	if r.err != nil {
-		s.LastError = r.err.Error()
-		s.Failures++
-		if s.Failures == 1 {
-			s.FirstFailure = now
-		}
-		if s.State != stateDown && s.Failures < cfg.Confirm {
-			return nil
-		}
-		if s.State != stateDown {
-			s.State, s.Since = stateDown, s.FirstFailure
-		}
-		level := downLevel(cfg, now.Sub(s.Since))
-		if levelRank(level) <= levelRank(s.Level) {
-			return nil
-		}
-		s.Level = level
-		return []Event{ev(EventDown, level, false, s.Since,
-			fmt.Sprintf("%s %s is down", title, s.Name),
-			fmt.Sprintf("%s %s (%s) has failed every probe for %s (%d in a row): %s",
-				title, s.Name, safeURL(url), roundDuration(now.Sub(s.Since)), s.Failures, s.LastError))}
+		s.probeFailed(cfg, ev, r.err)
+		return ev.out
 	}
+	s.probeSucceeded(ev)
+	s.observeStart(ev, r.startTime)
+	s.observeCrashLoop(ev)
+	if s.Kind == KindPrometheus {
+		s.observeReload(ev, r.reloadOK)
+		s.observeAlertmanagers(cfg, ev, r)
+	}
+	return ev.out
+}
 
-	var events []Event
+// events collects the events of one observation of a target.
+type events struct {
+	s   *targetState
+	url string // safe to show: no password
+	now time.Time
+	out []Event
+}
+
+func (e *events) add(kind, level string, resolved bool, since time.Time, summary, description string) {
+	e.out = append(e.out, Event{Kind: kind, Level: level, TargetKind: e.s.Kind, Target: e.s.Name, URL: e.url, At: e.now,
+		Since: since, Resolved: resolved, Summary: summary, Description: description})
+}
+
+// title names the target in messages: "Prometheus prom-main".
+func (e *events) title() string { return kindTitle(e.s.Kind) + " " + e.s.Name }
+
+// probeFailed counts the failure; once confirm probes in a row failed the target is down,
+// and each level it reaches (info, warning, critical) is told once.
+func (s *targetState) probeFailed(cfg *config.Watchdog, ev *events, err error) {
+	s.LastError = err.Error()
+	s.Failures++
+	if s.Failures == 1 {
+		s.FirstFailure = ev.now
+	}
+	if s.State != stateDown && s.Failures < cfg.Confirm {
+		return
+	}
+	if s.State != stateDown {
+		s.State, s.Since = stateDown, s.FirstFailure
+	}
+	level := downLevel(cfg, ev.now.Sub(s.Since))
+	if levelRank(level) <= levelRank(s.Level) {
+		return
+	}
+	s.Level = level
+	ev.add(EventDown, level, false, s.Since, ev.title()+" is down",
+		fmt.Sprintf("%s (%s) has failed every probe for %s (%d in a row): %s",
+			ev.title(), ev.url, roundDuration(ev.now.Sub(s.Since)), s.Failures, s.LastError))
+}
+
+// probeSucceeded brings a down target back, once, and clears the outage's memory.
+func (s *targetState) probeSucceeded(ev *events) {
 	if s.State == stateDown {
-		downFor := now.Sub(s.Since)
-		events = append(events, ev(EventRecovered, LevelInfo, true, s.Since,
-			fmt.Sprintf("%s %s is back after %s", title, s.Name, roundDuration(downFor)),
-			fmt.Sprintf("%s %s (%s) answers its probes again; it was down for %s, since %s.",
-				title, s.Name, safeURL(url), roundDuration(downFor), s.Since.UTC().Format(time.RFC3339))))
+		downFor := ev.now.Sub(s.Since)
+		ev.add(EventRecovered, LevelInfo, true, s.Since,
+			fmt.Sprintf("%s is back after %s", ev.title(), roundDuration(downFor)),
+			fmt.Sprintf("%s (%s) answers its probes again; it was down for %s, since %s.",
+				ev.title(), ev.url, roundDuration(downFor), s.Since.UTC().Format(time.RFC3339)))
 	}
 	if s.State != stateUp {
-		s.State, s.Since = stateUp, now
+		s.State, s.Since = stateUp, ev.now
 	}
 	s.Failures, s.FirstFailure, s.Level, s.LastError = 0, time.Time{}, "", ""
+}
 
-	// A later start time is a restart, seen now or while the watchdog itself was
-	// stopped. Only later ones count: a URL that balances over two replicas would
-	// otherwise alternate between their start times and look like a crash loop.
-	if !s.StartTime.IsZero() && r.startTime.After(s.StartTime) {
-		previous := s.StartTime
-		s.Restarts = append(s.Restarts, r.startTime)
-		events = append(events, ev(EventRestarted, LevelWarning, false, r.startTime,
-			fmt.Sprintf("%s %s restarted", title, s.Name),
-			fmt.Sprintf("%s %s (%s) started again at %s; it had been running since %s.",
-				title, s.Name, safeURL(url), r.startTime.UTC().Format(time.RFC3339), previous.UTC().Format(time.RFC3339))))
+// observeStart tells a restart: a start time later than any seen, now or while the
+// watchdog itself was stopped. Only later ones count: a URL that balances over two
+// replicas would otherwise alternate between their start times and look like a crash loop.
+func (s *targetState) observeStart(ev *events, started time.Time) {
+	if !s.StartTime.IsZero() && started.After(s.StartTime) {
+		s.Restarts = append(s.Restarts, started)
+		ev.add(EventRestarted, LevelWarning, false, started, ev.title()+" restarted",
+			fmt.Sprintf("%s (%s) started again at %s; it had been running since %s.",
+				ev.title(), ev.url, started.UTC().Format(time.RFC3339), s.StartTime.UTC().Format(time.RFC3339)))
 	}
-	if r.startTime.After(s.StartTime) {
-		s.StartTime = r.startTime
+	if started.After(s.StartTime) {
+		s.StartTime = started
 	}
-	s.Restarts = slices.DeleteFunc(s.Restarts, func(t time.Time) bool { return now.Sub(t) > crashLoopWindow })
+}
+
+// observeCrashLoop raises a crash loop at crashLoopRestarts restarts within
+// crashLoopWindow, and ends it when fewer remain in the window.
+func (s *targetState) observeCrashLoop(ev *events) {
+	s.Restarts = slices.DeleteFunc(s.Restarts, func(t time.Time) bool { return ev.now.Sub(t) > crashLoopWindow })
 	switch {
 	case len(s.Restarts) >= crashLoopRestarts && !s.CrashLoop:
 		s.CrashLoop, s.CrashLoopSince = true, s.Restarts[0]
-		events = append(events, ev(EventCrashLoop, LevelCritical, false, s.Restarts[0],
-			fmt.Sprintf("%s %s is crash looping", title, s.Name),
-			fmt.Sprintf("%s %s (%s) restarted %d times in the last %s.",
-				title, s.Name, safeURL(url), len(s.Restarts), roundDuration(crashLoopWindow))))
+		ev.add(EventCrashLoop, LevelCritical, false, s.Restarts[0], ev.title()+" is crash looping",
+			fmt.Sprintf("%s (%s) restarted %d times in the last %s.",
+				ev.title(), ev.url, len(s.Restarts), roundDuration(crashLoopWindow)))
 	case len(s.Restarts) < crashLoopRestarts && s.CrashLoop:
 		s.CrashLoop = false
-		events = append(events, ev(EventCrashLoopOver, LevelInfo, true, s.CrashLoopSince,
-			fmt.Sprintf("%s %s stopped crash looping", title, s.Name),
-			fmt.Sprintf("%s %s (%s) has restarted fewer than %d times in the last %s.",
-				title, s.Name, safeURL(url), crashLoopRestarts, roundDuration(crashLoopWindow))))
+		ev.add(EventCrashLoopOver, LevelInfo, true, s.CrashLoopSince, ev.title()+" stopped crash looping",
+			fmt.Sprintf("%s (%s) has restarted fewer than %d times in the last %s.",
+				ev.title(), ev.url, crashLoopRestarts, roundDuration(crashLoopWindow)))
 	}
+}
 
-	if s.Kind != KindPrometheus {
-		return events
-	}
+// observeReload tells a failed configuration reload of Prometheus, and its recovery.
+func (s *targetState) observeReload(ev *events, reloadOK bool) {
 	switch {
-	case !r.reloadOK && !s.ReloadFailed:
-		s.ReloadFailed, s.ReloadFailedSince = true, now
-		events = append(events, ev(EventReloadFailed, LevelWarning, false, now,
-			fmt.Sprintf("Prometheus %s failed to reload its configuration", s.Name),
-			fmt.Sprintf("Prometheus %s (%s) reports reloadConfigSuccess=false: it still runs its previous configuration. Its log says why.",
-				s.Name, safeURL(url))))
-	case r.reloadOK && s.ReloadFailed:
+	case !reloadOK && !s.ReloadFailed:
+		s.ReloadFailed, s.ReloadFailedSince = true, ev.now
+		ev.add(EventReloadFailed, LevelWarning, false, ev.now, ev.title()+" failed to reload its configuration",
+			fmt.Sprintf("%s (%s) reports reloadConfigSuccess=false: it still runs its previous configuration. Its log says why.",
+				ev.title(), ev.url))
+	case reloadOK && s.ReloadFailed:
 		s.ReloadFailed = false
-		events = append(events, ev(EventReloadRecovered, LevelInfo, true, s.ReloadFailedSince,
-			fmt.Sprintf("Prometheus %s reloaded its configuration", s.Name),
-			fmt.Sprintf("Prometheus %s (%s) reloaded its configuration successfully.", s.Name, safeURL(url))))
+		ev.add(EventReloadRecovered, LevelInfo, true, s.ReloadFailedSince, ev.title()+" reloaded its configuration",
+			fmt.Sprintf("%s (%s) reloaded its configuration successfully.", ev.title(), ev.url))
 	}
+}
+
+// observeAlertmanagers tells a Prometheus that sends to no Alertmanager, after confirm
+// probes in a row and discoveryGrace since it started (discovery runs after start).
+func (s *targetState) observeAlertmanagers(cfg *config.Watchdog, ev *events, r probeResult) {
 	if r.alertmanagers == 0 {
 		s.NoAlertmanagerProbes++
 	} else {
 		s.NoAlertmanagerProbes = 0
 	}
 	switch {
-	case s.NoAlertmanagerProbes >= cfg.Confirm && now.Sub(r.startTime) >= discoveryGrace && !s.NoAlertmanager:
-		s.NoAlertmanager, s.NoAlertmanagerSince = true, now
-		events = append(events, ev(EventNoAlertmanager, LevelCritical, false, now,
-			fmt.Sprintf("Prometheus %s sends its alerts to no Alertmanager", s.Name),
-			fmt.Sprintf("Prometheus %s (%s) has no active Alertmanager: every alert it fires goes nowhere.", s.Name, safeURL(url))))
+	case s.NoAlertmanagerProbes >= cfg.Confirm && ev.now.Sub(r.startTime) >= discoveryGrace && !s.NoAlertmanager:
+		s.NoAlertmanager, s.NoAlertmanagerSince = true, ev.now
+		ev.add(EventNoAlertmanager, LevelCritical, false, ev.now, ev.title()+" sends its alerts to no Alertmanager",
+			fmt.Sprintf("%s (%s) has no active Alertmanager: every alert it fires goes nowhere.", ev.title(), ev.url))
 	case r.alertmanagers > 0 && s.NoAlertmanager:
 		s.NoAlertmanager = false
-		events = append(events, ev(EventAlertmanagerFound, LevelInfo, true, s.NoAlertmanagerSince,
-			fmt.Sprintf("Prometheus %s sends to Alertmanager again", s.Name),
-			fmt.Sprintf("Prometheus %s (%s) has %d active Alertmanagers again.", s.Name, safeURL(url), r.alertmanagers)))
+		ev.add(EventAlertmanagerFound, LevelInfo, true, s.NoAlertmanagerSince, ev.title()+" sends to Alertmanager again",
+			fmt.Sprintf("%s (%s) has %d active Alertmanagers again.", ev.title(), ev.url, r.alertmanagers))
 	}
-	return events
 }
 
 // downLevel is the level a target down for d has reached.
