@@ -232,3 +232,27 @@ func TestHeartbeatSource(t *testing.T) {
 		}
 	}
 }
+
+// Any file, however broken, loads or fails with an error that names the file; it never
+// panics.
+func FuzzLoad(f *testing.F) {
+	for _, file := range []string{"testdata/issue.yml", "default.yml", "../examples/alertrouter.yml"} {
+		if b, err := os.ReadFile(file); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte("receivers:\n  - name: a\n    slack: {webhook_url: 'https://x/y', timeout: soon}\ndefault_receivers: [a]\n"))
+	f.Add([]byte("receivers: [{name: a, log: {}, webhook: {}}]\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := Load(b, "cfg.yml")
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "cfg.yml") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		if _, err := yaml.Marshal(c); err != nil {
+			t.Fatalf("a loaded config does not marshal: %v", err)
+		}
+	})
+}

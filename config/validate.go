@@ -81,7 +81,7 @@ func (c *Config) validate() error {
 }
 
 func (g *Global) validate() error {
-	if !model.LabelName(g.HostgroupLabel).IsValid() {
+	if !model.UTF8Validation.IsValidLabelName(g.HostgroupLabel) {
 		return errf("global.hostgroup_label", "%q is not a valid label name", g.HostgroupLabel)
 	}
 	if g.RepeatInterval <= 0 {

@@ -32,7 +32,7 @@ type verdict struct {
 	reason string
 }
 
-// decide applies DESIGN invariant 3 to one alert, given the receiver's current claim
+// decide applies ARCHITECTURE.md, invariant 3, to one alert, given the receiver's current claim
 // for it (nil when there is none):
 //   - a firing alert is sent when new, when its previous episode was resolved, when it
 //     started after we last notified it (a new episode whose resolution we never saw),

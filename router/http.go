@@ -65,7 +65,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 }
 
 // webhook answers one Alertmanager notification and returns the status code it sent.
-// 200 means every notification the payload produced is committed (DESIGN invariant 1).
+// 200 means every notification the payload produced is committed (ARCHITECTURE.md, invariant 1).
 func (s *Server) webhook(w http.ResponseWriter, r *http.Request) int {
 	fail := func(code int, msg string) int {
 		writeError(w, code, msg)

@@ -129,7 +129,7 @@ func (wa *wireAlert) decode(path string) (template.Alert, error) {
 		return a, invalid("%s.labels: alertname is missing", path)
 	}
 	for k, v := range wa.Labels {
-		if !model.LabelName(k).IsValid() || !utf8.ValidString(v) {
+		if !model.UTF8Validation.IsValidLabelName(k) || !utf8.ValidString(v) {
 			return a, invalid("%s.labels: invalid label %q", path, k)
 		}
 	}

@@ -31,7 +31,7 @@ var e2eStart = time.Date(2026, 11, 21, 8, 0, 0, 0, time.UTC)
 func TestServeOnEmbeddedDefault(t *testing.T) {
 	dir := t.TempDir()
 	addr := testenv.FreeAddr(t)
-	p := testenv.Start(t, dir, binary, "serve", "--web.listen-address="+addr)
+	p := testenv.Start(t, dir, binary(t), "serve", "--web.listen-address="+addr)
 	testenv.WaitReady(t, p, "http://"+addr+"/-/ready")
 	body, err := os.ReadFile("../../examples/payloads/firing.json")
 	if err != nil {
@@ -359,9 +359,9 @@ func TestExamplesPassTheirTools(t *testing.T) {
 	for _, c := range [][]string{
 		{amtool, "check-config", "../../examples/alertmanager.yml"},
 		{promtool, "check", "config", "--syntax-only", "../../examples/prometheus.yml"},
-		{binary, "config", "check", "--config.file=../../examples/alertrouter.yml"},
-		{binary, "rules", "export", "--dir", rules},
-		{binary, "rules", "lint", "--fail-on=info", "--prometheus.config=../../examples/prometheus.yml",
+		{binary(t), "config", "check", "--config.file=../../examples/alertrouter.yml"},
+		{binary(t), "rules", "export", "--dir", rules},
+		{binary(t), "rules", "lint", "--fail-on=info", "--prometheus.config=../../examples/prometheus.yml",
 			"--config.file=../../examples/alertrouter.yml", rules},
 	} {
 		out, err := exec.Command(c[0], c[1:]...).CombinedOutput()

@@ -8,13 +8,20 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/alertrouter/alertrouter/internal/testenv"
 )
 
-// binary is alertrouter built once for the tests that run it as a process.
-var binary string
+// binaryDir holds alertrouter built once, at first use, for the tests that run it as a
+// process; -short skips those tests and the build.
+var (
+	binaryDir  string
+	buildOnce  sync.Once
+	binaryPath string
+	buildErr   error
+)
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "alertrouter-test-bin")
@@ -22,16 +29,27 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	binary = filepath.Join(dir, "alertrouter")
-	build := exec.Command("go", "build", "-o", binary, ".")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build alertrouter:", err)
-		os.Exit(1)
-	}
+	binaryDir = dir
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// binary returns the built alertrouter.
+func binary(t testing.TB) string {
+	t.Helper()
+	testenv.SkipShort(t)
+	buildOnce.Do(func() {
+		binaryPath = filepath.Join(binaryDir, "alertrouter")
+		out, err := exec.Command("go", "build", "-o", binaryPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("build alertrouter: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binaryPath
 }
 
 // startRouter runs alertrouter serve with the config text in dir.
@@ -41,7 +59,7 @@ func startRouter(t *testing.T, dir, addr, cfg string) *testenv.Process {
 	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := testenv.Start(t, dir, binary, "serve", "--config.file="+cfgFile, "--web.listen-address="+addr,
+	p := testenv.Start(t, dir, binary(t), "serve", "--config.file="+cfgFile, "--web.listen-address="+addr,
 		"--storage.path="+filepath.Join(dir, "data"), "--log.level=debug")
 	testenv.WaitReady(t, p, "http://"+addr+"/-/ready")
 	return p

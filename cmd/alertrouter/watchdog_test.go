@@ -67,7 +67,7 @@ watchdog:
     alertname: Watchdog
     timeout: 1m
 `, promAddr))
-	wd := testenv.Start(t, dir, binary, "watchdog", "--config.file="+cfgFile, "--web.listen-address="+addr, "--log.level=debug")
+	wd := testenv.Start(t, dir, binary(t), "watchdog", "--config.file="+cfgFile, "--web.listen-address="+addr, "--log.level=debug")
 	testenv.WaitReady(t, wd, "http://"+addr+"/-/ready")
 
 	status := func() string {

@@ -29,7 +29,6 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// process is a program started by a test; it is killed when the test ends.
 // Process is a program a test runs; it is killed when the test ends, and its stderr
 // is logged when the test failed.
 type Process struct {
@@ -49,6 +48,7 @@ func (p *Process) Stderr() string { return p.stderr.String() }
 // Start runs name with args in dir.
 func Start(t testing.TB, dir string, name string, args ...string) *Process {
 	t.Helper()
+	SkipShort(t)
 	p := &Process{Cmd: exec.Command(name, args...), stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, done: make(chan struct{})}
 	p.Cmd.Dir = dir
 	p.Cmd.Stdout, p.Cmd.Stderr = p.stdout, p.stderr

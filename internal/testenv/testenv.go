@@ -11,10 +11,21 @@ import (
 	"time"
 )
 
+// SkipShort skips a test that starts processes or runs for long when the tests run with
+// -short, the fast loop for developers; CI runs everything.
+func SkipShort(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("skipped with -short: starts processes")
+	}
+}
+
 // RequireCommand finds an external program a test needs. Without it the test skips,
-// unless ALERTROUTER_REQUIRE_INTEGRATION is set (CI), where it fails.
+// unless ALERTROUTER_REQUIRE_INTEGRATION is set (CI), where it fails. With -short it
+// skips: such tests start processes.
 func RequireCommand(t testing.TB, name string) string {
 	t.Helper()
+	SkipShort(t)
 	path, err := exec.LookPath(name)
 	if err == nil {
 		return path

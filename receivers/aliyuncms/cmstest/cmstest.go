@@ -49,17 +49,9 @@ func New(t testing.TB) *Fake {
 	return f
 }
 
-// URL is the fake's base URL, http://host:port.
-func (f *Fake) URL() string { return f.srv.URL }
-
-// Host is the fake's host:port, for a receiver's endpoint with scheme http.
-func (f *Fake) Host() string {
-	u, err := url.Parse(f.srv.URL)
-	if err != nil {
-		panic(err)
-	}
-	return u.Host
-}
+// Host is the fake's host:port, for a receiver's endpoint with scheme http: the CMS
+// receiver takes an endpoint, not a URL.
+func (f *Fake) Host() string { return f.srv.Listener.Addr().String() }
 
 // Close stops the fake early, so that it refuses connections.
 func (f *Fake) Close() { f.srv.Close() }
