@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/alertrouter/alertrouter/receivers/receivertest"
 )
 
 // The only credentials the fake accepts.
@@ -30,15 +32,14 @@ const (
 type Fake struct {
 	srv *httptest.Server
 
-	mu        sync.Mutex
-	answer    func(w http.ResponseWriter) // nil: success
-	throttle  int                         // valid requests still to throttle
-	delay     time.Duration               // how long each request takes
-	throttled int
-	requests  int
-	uris      []string
-	events    []map[string]string
-	params    []url.Values
+	mu       sync.Mutex
+	answer   func(w http.ResponseWriter) // nil: success
+	delay    time.Duration               // how long each request takes
+	requests int
+	uris     []string
+	events   []map[string]string
+	params   []url.Values
+	throttle receivertest.Throttle
 }
 
 // New starts a fake, closed when the test ends.
@@ -66,11 +67,7 @@ func (f *Fake) SetAnswer(answer func(w http.ResponseWriter)) {
 
 // Throttle answers the next n valid requests as Aliyun's flow control does (HTTP 400,
 // Code Throttling.User), recording none of their events; 0 stops throttling.
-func (f *Fake) Throttle(n int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.throttle = n
-}
+func (f *Fake) Throttle(n int) { f.throttle.Set(n, 0) }
 
 // SetDelay makes every request take d, like a slow endpoint far away.
 func (f *Fake) SetDelay(d time.Duration) {
@@ -80,11 +77,7 @@ func (f *Fake) SetDelay(d time.Duration) {
 }
 
 // Throttled is how many requests the fake has throttled so far.
-func (f *Fake) Throttled() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.throttled
-}
+func (f *Fake) Throttled() int { return f.throttle.Count() }
 
 // Events returns a copy of the accepted events, in order, each with the keys GroupId,
 // EventName, Time and Content.
@@ -182,14 +175,11 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, "InvalidParameter", "unexpected action or version")
 		return
 	}
-	f.mu.Lock()
-	if f.throttle > 0 {
-		f.throttle--
-		f.throttled++
-		f.mu.Unlock()
+	if throttled, _ := f.throttle.Take(); throttled {
 		fail(http.StatusBadRequest, "Throttling.User", "Request was denied due to user flow control.")
 		return
 	}
+	f.mu.Lock()
 	if answer := f.answer; answer != nil {
 		f.mu.Unlock()
 		answer(w)

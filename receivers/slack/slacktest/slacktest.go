@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/alertrouter/alertrouter/receivers/receivertest"
 	"github.com/slack-go/slack"
 )
 
@@ -53,12 +54,10 @@ func (m Message) Attachments() ([]slack.Attachment, error) {
 type Fake struct {
 	srv *httptest.Server
 
-	mu         sync.Mutex
-	answer     func(w http.ResponseWriter) // nil: answer as Slack does
-	throttle   int                         // requests still to throttle
-	retryAfter int
-	throttled  int
-	messages   []Message
+	mu       sync.Mutex
+	answer   func(w http.ResponseWriter) // nil: answer as Slack does
+	messages []Message
+	throttle receivertest.Throttle
 }
 
 // New starts a fake Slack, closed when the test ends.
@@ -86,18 +85,10 @@ func (f *Fake) SetAnswer(answer func(w http.ResponseWriter)) {
 
 // Throttle answers the next n requests as Slack's rate limit does, HTTP 429 with
 // Retry-After: retryAfterSeconds, recording none of them; 0 stops throttling.
-func (f *Fake) Throttle(n int, retryAfterSeconds int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.throttle, f.retryAfter = n, retryAfterSeconds
-}
+func (f *Fake) Throttle(n int, retryAfterSeconds int) { f.throttle.Set(n, retryAfterSeconds) }
 
 // Throttled is how many requests the fake has throttled so far.
-func (f *Fake) Throttled() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.throttled
-}
+func (f *Fake) Throttled() int { return f.throttle.Count() }
 
 // Messages returns a copy of the recorded messages, in order.
 func (f *Fake) Messages() []Message {
@@ -123,12 +114,7 @@ func (f *Fake) Messages() []Message {
 }
 
 func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	if f.throttle > 0 {
-		f.throttle--
-		f.throttled++
-		retryAfter := f.retryAfter
-		f.mu.Unlock()
+	if throttled, retryAfter := f.throttle.Take(); throttled {
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
 		if strings.HasPrefix(r.URL.Path, "/api/") {
 			w.Header().Set("Content-Type", "application/json")
@@ -140,6 +126,7 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "rate_limited")
 		return
 	}
+	f.mu.Lock()
 	if answer := f.answer; answer != nil {
 		f.mu.Unlock()
 		answer(w)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alertrouter/alertrouter/receivers/receivertest"
 	"github.com/alertrouter/alertrouter/receivers/webhook"
 )
 
@@ -27,14 +28,12 @@ type Request struct {
 type Fake struct {
 	srv *httptest.Server
 
-	mu         sync.Mutex
-	answers    []func(http.ResponseWriter) // scripted, consumed in order
-	delay      time.Duration
-	block      chan struct{}
-	throttle   int
-	retryAfter int
-	throttled  int
-	requests   []Request
+	mu       sync.Mutex
+	answers  []func(http.ResponseWriter) // scripted, consumed in order
+	delay    time.Duration
+	block    chan struct{}
+	requests []Request
+	throttle receivertest.Throttle
 }
 
 // New starts a fake, closed when the test ends.
@@ -97,18 +96,10 @@ func (f *Fake) Block() (release func()) {
 
 // Throttle answers the next n requests with 429 and Retry-After: retryAfterSeconds,
 // recording none of them; 0 stops throttling.
-func (f *Fake) Throttle(n int, retryAfterSeconds int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.throttle, f.retryAfter = n, retryAfterSeconds
-}
+func (f *Fake) Throttle(n int, retryAfterSeconds int) { f.throttle.Set(n, retryAfterSeconds) }
 
 // Throttled is how many requests the fake has throttled so far.
-func (f *Fake) Throttled() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.throttled
-}
+func (f *Fake) Throttled() int { return f.throttle.Count() }
 
 // Requests returns the recorded requests, in order.
 func (f *Fake) Requests() []Request {
@@ -171,16 +162,12 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	f.mu.Lock()
-	if f.throttle > 0 {
-		f.throttle--
-		f.throttled++
-		retryAfter := f.retryAfter
-		f.mu.Unlock()
+	if throttled, retryAfter := f.throttle.Take(); throttled {
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
 		http.Error(w, "rate limited", http.StatusTooManyRequests)
 		return
 	}
+	f.mu.Lock()
 	if len(f.answers) > 0 {
 		answer := f.answers[0]
 		f.answers = f.answers[1:]
