@@ -23,6 +23,9 @@ import (
 // FileName is the database file inside the storage directory.
 const FileName = "alertrouter.db"
 
+// walSizeLimit is the size the WAL is truncated to after a checkpoint (journal_size_limit).
+const walSizeLimit = 8 << 20
+
 // ErrTooNew means the database was migrated by a newer alertrouter than this one.
 var ErrTooNew = errors.New("database schema is newer than this binary")
 
@@ -46,6 +49,8 @@ type Store struct {
 	writerDone       chan struct{}
 	checkpointerDone chan struct{}
 	closeOnce        sync.Once
+	// lock is held for as long as the store is open (lock.go).
+	lock *os.File
 }
 
 // statements are the writer's hot-path statements, prepared once: parsing SQL text was a
@@ -73,43 +78,21 @@ func (s *Store) prepare(ctx context.Context) error {
 }
 
 // Open opens (creating if needed) the database in dir, refuses a schema newer than this
-// binary, and applies pending migrations.
+// binary, and applies pending migrations. It takes the storage directory's lock first: a
+// second process on the same directory gets ErrInUse.
 func Open(ctx context.Context, dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	path := filepath.Join(dir, FileName)
-	write, err := openDB(path, true)
+	lock, err := lockDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	write.SetMaxOpenConns(1)
-	s := &Store{write: write, path: path}
-	if err := s.checkWAL(ctx); err != nil {
-		write.Close()
+	s := &Store{path: filepath.Join(dir, FileName), lock: lock}
+	if err := s.open(ctx); err != nil {
+		s.closeDBs()
 		return nil, err
 	}
-	if err := s.migrate(ctx); err != nil {
-		write.Close()
-		return nil, err
-	}
-	if err := s.prepare(ctx); err != nil {
-		write.Close()
-		return nil, err
-	}
-	s.read, err = openDB(path, false)
-	if err != nil {
-		write.Close()
-		return nil, err
-	}
-	s.read.SetMaxOpenConns(4)
-	s.checkpoint, err = openDB(path, true)
-	if err != nil {
-		s.read.Close()
-		write.Close()
-		return nil, err
-	}
-	s.checkpoint.SetMaxOpenConns(1)
 	s.ops, s.closing = make(chan *writeOp), make(chan struct{})
 	s.writerDone, s.checkpointerDone = make(chan struct{}), make(chan struct{})
 	go s.writer()
@@ -117,7 +100,56 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 	return s, nil
 }
 
-func openDB(path string, writer bool) (*sql.DB, error) {
+// open opens the connections and migrates.
+func (s *Store) open(ctx context.Context) (err error) {
+	if s.write, err = openDB(s.path, writerConn); err != nil {
+		return err
+	}
+	s.write.SetMaxOpenConns(1)
+	if err := s.checkWAL(ctx); err != nil {
+		return err
+	}
+	if err := s.migrate(ctx); err != nil {
+		return err
+	}
+	if err := s.prepare(ctx); err != nil {
+		return err
+	}
+	if s.read, err = openDB(s.path, readerConn); err != nil {
+		return err
+	}
+	s.read.SetMaxOpenConns(4)
+	if s.checkpoint, err = openDB(s.path, writerConn); err != nil {
+		return err
+	}
+	s.checkpoint.SetMaxOpenConns(1)
+	return nil
+}
+
+// closeDBs closes whatever is open, the lock last.
+func (s *Store) closeDBs() error {
+	var errs []error
+	for _, db := range []*sql.DB{s.read, s.checkpoint, s.write} {
+		if db != nil {
+			errs = append(errs, db.Close())
+		}
+	}
+	if s.lock != nil {
+		errs = append(errs, s.lock.Close()) // closing the file drops the flock
+	}
+	return errors.Join(errs...)
+}
+
+// The kinds of connection the store opens.
+type connRole int
+
+const (
+	writerConn connRole = iota // the writer and the checkpointer
+	readerConn                 // the read pool: read-only
+	backupConn                 // Backup's: reads, and writes only the copy
+)
+
+func openDB(path string, role connRole) (*sql.DB, error) {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(5000)")
 	q.Add("_pragma", "journal_mode(WAL)")
@@ -125,13 +157,17 @@ func openDB(path string, writer bool) (*sql.DB, error) {
 	q.Add("_pragma", "foreign_keys(1)")
 	// Savepoints (group commit) and statement journals stay in memory, not in temp files.
 	q.Add("_pragma", "temp_store(MEMORY)")
-	if writer {
+	switch role {
+	case writerConn:
 		// Take the write lock at BEGIN: a deferred transaction that reads and then
 		// writes can fail with SQLITE_BUSY_SNAPSHOT, which busy_timeout cannot fix.
 		q.Set("_txlock", "immediate")
 		// The checkpointer keeps the WAL short; this only guards against it stalling.
 		q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", safetyCheckpointPages))
-	} else {
+		// A burst (or a full disk that made commits fail and pile up) can grow the WAL;
+		// without a limit the file keeps that size for good after it is checkpointed.
+		q.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", walSizeLimit))
+	case readerConn:
 		q.Add("_pragma", "query_only(1)")
 	}
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
@@ -203,21 +239,31 @@ func (s *Store) Close() error {
 		close(s.closing)
 		<-s.writerDone
 		<-s.checkpointerDone
-		err = errors.Join(s.read.Close(), s.checkpoint.Close(), s.write.Close())
+		err = s.closeDBs()
 	})
 	return err
 }
 
-// Backup writes a consistent copy of the database to dest (VACUUM INTO), while the
-// store stays in use. dest must not exist; the copy is compact and has no WAL, so it
-// restores by being put at DIR/alertrouter.db.
-func (s *Store) Backup(ctx context.Context, dest string) error {
+// Backup writes a consistent copy of the database in dir to dest (VACUUM INTO) without
+// taking the storage lock, so that it works while alertrouter runs on dir. dest must not
+// exist; the copy is compact and has no WAL, so it restores by being put at
+// DIR/alertrouter.db.
+func Backup(ctx context.Context, dir, dest string) error {
+	path := filepath.Join(dir, FileName)
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("backup: no database: %w", err)
+	}
 	if _, err := os.Stat(dest); err == nil {
 		return fmt.Errorf("backup: %s already exists", dest)
 	}
-	// The read pool is read-only, which VACUUM INTO refuses; the checkpointer's
-	// connection reads the same committed snapshot and does not wait for the writer.
-	if _, err := s.checkpoint.ExecContext(ctx, `VACUUM INTO ?`, dest); err != nil {
+	// A plain connection: the read pool's query_only refuses VACUUM INTO. It reads one
+	// committed snapshot and does not wait for the writer.
+	db, err := openDB(path, backupConn)
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, dest); err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
 	return nil

@@ -23,13 +23,7 @@ func newBackupCmd(app *kingpin.Application) *backupCmd {
 }
 
 func (c *backupCmd) run(stdout io.Writer) error {
-	ctx := context.Background()
-	st, err := store.Open(ctx, *c.storagePath)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	if err := st.Backup(ctx, *c.output); err != nil {
+	if err := store.Backup(context.Background(), *c.storagePath, *c.output); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s\n", *c.output)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -406,6 +407,32 @@ func TestBackupWhileServing(t *testing.T) {
 	ns, err := st.List(context.Background(), store.Filter{Limit: 10})
 	if err != nil || len(ns) != 1 || ns[0].AlertNames[0] != "ComfyUI_Down" {
 		t.Fatalf("restored notifications %+v, %v", ns, err)
+	}
+	if code := router.Stop(t); code != 0 {
+		t.Fatalf("router exit %d", code)
+	}
+}
+
+// A second serve, watchdog or migrate on the storage of a running router exits at once
+// and says who holds it, instead of delivering everything a second time.
+func TestSecondProcessOnTheSameStorageExits(t *testing.T) {
+	dir := t.TempDir()
+	addr := testenv.FreeAddr(t)
+	router := startRouter(t, dir, addr, "receivers:\n  - {name: ops, log: {}}\ndefault_receivers: [ops]\nwatchdog:\n  receivers: [ops]\n  heartbeat: {}\n")
+	storage := filepath.Join(dir, "data")
+	want := fmt.Sprintf("storage %s is in use by another alertrouter (pid %d)", storage, router.Cmd.Process.Pid)
+	for _, args := range [][]string{
+		{"serve", "--storage.path=" + storage, "--web.listen-address=" + testenv.FreeAddr(t)},
+		{"watchdog", "--config.file=" + filepath.Join(dir, "alertrouter.yml"), "--storage.path=" + storage, "--web.listen-address=" + testenv.FreeAddr(t)},
+		{"migrate", "--storage.path=" + storage},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		out, err := exec.CommandContext(ctx, binary(t), args...).CombinedOutput()
+		cancel()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out), want) {
+			t.Errorf("%s on a storage in use: %v\n%s\nwant exit 1 and %q", args[0], err, out, want)
+		}
 	}
 	if code := router.Stop(t); code != 0 {
 		t.Fatalf("router exit %d", code)
