@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"mime"
 	"net/http"
 	"strconv"
@@ -24,6 +25,25 @@ const (
 	defaultListLimit = 100
 	maxListLimit     = 1000
 )
+
+// writeTimeout is how long answering may take once a request has been read: a webhook's
+// commit waits for the writer, which a very large webhook can hold for seconds.
+const writeTimeout = time.Minute
+
+// HTTPServer is the HTTP server for Handler, with timeouts that keep slow and idle clients
+// from holding connections (and file descriptors): readTimeout bounds reading a whole
+// request and the idle time of a kept-alive connection, as Prometheus's --web.read-timeout.
+func (s *Server) HTTPServer(readTimeout time.Duration) *http.Server {
+	return &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: min(readTimeout, 10*time.Second),
+		ReadTimeout:       readTimeout,
+		IdleTimeout:       readTimeout,
+		// WriteTimeout runs from the end of the headers, so it covers reading the body.
+		WriteTimeout: readTimeout + writeTimeout,
+		ErrorLog:     slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	}
+}
 
 // Handler serves the webhook, the API, the lifecycle endpoints and /metrics.
 func (s *Server) Handler() http.Handler {
@@ -68,6 +88,11 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 // 200 means every notification the payload produced is committed (ARCHITECTURE.md, invariant 1).
 func (s *Server) webhook(w http.ResponseWriter, r *http.Request) int {
 	fail := func(code int, msg string) int {
+		if code/100 == 4 {
+			// The rest of the body may never come (a slow or hostile client): answer now
+			// and close, rather than let the server read what is left before answering.
+			w.Header().Set("Connection", "close")
+		}
 		writeError(w, code, msg)
 		return code
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -73,11 +74,18 @@ type wireAlert struct {
 // DecodePayload reads and validates one webhook body. Every error is an *InputError.
 func DecodePayload(r io.Reader) (*Payload, error) {
 	var w wirePayload
-	dec := json.NewDecoder(r)
+	body := &bodyReader{r: r}
+	dec := json.NewDecoder(body)
 	if err := dec.Decode(&w); err != nil {
+		if body.err != nil {
+			return nil, bodyError(body.err)
+		}
 		return nil, jsonError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		if body.err != nil {
+			return nil, bodyError(body.err)
+		}
 		return nil, badRequest("malformed JSON: unexpected data after the payload")
 	}
 	if w.Version != SupportedVersion {
@@ -167,13 +175,40 @@ func parseTime(path, s string, required bool) (time.Time, error) {
 	return t, nil
 }
 
-func jsonError(err error) error {
-	var typeErr *json.UnmarshalTypeError
-	var syntaxErr *json.SyntaxError
+// bodyReader remembers what went wrong with the body itself, so that a body cut short or
+// too slow is told from JSON that is cut short.
+type bodyReader struct {
+	r   io.Reader
+	err error
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		b.err = err
+	}
+	return n, err
+}
+
+// bodyError names what went wrong while reading the body.
+func bodyError(err error) error {
 	var maxErr *http.MaxBytesError
+	var netErr net.Error
 	switch {
 	case errors.As(err, &maxErr):
 		return &InputError{Status: http.StatusRequestEntityTooLarge, Msg: fmt.Sprintf("request body exceeds %d bytes", maxErr.Limit)}
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return &InputError{Status: http.StatusRequestTimeout, Msg: "the request body did not arrive within the server's read timeout"}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return badRequest("the request body ended before its Content-Length: the client closed the connection early")
+	}
+	return badRequest("cannot read the request body: %v", err)
+}
+
+func jsonError(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
 	case errors.As(err, &typeErr):
 		return badRequest("malformed JSON: %s: expected %s, got %s", typeErr.Field, jsonKind(typeErr.Type.Kind().String()), typeErr.Value)
 	case errors.As(err, &syntaxErr):

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -436,5 +437,54 @@ func TestSecondProcessOnTheSameStorageExits(t *testing.T) {
 	}
 	if code := router.Stop(t); code != 0 {
 		t.Fatalf("router exit %d", code)
+	}
+}
+
+// Slow clients cannot starve the server: with 128 file descriptors, 150 connections that
+// send headers and part of a body, and some that stay idle, are closed after
+// --web.read-timeout, and /-/healthy answers meanwhile.
+func TestSlowClientsDoNotStarveTheServer(t *testing.T) {
+	dir := t.TempDir()
+	addr := testenv.FreeAddr(t)
+	p := testenv.Start(t, dir, "sh", "-c", `ulimit -n 128 && exec "$0" "$@"`, binary(t), "serve",
+		"--web.listen-address="+addr, "--storage.path="+filepath.Join(dir, "data"), "--web.read-timeout=2s")
+	testenv.WaitReady(t, p, "http://"+addr+"/-/ready")
+
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := range 150 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		if i%3 == 0 {
+			continue // connected and idle, sending nothing
+		}
+		fmt.Fprintf(c, "POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"version\":")
+	}
+	client := &http.Client{Timeout: time.Second}
+	testenv.Eventually(t, 30*time.Second, "/-/healthy to answer while 150 slow clients hold connections", func() bool {
+		resp, err := client.Get("http://" + addr + "/-/healthy")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	for i, c := range conns {
+		_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		_, err := io.ReadAll(c)
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			t.Fatalf("slow connection %d is still open after 30s: the read timeout did not close it", i)
+		}
+	}
+	if code := p.Stop(t); code != 0 {
+		t.Fatalf("exit code %d", code)
 	}
 }

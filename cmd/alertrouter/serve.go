@@ -32,6 +32,7 @@ const (
 
 type serveCmd struct {
 	configFile, listenAddress, storagePath *string
+	readTimeout                            *time.Duration
 	// watchdogOnly is the `watchdog` command: the same process, which must have a
 	// watchdog section, with its own port and database so that it can run beside a
 	// router on one host, or alone on a second host.
@@ -44,6 +45,7 @@ func newServeCmd(app *kingpin.Application) *serveCmd {
 		configFile:    configFileFlag(cmd, "Configuration file; the embedded default (everything to the log receiver) when empty.").String(),
 		listenAddress: cmd.Flag("web.listen-address", "Address to listen on for webhooks, the API and metrics.").Default(defaultListenAddress).String(),
 		storagePath:   cmd.Flag("storage.path", "Directory of the SQLite database.").Default(defaultStoragePath).String(),
+		readTimeout:   readTimeoutFlag(cmd),
 	}
 }
 
@@ -53,12 +55,20 @@ func newWatchdogCmd(app *kingpin.Application) *serveCmd {
 		configFile:    configFileFlag(cmd, "Configuration file with a watchdog section and its receivers.").Required().String(),
 		listenAddress: cmd.Flag("web.listen-address", "Address to listen on for heartbeats, the API and metrics.").Default(defaultWatchdogListenAddress).String(),
 		storagePath:   cmd.Flag("storage.path", "Directory of the SQLite database.").Default(defaultWatchdogStoragePath).String(),
+		readTimeout:   readTimeoutFlag(cmd),
 		watchdogOnly:  true,
 	}
 }
 
+func readTimeoutFlag(cmd *kingpin.CmdClause) *time.Duration {
+	return cmd.Flag("web.read-timeout", "Maximum duration before timing out read of the request, and closing idle connections.").Default("30s").Duration()
+}
+
 func (c *serveCmd) run(logger *slog.Logger, stdout io.Writer) error {
 	logger.Info("Starting alertrouter", "version", version.Info())
+	if *c.readTimeout <= 0 {
+		return fmt.Errorf("--web.read-timeout must be positive, got %s", *c.readTimeout)
+	}
 	cfg, err := config.LoadFileOrDefault(*c.configFile)
 	if err != nil {
 		return err
@@ -95,7 +105,7 @@ func (c *serveCmd) run(logger *slog.Logger, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	httpSrv := srv.HTTPServer(*c.readTimeout)
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- httpSrv.Serve(ln) }()
 	logger.Info("Listening", "address", ln.Addr().String())
