@@ -311,3 +311,18 @@ default_receivers: [ops-slack]
 	})
 	receivertest.NoSecrets(t, "logs and API", e.logs.String()+e.do(http.MethodGet, "/api/v1/notifications", "", nil, nil).Raw, "s3cr3t")
 }
+
+// A destination that echoes the request in its error page: its answer is kept as the
+// notification's last error, in the API and the logs, without the URL's tokens.
+func TestEchoedErrorsDoNotLeakIntoTheAPIOrLogs(t *testing.T) {
+	echo := receivertest.Echo(t)
+	e := newEnv(t, hookConfig(echo.URL+"/hook/p4thT0kenp4thT0ken?token=qu3ryT0ken"), "", true)
+	e.mustPost(payload("am1", alert{name: "A", hostgroup: "gpu-1", instance: "i1"}))
+	eventually(t, "the dead notification", func() bool { return len(e.list(store.Dead)) == 1 })
+	dead := e.list(store.Dead)[0]
+	if !strings.Contains(dead.LastError, "Cannot POST <redacted>") {
+		t.Fatalf("last error %q, want the page with the URL redacted", dead.LastError)
+	}
+	api := e.do(http.MethodGet, "/api/v1/notifications", "", nil, nil).Raw
+	receivertest.NoSecrets(t, "API and logs", api+e.logs.String(), "p4thT0ken", "qu3ryT0ken")
+}

@@ -11,6 +11,7 @@ import (
 
 	_ "modernc.org/sqlite"
 
+	"github.com/alertrouter/alertrouter/receivers/receivertest"
 	"github.com/alertrouter/alertrouter/receivers/webhook/webhooktest"
 	"github.com/alertrouter/alertrouter/store"
 )
@@ -119,6 +120,19 @@ func TestVersionAndUsage(t *testing.T) {
 	if code, out, _ := runCLI(t, "--help"); code != 0 || !strings.Contains(out, "--web.listen-address") && !strings.Contains(out, "serve") {
 		t.Fatalf("--help: %d %q", code, out)
 	}
+}
+
+// send-test prints the destination's answer, never the secrets it echoes.
+func TestSendTestLeaksNoSecret(t *testing.T) {
+	echo := receivertest.Echo(t)
+	cfg := filepath.Join(t.TempDir(), "cfg.yml")
+	hook := echo.URL + "/hook/p4thT0kenp4thT0ken?token=qu3ryT0ken"
+	os.WriteFile(cfg, []byte("receivers:\n  - name: hook\n    webhook: {url: '"+hook+"', bearer_token: b3arerT0ken}\ndefault_receivers: [hook]\n"), 0o600)
+	code, out, errOut := runCLI(t, "send-test", "--config.file="+cfg, "--receiver=hook")
+	if code != 1 || !strings.Contains(errOut, "FAILED (permanent, would not be retried): unexpected status code 404: Cannot POST <redacted>") {
+		t.Fatalf("send-test to an echoing server: %d %q %q", code, out, errOut)
+	}
+	receivertest.NoSecrets(t, "send-test output", out+errOut, "p4thT0ken", "qu3ryT0ken", "b3arerT0ken")
 }
 
 func TestSendTest(t *testing.T) {

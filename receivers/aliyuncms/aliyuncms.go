@@ -166,15 +166,17 @@ func Level(a *template.Alert) string {
 }
 
 // Send puts one event per alert, up to maxEvents per request.
-func (r *Receiver) Send(ctx context.Context, m *receivers.Message) error {
+func (r *Receiver) Send(ctx context.Context, m *receivers.Message) (err error) {
 	events, err := r.events(m)
 	if err != nil {
 		return receivers.Permanent(err)
 	}
-	client, err := r.client()
+	client, secret, err := r.client()
 	if err != nil {
 		return err
 	}
+	// Requests carry only a signature, but an answer must not carry the secret either.
+	defer func() { err = receivers.Scrub(err, secret) }()
 	for _, batch := range batches(events) {
 		if err := r.put(ctx, client, batch); err != nil {
 			return err
@@ -222,7 +224,9 @@ func (r *Receiver) events(m *receivers.Message) ([]cms.PutCustomEventEventInfo, 
 	return out, nil
 }
 
-func (r *Receiver) client() (*cms.Client, error) {
+// client returns the SDK client for the current credentials, and the access key secret
+// (empty for a RAM role).
+func (r *Receiver) client() (client *cms.Client, secret string, err error) {
 	var (
 		cred auth.Credential
 		key  string
@@ -231,32 +235,31 @@ func (r *Receiver) client() (*cms.Client, error) {
 	case r.conf.RAMRoleName != "":
 		cred, key = credentials.NewEcsRamRoleCredential(r.conf.RAMRoleName), "role:"+r.conf.RAMRoleName
 	case r.conf.AccessKeyID != "":
-		secret, err := receivers.ReadSecret(r.conf.AccessKeySecret, r.conf.AccessKeySecretFile)
-		if err != nil {
-			return nil, err
+		if secret, err = receivers.ReadSecret(r.conf.AccessKeySecret, r.conf.AccessKeySecretFile); err != nil {
+			return nil, "", err
 		}
 		cred, key = credentials.NewAccessKeyCredential(r.conf.AccessKeyID, secret), r.conf.AccessKeyID+":"+secret
 	default:
-		id, secret := os.Getenv(EnvAccessKeyID), os.Getenv(EnvAccessKeySecret)
+		var id string
+		id, secret = os.Getenv(EnvAccessKeyID), os.Getenv(EnvAccessKeySecret)
 		if id == "" || secret == "" {
-			return nil, errors.New("no credentials: " + EnvAccessKeyID + " and " + EnvAccessKeySecret + " are not set")
+			return nil, "", errors.New("no credentials: " + EnvAccessKeyID + " and " + EnvAccessKeySecret + " are not set")
 		}
 		cred, key = credentials.NewAccessKeyCredential(id, secret), id+":"+secret
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.cached != nil && r.key == key {
-		return r.cached, nil
+		return r.cached, secret, nil
 	}
 	timeout := r.conf.Timeout.Or(DefaultTimeout)
 	// Our dispatcher retries; the SDK must not retry on its own.
 	conf := sdk.NewConfig().WithTimeout(timeout).WithAutoRetry(false).WithScheme(strings.ToUpper(r.conf.Scheme))
-	client, err := cms.NewClientWithOptions(r.conf.RegionID, conf, cred)
-	if err != nil {
-		return nil, receivers.Permanent(fmt.Errorf("cms client: %s", scrub(err.Error())))
+	if client, err = cms.NewClientWithOptions(r.conf.RegionID, conf, cred); err != nil {
+		return nil, "", receivers.Permanent(fmt.Errorf("cms client: %s", scrub(err.Error())))
 	}
 	r.cached, r.key = client, key
-	return client, nil
+	return client, secret, nil
 }
 
 func (r *Receiver) put(ctx context.Context, client *cms.Client, events []cms.PutCustomEventEventInfo) error {

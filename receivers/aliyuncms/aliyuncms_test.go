@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -218,5 +219,22 @@ func TestValidate(t *testing.T) {
 		if err := c.Validate(); !receivertest.IsFieldError(err, tt.field) {
 			t.Errorf("case %d: %v, want problem with %q", i, err, tt.field)
 		}
+	}
+}
+
+// An endpoint whose error page quotes the request (the query carries our key ID and the
+// signature): none of it, and not the secret, survives into the error.
+func TestEchoedRequestsLeakNoSecret(t *testing.T) {
+	echo := receivertest.Echo(t)
+	f := cmstest.New(t)
+	c := config(f)
+	c.Endpoint = strings.TrimPrefix(echo.URL, "http://")
+	err := newReceiver(t, c).Send(context.Background(), receivertest.Message(1, "firing", "critical"))
+	if err == nil {
+		t.Fatal("the echo server accepted the events")
+	}
+	receivertest.NoSecrets(t, "error", err.Error(), cmstest.Secret, cmstest.KeyID)
+	if regexp.MustCompile(`Signature(Nonce)?=[^<]`).MatchString(err.Error()) {
+		t.Errorf("error carries the request's signature: %v", err)
 	}
 }

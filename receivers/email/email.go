@@ -142,7 +142,7 @@ var headerSafe = strings.NewReplacer("\r", " ", "\n", " ").Replace
 // SMTP 4xx answers and network errors are retried; 5xx answers (bad credentials, a
 // rejected recipient) are permanent; some recipients refused for good while others got
 // it is a Partial delivery.
-func (r *Receiver) Send(ctx context.Context, m *receivers.Message) error {
+func (r *Receiver) Send(ctx context.Context, m *receivers.Message) (err error) {
 	msgs := make([]*gomail.Msg, len(r.conf.To))
 	for i, to := range r.conf.To {
 		msg, err := r.message(m, to)
@@ -151,10 +151,12 @@ func (r *Receiver) Send(ctx context.Context, m *receivers.Message) error {
 		}
 		msgs[i] = msg
 	}
-	client, err := r.client()
+	client, password, err := r.client()
 	if err != nil {
 		return err
 	}
+	// A server's answer may quote what it was sent, AUTH included.
+	defer func() { err = receivers.Scrub(err, password) }()
 	sendErr := client.DialAndSendWithContext(ctx, msgs...)
 	if sendErr == nil {
 		return nil
@@ -213,7 +215,8 @@ func (r *Receiver) message(m *receivers.Message, to string) (*gomail.Msg, error)
 	return msg, nil
 }
 
-func (r *Receiver) client() (*gomail.Client, error) {
+// client returns a client for the smarthost, and the password it authenticates with.
+func (r *Receiver) client() (*gomail.Client, string, error) {
 	host, portStr, _ := net.SplitHostPort(r.conf.Smarthost)
 	port, _ := strconv.Atoi(portStr)
 	timeout := r.conf.Timeout.Or(DefaultTimeout)
@@ -222,11 +225,11 @@ func (r *Receiver) client() (*gomail.Client, error) {
 	if r.conf.CAFile != "" {
 		pem, err := os.ReadFile(r.conf.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("ca_file: %w", err)
+			return nil, "", fmt.Errorf("ca_file: %w", err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, receivers.Permanent(errors.New("ca_file: no PEM certificates in it"))
+			return nil, "", receivers.Permanent(errors.New("ca_file: no PEM certificates in it"))
 		}
 		tlsConf.RootCAs = pool
 	}
@@ -238,19 +241,20 @@ func (r *Receiver) client() (*gomail.Client, error) {
 	default:
 		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory), gomail.WithTLSConfig(tlsConf))
 	}
+	var password string
 	if r.conf.AuthUsername != "" {
-		password, err := receivers.ReadSecret(r.conf.AuthPassword, r.conf.AuthPasswordFile)
-		if err != nil {
-			return nil, err
+		var err error
+		if password, err = receivers.ReadSecret(r.conf.AuthPassword, r.conf.AuthPasswordFile); err != nil {
+			return nil, "", err
 		}
 		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthPlain),
 			gomail.WithUsername(r.conf.AuthUsername), gomail.WithPassword(password))
 	}
 	client, err := gomail.NewClient(host, opts...)
 	if err != nil {
-		return nil, receivers.Permanent(fmt.Errorf("smtp client: %w", err))
+		return nil, "", receivers.Permanent(fmt.Errorf("smtp client: %w", err))
 	}
-	return client, nil
+	return client, password, nil
 }
 
 // classify: an SMTP 5xx answer is permanent; 4xx answers, timeouts and connection

@@ -237,3 +237,16 @@ func TestTemporaryFailureIsRetried(t *testing.T) {
 		t.Fatalf("refused %d, %d messages: want 1 and 1", s.Refused(), len(s.Messages()))
 	}
 }
+
+// A server that quotes the credentials it refused: the error keeps the password out.
+func TestEchoedCredentialsLeakNoSecret(t *testing.T) {
+	s := smtptest.Start(t)
+	s.EchoCredentials()
+	c := config(t, s)
+	c.AuthPassword = "wr0ng-p4ssw0rd"
+	err := newReceiver(t, c).Send(context.Background(), receivertest.Message(1, "firing", "critical"))
+	if err == nil || !receivers.IsPermanent(err) || !strings.Contains(err.Error(), "Authentication failed for "+smtptest.Username) {
+		t.Fatalf("refused AUTH: %v, want a permanent error that quotes the server", err)
+	}
+	receivertest.NoSecrets(t, "error", err.Error(), "wr0ng-p4ssw0rd")
+}

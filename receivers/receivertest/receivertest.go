@@ -5,6 +5,9 @@ package receivertest
 import (
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -113,4 +116,18 @@ func IsFieldError(err error, field string) bool {
 	}
 	var fe *receivers.FieldError
 	return errors.As(err, &fe) && fe.Field == field
+}
+
+// Echo starts a destination that refuses every request with an error page quoting it,
+// as many servers do ("Cannot POST /hook/<token>?key=<key>", Express's 404): the request
+// line first, then the Authorization header and the start of the body. A receiver's
+// error must keep none of its secrets from that page.
+func Echo(t testing.TB) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 512))
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprintf(w, "Cannot %s %s\nAuthorization: %s\n%s", r.Method, r.URL.RequestURI(), r.Header.Get("Authorization"), body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
 }

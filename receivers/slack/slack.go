@@ -138,16 +138,19 @@ func (r *Receiver) RateLimit() (float64, int) { return r.conf.RateLimit, r.conf.
 var escape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace
 
 // Send posts the notification as one attachment.
-func (r *Receiver) Send(ctx context.Context, m *receivers.Message) error {
+func (r *Receiver) Send(ctx context.Context, m *receivers.Message) (err error) {
 	att, err := r.attachment(m)
 	if err != nil {
 		return receivers.Permanent(err)
 	}
+	var secrets []string
+	defer func() { err = receivers.Scrub(err, secrets...) }()
 	if r.conf.webhook() {
 		hook, err := receivers.ReadSecret(r.conf.WebhookURL, r.conf.WebhookURLFile)
 		if err != nil {
 			return err
 		}
+		secrets = append(secrets, hook)
 		// Check it here: slack-go's parse error would quote the URL, token and all.
 		if err := receivers.CheckURL(hook); err != nil {
 			return receivers.Permanent(fmt.Errorf("webhook_url_file: %w", err))
@@ -158,6 +161,7 @@ func (r *Receiver) Send(ctx context.Context, m *receivers.Message) error {
 	if err != nil {
 		return err
 	}
+	secrets = append(secrets, token)
 	api := slack.New(token, slack.OptionAPIURL(r.conf.APIURL), slack.OptionHTTPClient(r.client))
 	_, _, err = api.PostMessageContext(ctx, r.conf.Channel, slack.MsgOptionAttachments(att))
 	return classify(err)

@@ -232,3 +232,17 @@ func TestRateLimitIsThrottled(t *testing.T) {
 		t.Fatalf("throttled %d, %d messages: want 1 and 1", f.Throttled(), len(f.Messages()))
 	}
 }
+
+// A destination whose error page quotes the request: neither the webhook URL's token nor
+// the bot token survives into the error.
+func TestEchoedRequestsLeakNoSecret(t *testing.T) {
+	echo := receivertest.Echo(t)
+	hook := echo.URL + "/services/T0/B0/sl4ckT0kensl4ckT0ken"
+	for _, c := range []Config{{WebhookURL: receivers.Secret(hook)}, {BotToken: "xoxb-b0tT0ken", Channel: "#ops", APIURL: echo.URL + "/api/"}} {
+		err := newReceiver(t, c).Send(context.Background(), receivertest.Message(1, "firing", "critical"))
+		if err == nil {
+			t.Fatal("the echo server accepted the message")
+		}
+		receivertest.NoSecrets(t, "error", err.Error(), "xoxb-b0tT0ken", hook, "sl4ckT0ken")
+	}
+}

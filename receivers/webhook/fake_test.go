@@ -3,6 +3,7 @@ package webhook_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,4 +39,21 @@ func TestSendToTheFake(t *testing.T) {
 		fake.Alerts() != 2 || fake.AlertCounts("alertname")["firing GPUTemperatureHigh"] != 2 || fake.Throttled() != 1 {
 		t.Fatalf("recorded %+v, alerts %d, counts %v", reqs, fake.Alerts(), fake.AlertCounts("alertname"))
 	}
+}
+
+// A destination whose error page quotes the request (Express: "Cannot POST /hook/<token>
+// ?token=<token>"): no part of the URL's tokens, nor the bearer token, survives into the
+// error that the store, the logs and send-test show.
+func TestEchoedRequestsLeakNoSecret(t *testing.T) {
+	echo := receivertest.Echo(t)
+	hook := echo.URL + "/hook/p4thT0kenp4thT0ken?token=qu3ryT0ken"
+	conf := &webhook.Config{URL: receivers.Secret(hook), BearerToken: "b3arerT0ken"}
+	if err := conf.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	err := webhook.New(conf, nil).Send(context.Background(), receivertest.Message(1, "firing", "warning"))
+	if err == nil || !receivers.IsPermanent(err) || !strings.Contains(err.Error(), "Cannot POST") {
+		t.Fatalf("echoed 404: %v, want a permanent error quoting the page", err)
+	}
+	receivertest.NoSecrets(t, "error", err.Error(), hook, "p4thT0ken", "qu3ryT0ken", "b3arerT0ken")
 }

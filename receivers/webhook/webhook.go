@@ -90,15 +90,18 @@ func New(conf *Config, client *http.Client) *Receiver {
 }
 
 // Send posts the message as an Alertmanager webhook payload.
-func (r *Receiver) Send(ctx context.Context, m *receivers.Message) error {
+func (r *Receiver) Send(ctx context.Context, m *receivers.Message) (err error) {
 	rawURL, err := receivers.ReadSecret(r.conf.URL, r.conf.URLFile)
 	if err != nil {
 		return err
 	}
+	var token string
+	// The destination's answer may echo the URL or the token back: the error must not.
+	defer func() { err = receivers.Scrub(err, rawURL, token) }()
 	if err := receivers.CheckURL(rawURL); err != nil {
 		return receivers.Permanent(fmt.Errorf("url_file: %w", err))
 	}
-	token, err := receivers.ReadSecret(r.conf.BearerToken, r.conf.BearerTokenFile)
+	token, err = receivers.ReadSecret(r.conf.BearerToken, r.conf.BearerTokenFile)
 	if err != nil {
 		return err
 	}

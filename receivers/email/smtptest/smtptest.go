@@ -63,6 +63,7 @@ type Server struct {
 	refused  int
 	messages []Message
 	authed   []string
+	echo     bool // failed AUTH quotes the credentials it got
 }
 
 // Start starts a server on a free port of 127.0.0.1, stopped when the test ends.
@@ -124,6 +125,14 @@ func (s *Server) SetMailError(err *smtp.SMTPError) {
 	s.fail = err
 }
 
+// EchoCredentials makes a failed AUTH quote the username and password it got, as a
+// careless server does: the receiver's error must not carry them on.
+func (s *Server) EchoCredentials() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.echo = true
+}
+
 // Refuse refuses the next n authenticated transactions at MAIL FROM with the temporary
 // failure 451 4.3.0 try again later; 0 stops refusing.
 func (s *Server) Refuse(n int) {
@@ -174,7 +183,13 @@ func (se *session) AuthMechanisms() []string { return []string{sasl.Plain} }
 func (se *session) Auth(string) (sasl.Server, error) {
 	return sasl.NewPlainServer(func(_, user, pass string) error {
 		if user != Username || pass != Password {
-			return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "Authentication failed"}
+			msg := "Authentication failed"
+			se.s.mu.Lock()
+			if se.s.echo {
+				msg += " for " + user + ":" + pass
+			}
+			se.s.mu.Unlock()
+			return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: msg}
 		}
 		se.auth = true
 		se.s.mu.Lock()

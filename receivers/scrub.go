@@ -1,0 +1,99 @@
+package receivers
+
+import (
+	"cmp"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// The shortest parts of a secret URL that Scrub hides on their own: shorter query values
+// ("1", "v2") and path segments ("services", "open-apis") would mangle messages and are
+// not what makes a URL secret. Tokens are longer.
+const (
+	minSecretQueryValue = 6
+	minSecretSegment    = 16
+)
+
+// Scrub hides every form of the secrets in err's text: destinations echo requests in their
+// error pages ("Cannot POST /hook/<token>?key=<key>"), and an error's text is stored, logged
+// and shown by send-test. A secret that is a URL is hidden whole, and so are its path, its
+// path segments and query values that look like tokens, raw and escaped. The error keeps
+// its chain, so errors.Is and errors.As (Permanent, Throttled...) still see what it wraps.
+func Scrub(err error, secrets ...string) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	scrubbed := ScrubText(msg, secrets...)
+	if scrubbed == msg {
+		return err
+	}
+	return &redactedError{msg: scrubbed, err: err}
+}
+
+// ScrubText is Scrub for a string.
+func ScrubText(s string, secrets ...string) string {
+	var needles []string
+	for _, secret := range secrets {
+		if secret == "" {
+			continue
+		}
+		needles = append(needles, forms(secret)...)
+		for _, part := range urlParts(secret) {
+			needles = append(needles, forms(part)...)
+		}
+	}
+	// Longest first, so that a URL is hidden whole before its parts are looked for.
+	slices.SortFunc(needles, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
+	for _, n := range slices.Compact(needles) {
+		s = strings.ReplaceAll(s, n, redactedURL)
+	}
+	return s
+}
+
+// forms are the ways a secret appears in text: raw, URL-escaped, quoted (%q), and with
+// JSON's escaped slashes.
+func forms(s string) []string {
+	quoted := strconv.Quote(s)
+	out := []string{s, url.QueryEscape(s), url.PathEscape(s), quoted[1 : len(quoted)-1], strings.ReplaceAll(s, "/", `\/`)}
+	return slices.DeleteFunc(out, func(f string) bool { return f == "" })
+}
+
+// urlParts are the parts of a secret URL that carry its token: the path, long path
+// segments, the raw query and long query values.
+func urlParts(s string) []string {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return nil
+	}
+	var parts []string
+	if len(u.Path) > 1 {
+		parts = append(parts, u.Path)
+		if u.RawPath != "" {
+			parts = append(parts, u.RawPath)
+		}
+	}
+	for _, seg := range strings.Split(u.Path, "/") {
+		if len(seg) >= minSecretSegment {
+			parts = append(parts, seg)
+		}
+	}
+	if u.RawQuery != "" {
+		parts = append(parts, u.RawQuery)
+	}
+	for _, vs := range u.Query() {
+		for _, v := range vs {
+			if len(v) >= minSecretQueryValue {
+				parts = append(parts, v)
+			}
+		}
+	}
+	if u.User != nil {
+		if p, ok := u.User.Password(); ok && p != "" {
+			parts = append(parts, p)
+		}
+	}
+	return parts
+}
