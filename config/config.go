@@ -63,6 +63,9 @@ type Global struct {
 	// Timezone shows times in templates: "Local" (default), "UTC", or an IANA name such as
 	// "Asia/Shanghai".
 	Timezone string `yaml:"timezone"`
+	// MaxClockSkew is how far ahead of our clock an alert's startsAt may be before it is
+	// logged and counted as coming from a host with a wrong clock. It is accepted anyway.
+	MaxClockSkew duration.Duration `yaml:"max_clock_skew"`
 }
 
 // Webhook configures the /webhook endpoint that Alertmanager posts to.
@@ -120,6 +123,7 @@ const (
 	DefaultRepeatInterval = 4 * time.Hour
 	DefaultRetention      = 168 * time.Hour
 	DefaultMaxRetryAge    = 24 * time.Hour
+	DefaultMaxClockSkew   = time.Hour
 	DefaultMaxBodyBytes   = 10 << 20
 )
 
@@ -131,6 +135,7 @@ func defaults() Config {
 			SendResolved:   true,
 			Retention:      duration.Duration(DefaultRetention),
 			MaxRetryAge:    duration.Duration(DefaultMaxRetryAge),
+			MaxClockSkew:   duration.Duration(DefaultMaxClockSkew),
 			Timezone:       "Local",
 		},
 		Webhook: Webhook{MaxBodyBytes: DefaultMaxBodyBytes},

@@ -90,6 +90,9 @@ func (g *Global) validate() error {
 	if g.MaxRetryAge <= 0 {
 		return errf("global.max_retry_age", "must be positive")
 	}
+	if g.MaxClockSkew <= 0 {
+		return errf("global.max_clock_skew", "must be positive")
+	}
 	// A still-firing alert refreshes its claim once per repeat_interval; a retention that
 	// short would prune live claims and drop the alert's resolved notification.
 	if g.Retention <= g.RepeatInterval {

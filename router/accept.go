@@ -49,8 +49,15 @@ func (s *Server) accept(ctx context.Context, rt *runtime, p *Payload, now time.T
 	var groups []*group
 	index := map[groupKey]*group{}
 	heartbeats := map[string]bool{} // sources of firing heartbeats
+	var skewed int
+	var skew time.Duration
 	for i := range p.Data.Alerts {
 		a := &p.Data.Alerts[i]
+		if ahead := a.StartsAt.Sub(now); ahead > rt.cfg.Global.MaxClockSkew.Std() {
+			// Accepted all the same: refusing it would lose the page, and dedupe tells its
+			// copies apart by startsAt alone.
+			skewed, skew = skewed+1, max(skew, ahead)
+		}
 		ls := receivers.LabelSet(a.Labels)
 		d := rt.routes.Route(ls)
 		if d.Heartbeat {
@@ -109,6 +116,11 @@ func (s *Server) accept(ctx context.Context, rt *runtime, p *Payload, now time.T
 	}
 	for source := range heartbeats {
 		s.metrics.heartbeats.WithLabelValues(source).Inc()
+	}
+	if skewed > 0 {
+		s.metrics.clockSkewed.Add(float64(skewed))
+		s.logger.Warn("Alerts start in the future: the clock of the Prometheus that fired them is ahead of ours",
+			"alerts", skewed, "ahead_by", skew.Round(time.Second), "max_clock_skew", rt.cfg.Global.MaxClockSkew, "external_url", p.Data.ExternalURL)
 	}
 	return res, nil
 }

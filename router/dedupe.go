@@ -35,8 +35,10 @@ type verdict struct {
 // decide applies ARCHITECTURE.md, invariant 3, to one alert, given the receiver's current claim
 // for it (nil when there is none):
 //   - a firing alert is sent when new, when its previous episode was resolved, when it
-//     started after we last notified it (a new episode whose resolution we never saw),
-//     or once repeat_interval has passed since it was last sent;
+//     started later than the episode on record (a new episode whose resolution we never
+//     saw), or once repeat_interval has passed since it was last sent. Episodes are told
+//     apart by startsAt alone, never by our clock: copies of one episode carry the same
+//     startsAt, even from a Prometheus whose clock runs ahead of ours;
 //   - a resolved alert is sent once, and only if its firing was sent;
 //   - copies that arrive late from a second Alertmanager (an episode older than the
 //     one on record) are dropped.
@@ -44,26 +46,30 @@ func decide(prev *store.Claim, a *template.Alert, receiver string, now time.Time
 	claim := func(status string, startsAt time.Time) *store.Claim {
 		return &store.Claim{Receiver: receiver, Fingerprint: a.Fingerprint, Status: status, StartsAt: startsAt, NotifiedAt: now}
 	}
+	// The episode as the store can hold it: a startsAt from the year 9999 is as far as a
+	// claim goes, and every copy of it compares equal.
+	startsAt := store.ClaimTime(a.StartsAt)
 	firing := a.Status == string(model.AlertFiring)
 	switch {
 	case firing && prev == nil:
-		return verdict{send: true, claim: claim(a.Status, a.StartsAt)}
+		return verdict{send: true, claim: claim(a.Status, startsAt)}
 	case firing && prev.Status == string(model.AlertResolved):
-		if !a.StartsAt.After(prev.StartsAt) {
+		if !startsAt.After(prev.StartsAt) {
 			return verdict{reason: suppressStale}
 		}
-		return verdict{send: true, claim: claim(a.Status, a.StartsAt)}
+		return verdict{send: true, claim: claim(a.Status, startsAt)}
 	case firing:
-		// Copies from the other Alertmanager of a pair started before we notified.
-		if now.Sub(prev.NotifiedAt) < p.repeatInterval && !a.StartsAt.After(prev.NotifiedAt) {
+		// The same episode (a copy from the other Alertmanager of a pair, a repeat), or a
+		// late copy of an older one.
+		if now.Sub(prev.NotifiedAt) < p.repeatInterval && !startsAt.After(prev.StartsAt) {
 			return verdict{reason: suppressDuplicate}
 		}
-		return verdict{send: true, claim: claim(a.Status, laterOf(a.StartsAt, prev.StartsAt))}
+		return verdict{send: true, claim: claim(a.Status, laterOf(startsAt, prev.StartsAt))}
 	case prev == nil:
 		return verdict{reason: suppressWithoutFiring}
 	case prev.Status == string(model.AlertResolved):
 		return verdict{reason: suppressDuplicate}
-	case a.StartsAt.Before(prev.StartsAt):
+	case startsAt.Before(prev.StartsAt):
 		return verdict{reason: suppressStale}
 	case !p.sendResolved:
 		// Record the resolution, so that the next firing counts as a new episode.

@@ -12,6 +12,7 @@ import (
 func TestDecide(t *testing.T) {
 	now := testStart
 	ep1, ep2 := now.Add(-time.Hour), now.Add(-time.Minute)
+	year9999 := time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 	p := policy{repeatInterval: 4 * time.Hour, sendResolved: true}
 	claim := func(status string, startsAt, notified time.Time) *store.Claim {
 		return &store.Claim{Status: status, StartsAt: startsAt, NotifiedAt: notified}
@@ -36,6 +37,11 @@ func TestDecide(t *testing.T) {
 		{"resolved after firing", claim("firing", ep1, now), "resolved", ep1, p, true, "", "resolved"},
 		{"resolved twice", claim("resolved", ep1, now), "resolved", ep1, p, false, suppressDuplicate, ""},
 		{"resolved of an older episode", claim("firing", ep2, now), "resolved", ep1, p, false, suppressStale, ""},
+		{"a copy whose startsAt is ahead of our clock", claim("firing", now.Add(5*time.Second), now), "firing", now.Add(5 * time.Second), p, false, suppressDuplicate, ""},
+		{"a third copy, later, of that episode", claim("firing", now.Add(5*time.Second), now.Add(-6*time.Second)), "firing", now.Add(5 * time.Second), p, false, suppressDuplicate, ""},
+		{"a copy from the year 9999", claim("firing", year9999, now), "firing", year9999, p, false, suppressDuplicate, ""},
+		{"a new episode that started before we sent the last", claim("firing", ep1, now.Add(-time.Minute)), "firing", ep1.Add(time.Second), p, true, "", "firing"},
+		{"an older episode's late copy", claim("firing", ep2, now.Add(-time.Minute)), "firing", ep1, p, false, suppressDuplicate, ""},
 		{"resolved, send_resolved off", claim("firing", ep1, now), "resolved", ep1, policy{repeatInterval: time.Hour}, false, suppressResolvedDisable, "resolved"},
 	}
 	for _, tt := range tests {

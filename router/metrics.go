@@ -16,6 +16,7 @@ type metrics struct {
 	reloadSuccess     prometheus.Gauge
 	reloadSuccessTime prometheus.Gauge
 	heartbeats        *prometheus.CounterVec
+	clockSkewed       prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -33,6 +34,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Namespace: ns, Name: "webhook_request_duration_seconds",
 			Help:    "Time to answer a webhook request, commit included.",
 			Buckets: []float64{.001, .0025, .005, .01, .02, .05, .1, .25, .5, 1, 2.5},
+		}),
+		clockSkewed: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: ns, Name: "alerts_clock_skewed_total",
+			Help: "Alerts whose startsAt was further ahead of alertrouter's clock than global.max_clock_skew: accepted, from a host whose clock is wrong.",
 		}),
 		heartbeats: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Name: "heartbeats_received_total",
@@ -59,6 +64,6 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Timestamp of the last successful configuration reload.",
 		}),
 	}
-	reg.MustRegister(m.alertsReceived, m.webhookRequests, m.webhookDuration, m.heartbeats, m.defaultRouted, m.enqueued, m.suppressed, m.reloadSuccess, m.reloadSuccessTime)
+	reg.MustRegister(m.alertsReceived, m.webhookRequests, m.webhookDuration, m.heartbeats, m.defaultRouted, m.enqueued, m.suppressed, m.reloadSuccess, m.reloadSuccessTime, m.clockSkewed)
 	return m
 }

@@ -337,3 +337,41 @@ func TestNotificationsAPI(t *testing.T) {
 		}
 	}
 }
+
+// A Prometheus whose clock runs ahead sends startsAt in our future: the HA pair's copies
+// of one episode are still one notification, and a startsAt beyond max_clock_skew is
+// accepted, counted and logged.
+func TestStartsAtAheadOfOurClock(t *testing.T) {
+	e := newEnv(t, logConfig, "", false)
+	ahead := alert{name: "A", hostgroup: "gpu-1", instance: "i1", startsAt: testStart.Add(5 * time.Second)}
+	if res := e.mustPost(payload("am1", ahead)); res.Notifications != 1 {
+		t.Fatalf("first copy: %+v", res)
+	}
+	if res := e.mustPost(payload("am2", ahead)); res.Notifications != 0 || res.Suppressed != 1 {
+		t.Fatalf("the other Alertmanager's copy: %+v", res)
+	}
+	e.clock.Add(6 * time.Second)
+	if res := e.mustPost(payload("am1", ahead)); res.Notifications != 0 {
+		t.Fatalf("a copy 6s later: %+v", res)
+	}
+	if c := e.counter("alertrouter_alerts_clock_skewed_total"); c != 0 {
+		t.Fatalf("5s ahead counted as clock skew: %v", c)
+	}
+
+	far := alert{name: "B", hostgroup: "gpu-1", instance: "i1", startsAt: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}
+	for i, am := range []string{"am1", "am2", "am1"} {
+		want := 0
+		if i == 0 {
+			want = 1
+		}
+		if res := e.mustPost(payload(am, far)); res.Notifications != want {
+			t.Fatalf("copy %d from the year 9999: %+v", i+1, res)
+		}
+	}
+	if c := e.counter("alertrouter_alerts_clock_skewed_total"); c != 3 {
+		t.Fatalf("clock_skewed_total = %v, want 3", c)
+	}
+	if !strings.Contains(e.logs.String(), "Alerts start in the future") {
+		t.Fatalf("no warning logged:\n%s", e.logs.String())
+	}
+}

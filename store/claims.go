@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -15,6 +16,19 @@ type Claim struct {
 	StartsAt       time.Time
 	NotifiedAt     time.Time
 	NotificationID int64 // 0 when the state changed without a notification
+}
+
+// ClaimTime is t as a claim holds it: claims keep startsAt in Unix nanoseconds, so times
+// outside 1677-2262 (a startsAt from the year 9999) are held as the nearest end.
+func ClaimTime(t time.Time) time.Time {
+	lo, hi := time.Unix(0, math.MinInt64), time.Unix(0, math.MaxInt64)
+	switch {
+	case t.Before(lo):
+		return lo
+	case t.After(hi):
+		return hi
+	}
+	return t
 }
 
 const claimsQuery = `SELECT fingerprint, status, starts_at, notified_at, notification_id
@@ -56,7 +70,7 @@ const putClaimQuery = `INSERT INTO claims (receiver, fingerprint, status, starts
 // PutClaim writes a claim, replacing the receiver's previous claim for the fingerprint.
 func (t *Tx) PutClaim(c Claim) error {
 	_, err := t.tx.StmtContext(t.ctx, t.stmts.putClaim).ExecContext(t.ctx,
-		c.Receiver, c.Fingerprint, c.Status, c.StartsAt.UnixNano(), c.NotifiedAt.UnixMilli(), c.NotificationID)
+		c.Receiver, c.Fingerprint, c.Status, ClaimTime(c.StartsAt).UnixNano(), c.NotifiedAt.UnixMilli(), c.NotificationID)
 	if err != nil {
 		return fmt.Errorf("put claim: %w", err)
 	}
