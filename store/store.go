@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -51,6 +52,8 @@ type Store struct {
 	closeOnce        sync.Once
 	// lock is held for as long as the store is open (lock.go).
 	lock *os.File
+	// failure is set while writes fail (health.go).
+	failure atomic.Pointer[writeFailure]
 }
 
 // statements are the writer's hot-path statements, prepared once: parsing SQL text was a
@@ -224,12 +227,6 @@ func (s *Store) SchemaVersion(ctx context.Context) (current, latest int64, err e
 
 // Path is the database file.
 func (s *Store) Path() string { return s.path }
-
-// Ping reports whether the database answers a query.
-func (s *Store) Ping(ctx context.Context) error {
-	var one int
-	return s.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
-}
 
 // Close stops the writer, after the batch it is committing, and closes the database.
 // Writes after Close return ErrClosed. Close may be called more than once.

@@ -74,10 +74,13 @@ func (s *Store) runBatch(batch []*writeOp) {
 	ctx := context.Background() // each op's own ctx governs only whether it starts
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
-		finish(batch, nil, fmt.Errorf("begin: %w", err))
+		err = fmt.Errorf("begin: %w", err)
+		s.noteBatch(nil, err, false)
+		finish(batch, nil, err)
 		return
 	}
 	t := &Tx{tx: tx, stmts: &s.stmts, ctx: ctx}
+	before := t.totalChanges()
 	results := make([]error, len(batch))
 	single := len(batch) == 1
 	for i, op := range batch {
@@ -91,6 +94,7 @@ func (s *Store) runBatch(batch []*writeOp) {
 			// SQLite rolled back the whole transaction (disk full, I/O error): what ran
 			// before is gone, and anything run now would commit on its own. Fail all.
 			_ = tx.Rollback()
+			s.noteBatch(results, aborted, false)
 			finish(batch, results, aborted)
 			return
 		}
@@ -98,14 +102,26 @@ func (s *Store) runBatch(batch []*writeOp) {
 	if single && results[0] != nil {
 		// Without savepoints the failed op's writes are in the transaction itself.
 		_ = tx.Rollback()
+		s.noteBatch(results, nil, false)
 		finish(batch, results, nil)
 		return
 	}
+	after := t.totalChanges()
+	changed := before < 0 || after != before
 	var commitErr error
 	if err := tx.Commit(); err != nil {
 		commitErr = fmt.Errorf("commit: %w", err)
 	}
+	s.noteBatch(results, commitErr, changed)
 	finish(batch, results, commitErr)
+}
+
+// totalChanges counts the rows changed on the write connection since it opened; -1 when
+// it cannot tell.
+func (t *Tx) totalChanges() int64 {
+	var n int64 = -1
+	_ = t.tx.QueryRowContext(t.ctx, "SELECT total_changes()").Scan(&n)
+	return n
 }
 
 // finish answers every op with its own error, or else with shared: the batch's fate
