@@ -33,9 +33,13 @@ func (d *Dispatcher) deliver(ctx context.Context, w *worker, logger *slog.Logger
 		return outcome{} // removed by a reload; the worker is being stopped
 	}
 	logger = logger.With("notification", n.ID)
+	if partial, ok := w.unrecorded[n.ID]; ok {
+		// Delivered already; only the record of it failed. Record it, don't resend it.
+		return d.finishSent(w, logger, n, partial, d.now())
+	}
 	msg, err := decode(n)
 	if err != nil {
-		return d.finishDead(logger, n, "permanent", err)
+		return d.finishDead(w, logger, n, "permanent", err)
 	}
 	if rl, ok := rcv.(receivers.RateLimited); ok {
 		perSecond, burst := rl.RateLimit()
@@ -61,11 +65,11 @@ func (d *Dispatcher) deliver(ctx context.Context, w *worker, logger *slog.Logger
 	switch {
 	case err == nil || receivers.IsPartial(err):
 		w.throttles = 0
-		return d.finishSent(logger, n, err, now)
+		return d.finishSent(w, logger, n, err, now)
 	case receivers.IsPermanent(err):
-		return d.finishDead(logger, n, "permanent", err)
+		return d.finishDead(w, logger, n, "permanent", err)
 	case now.Sub(n.CreatedAt) >= maxAge.Std():
-		return d.finishDead(logger, n, "expired", fmt.Errorf("gave up after max_retry_age (%s): %w", maxAge, err))
+		return d.finishDead(w, logger, n, "expired", fmt.Errorf("gave up after max_retry_age (%s): %w", maxAge, err))
 	case errors.As(err, &throttled):
 		w.throttles++
 		wait := throttled.RetryAfter
@@ -75,26 +79,29 @@ func (d *Dispatcher) deliver(ctx context.Context, w *worker, logger *slog.Logger
 		logger.Warn("Receiver is rate limiting", "retry_in", wait, "err", err)
 		d.metrics.waited.WithLabelValues(n.Receiver, "retry_after").Add(wait.Seconds())
 		next := now.Add(wait)
-		return outcome{pauseUntil: later(next, d.retry(logger, n, next, true, err, now)), retried: true}
+		return outcome{pauseUntil: later(next, d.retry(w, logger, n, next, true, err, now)), retried: true}
 	default:
 		wait := backoff(n.Attempts + 1)
 		logger.Warn("Delivery failed, will retry", "attempt", n.Attempts+1, "retry_in", wait, "err", err)
-		return outcome{pauseUntil: d.retry(logger, n, now.Add(wait), false, err, now), retried: true}
+		return outcome{pauseUntil: d.retry(w, logger, n, now.Add(wait), false, err, now), retried: true}
 	}
 }
 
 // finishSent records a delivery; partial, when not nil, says which destinations refused it.
-func (d *Dispatcher) finishSent(logger *slog.Logger, n *store.Notification, partial error, now time.Time) outcome {
+func (d *Dispatcher) finishSent(w *worker, logger *slog.Logger, n *store.Notification, partial error, now time.Time) outcome {
 	note := ""
 	if partial != nil {
 		note = partial.Error()
 	}
 	if err := d.store.MarkSent(context.Background(), n.ID, note, now); err != nil {
-		// Delivered but not recorded: it will be delivered again (at least once),
-		// after a pause, not in a loop.
-		logger.Error("Cannot record a delivery", "err", err)
-		return outcome{pauseUntil: now.Add(storeErrorWait)}
+		// Delivered but not recorded: remember it, so that this process records it
+		// later rather than delivering it again, and back off from the store.
+		w.unrecorded[n.ID] = partial
+		logger.Error("Cannot record a delivery; it is not sent again while alertrouter runs", "err", err)
+		return outcome{pauseUntil: w.storeFailed(now)}
 	}
+	delete(w.unrecorded, n.ID)
+	w.storeFailures = 0
 	d.metrics.sent.WithLabelValues(n.Receiver).Inc()
 	d.metrics.deliveryLatency.WithLabelValues(n.Receiver).Observe(now.Sub(n.CreatedAt).Seconds())
 	if note != "" {
@@ -108,11 +115,12 @@ func (d *Dispatcher) finishSent(logger *slog.Logger, n *store.Notification, part
 
 // retry records a failed or throttled attempt; like every outcome, it is counted only
 // once it is stored. It returns when to try again if the store failed, zero otherwise.
-func (d *Dispatcher) retry(logger *slog.Logger, n *store.Notification, next time.Time, throttled bool, cause error, now time.Time) time.Time {
+func (d *Dispatcher) retry(w *worker, logger *slog.Logger, n *store.Notification, next time.Time, throttled bool, cause error, now time.Time) time.Time {
 	if err := d.store.MarkRetry(context.Background(), n.ID, next, throttled, cause.Error(), now); err != nil {
 		logger.Error("Cannot schedule a retry", "err", err)
-		return now.Add(storeErrorWait)
+		return w.storeFailed(now)
 	}
+	w.storeFailures = 0
 	if throttled {
 		d.metrics.throttled.WithLabelValues(n.Receiver).Inc()
 	} else {
@@ -121,12 +129,13 @@ func (d *Dispatcher) retry(logger *slog.Logger, n *store.Notification, next time
 	return time.Time{}
 }
 
-func (d *Dispatcher) finishDead(logger *slog.Logger, n *store.Notification, reason string, cause error) outcome {
+func (d *Dispatcher) finishDead(w *worker, logger *slog.Logger, n *store.Notification, reason string, cause error) outcome {
 	now := d.now()
 	if err := d.store.MarkDead(context.Background(), n.ID, cause.Error(), now); err != nil {
 		logger.Error("Cannot record a dead notification", "err", err)
-		return outcome{pauseUntil: now.Add(storeErrorWait)}
+		return outcome{pauseUntil: w.storeFailed(now)}
 	}
+	w.storeFailures = 0
 	d.metrics.failed.WithLabelValues(n.Receiver, reason).Inc()
 	d.metrics.dead.WithLabelValues(n.Receiver).Inc()
 	logger.Error("Notification is dead, giving up", "attempts", n.Attempts+1, "alerts", n.AlertNames, "err", cause)

@@ -146,6 +146,18 @@ type worker struct {
 	throttles int
 	// pace spaces out attempts for receivers that declare a rate limit.
 	pace pacer
+	// unrecorded holds deliveries the store failed to record as sent, by notification:
+	// they are recorded, not delivered again, when the row comes up again.
+	unrecorded map[int64]error
+	// storeFailures counts store errors in a row, to back off from a failing store.
+	storeFailures int
+}
+
+// storeFailed counts a store error and returns how long to wait before the next try:
+// storeErrorWait, doubling up to maxBackoff while the store keeps failing.
+func (w *worker) storeFailed(now time.Time) time.Time {
+	w.storeFailures++
+	return now.Add(min(storeErrorWait<<min(w.storeFailures-1, 10), maxBackoff))
 }
 
 // sync starts a worker for every receiver of the current set and stops the others.
@@ -167,7 +179,7 @@ func (d *Dispatcher) sync() {
 			continue
 		}
 		ctx, cancel := context.WithCancel(d.ctx)
-		w := &worker{name: name, wake: make(chan struct{}, 1), cancel: cancel}
+		w := &worker{name: name, wake: make(chan struct{}, 1), cancel: cancel, unrecorded: map[int64]error{}}
 		d.workers[name] = w
 		d.wg.Go(func() { d.work(ctx, w) })
 	}
@@ -186,7 +198,7 @@ func (d *Dispatcher) work(ctx context.Context, w *worker) {
 			if ctx.Err() == nil {
 				logger.Error("Cannot read the outbox", "err", err)
 			}
-			sleep(ctx, storeErrorWait, nil)
+			pausedUntil = w.storeFailed(d.now())
 			continue
 		}
 		// Host groups whose oldest notification is waiting for a retry: their later ones

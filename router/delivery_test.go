@@ -263,6 +263,37 @@ func TestStoreWriteFailureDoesNotFloodTheReceiver(t *testing.T) {
 	eventually(t, "the store failure in the log", func() bool { return strings.Contains(e.logs.String(), "Cannot record a delivery") })
 }
 
+// While recording "sent" keeps failing, the delivery is not repeated as the pauses end:
+// once the store works again it is recorded, and the destination got it once.
+func TestUnrecordedDeliveryIsRecordedNotResent(t *testing.T) {
+	tg := webhooktest.New(t)
+	e := newEnv(t, hookConfig(tg.URL()), "", true)
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(e.dir, store.FileName)+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TRIGGER full BEFORE UPDATE ON notifications BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`); err != nil {
+		t.Fatal(err)
+	}
+	e.mustPost(payload("am1", alert{name: "A", hostgroup: "gpu-1", instance: "i1"}))
+	eventually(t, "the first delivery", func() bool { return len(tg.Payloads()) >= 1 })
+	attempts := func() int { return strings.Count(e.logs.String(), "Cannot record a delivery") }
+	// Let six pauses end: each ends in another try to record, never in another delivery.
+	e.settle(time.Minute, "six tries to record the delivery", func() bool { return attempts() >= 6 })
+	if n := len(tg.Payloads()); n != 1 {
+		t.Fatalf("delivered %d times while its outcome could not be recorded, want 1", n)
+	}
+	if _, err := db.Exec(`DROP TRIGGER full`); err != nil {
+		t.Fatal(err)
+	}
+	e.settle(time.Minute, "the delivery recorded", func() bool { return len(e.list(store.Sent)) == 1 })
+	if n := len(tg.Payloads()); n != 1 {
+		t.Fatalf("delivered %d times in all, want 1", n)
+	}
+	eventually(t, "sent_total", func() bool { return e.counter("alertrouter_notifications_sent_total", "receiver", "hook") == 1 })
+}
+
 // A resolution never overtakes its firing, even when the firing needs a retry.
 func TestResolvedNeverOvertakesItsFiring(t *testing.T) {
 	tg := webhooktest.New(t)
