@@ -20,8 +20,6 @@ type acceptResult struct {
 	Suppressed    int `json:"suppressed"`
 	// Heartbeats counts the watchdog's heartbeat alerts, recorded and not routed.
 	Heartbeats int `json:"heartbeats,omitempty"`
-	// woken are the receivers that got notifications, to wake their workers.
-	woken []string
 }
 
 // group collects the alerts of one webhook that become one notification.
@@ -32,20 +30,27 @@ type group struct {
 
 type groupKey struct{ receiver, route, hostgroup, status string }
 
-// tally counts what happened, to be reported only once the transaction committed.
+// tally counts what one commit did, to be reported once it is committed.
 type tally struct {
-	enqueued      map[string]int
-	suppressed    map[[2]string]int // receiver, reason
-	defaultRouted map[string]int
+	enqueued   map[string]int
+	suppressed map[[2]string]int // receiver, reason
 }
 
+func newTally() tally { return tally{enqueued: map[string]int{}, suppressed: map[[2]string]int{}} }
+
+// maxAlertsPerCommit bounds the alerts of one commit, so that a huge webhook (100,000
+// alerts took 5s to claim) does not hold the writer, and the webhooks behind it, for
+// seconds. Splitting is safe: if a later commit fails the answer is 503, Alertmanager
+// sends the whole webhook again, and dedupe drops what the earlier commits took.
+const maxAlertsPerCommit = 5000
+
 // accept routes every alert of a payload on its own, groups the results per (receiver,
-// route, hostgroup, status), takes the dedupe decisions and enqueues the notifications,
-// all in one transaction: when it returns nil, every notification is durable.
+// route, hostgroup, status), takes the dedupe decisions and enqueues the notifications
+// in one transaction, or in several of at most maxAlertsPerCommit alerts: when it
+// returns nil, every notification is durable (ARCHITECTURE.md, invariant 1).
 func (s *Server) accept(ctx context.Context, rt *runtime, p *Payload, now time.Time) (acceptResult, error) {
 	res := acceptResult{Alerts: len(p.Data.Alerts)}
-	t := tally{enqueued: map[string]int{}, suppressed: map[[2]string]int{}, defaultRouted: map[string]int{}}
-
+	defaultRouted := map[string]int{}
 	var groups []*group
 	index := map[groupKey]*group{}
 	heartbeats := map[string]bool{} // sources of firing heartbeats
@@ -70,7 +75,7 @@ func (s *Server) accept(ctx context.Context, rt *runtime, p *Payload, now time.T
 			continue
 		}
 		if d.DefaultReason != "" {
-			t.defaultRouted[d.DefaultReason]++
+			defaultRouted[d.DefaultReason]++
 		}
 		hostgroup := rt.routes.Hostgroup(ls)
 		for _, tg := range d.Targets {
@@ -85,37 +90,48 @@ func (s *Server) accept(ctx context.Context, rt *runtime, p *Payload, now time.T
 		}
 	}
 
-	err := s.store.Update(ctx, func(tx *store.Tx) error {
-		for source := range heartbeats {
-			if err := tx.TouchHeartbeat(source, now); err != nil {
-				return err
+	var woken []string
+	defer func() { s.dispatcher.Notify(woken) }() // what was committed goes out, even if a later commit failed
+	for i, chunk := range chunks(groups, maxAlertsPerCommit) {
+		t := newTally()
+		notifications := 0
+		err := s.store.Update(ctx, func(tx *store.Tx) error {
+			if i == 0 {
+				for source := range heartbeats {
+					if err := tx.TouchHeartbeat(source, now); err != nil {
+						return err
+					}
+				}
+			}
+			for _, g := range chunk {
+				n, err := s.enqueueGroup(tx, rt, g, p, now, &t)
+				if err != nil {
+					return err
+				}
+				notifications += n
+			}
+			return nil
+		})
+		if err != nil {
+			return acceptResult{}, err
+		}
+		if i == 0 {
+			for source := range heartbeats {
+				s.metrics.heartbeats.WithLabelValues(source).Inc()
 			}
 		}
-		for _, g := range groups {
-			n, err := s.enqueueGroup(tx, rt, g, p, now, &t)
-			if err != nil {
-				return err
-			}
-			res.Notifications += n
+		res.Notifications += notifications
+		for r, n := range t.enqueued {
+			woken = append(woken, r)
+			s.metrics.enqueued.WithLabelValues(r).Add(float64(n))
 		}
-		return nil
-	})
-	if err != nil {
-		return acceptResult{}, err
+		for k, n := range t.suppressed {
+			s.metrics.suppressed.WithLabelValues(k[0], k[1]).Add(float64(n))
+			res.Suppressed += n
+		}
 	}
-	for r, n := range t.enqueued {
-		res.woken = append(res.woken, r)
-		s.metrics.enqueued.WithLabelValues(r).Add(float64(n))
-	}
-	for k, n := range t.suppressed {
-		s.metrics.suppressed.WithLabelValues(k[0], k[1]).Add(float64(n))
-		res.Suppressed += n
-	}
-	for reason, n := range t.defaultRouted {
+	for reason, n := range defaultRouted {
 		s.metrics.defaultRouted.WithLabelValues(reason).Add(float64(n))
-	}
-	for source := range heartbeats {
-		s.metrics.heartbeats.WithLabelValues(source).Inc()
 	}
 	if skewed > 0 {
 		s.metrics.clockSkewed.Add(float64(skewed))
@@ -123,6 +139,28 @@ func (s *Server) accept(ctx context.Context, rt *runtime, p *Payload, now time.T
 			"alerts", skewed, "ahead_by", skew.Round(time.Second), "max_clock_skew", rt.cfg.Global.MaxClockSkew, "external_url", p.Data.ExternalURL)
 	}
 	return res, nil
+}
+
+// chunks splits groups into commits of at most limit alerts; a group larger than that is
+// split into notifications of at most limit alerts. There is always one chunk, so that
+// heartbeats are recorded even when no alert is routed.
+func chunks(groups []*group, limit int) [][]*group {
+	var out [][]*group
+	var cur []*group
+	size := 0
+	for _, g := range groups {
+		for len(g.alerts) > 0 {
+			if size == limit {
+				out, cur, size = append(out, cur), nil, 0
+			}
+			n := min(len(g.alerts), limit-size)
+			part := *g
+			part.alerts = g.alerts[:n]
+			cur, size = append(cur, &part), size+n
+			g = &group{receiver: g.receiver, route: g.route, hostgroup: g.hostgroup, status: g.status, alerts: g.alerts[n:]}
+		}
+	}
+	return append(out, cur)
 }
 
 // enqueueGroup decides which alerts of g the receiver gets and enqueues them as one

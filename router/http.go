@@ -136,7 +136,6 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) int {
 	for _, a := range p.Data.Alerts {
 		s.metrics.alertsReceived.WithLabelValues(a.Status).Inc()
 	}
-	s.dispatcher.Notify(res.woken)
 	writeJSON(w, http.StatusOK, apiResponse{Status: "success", Data: res})
 	return http.StatusOK
 }

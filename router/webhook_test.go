@@ -1,14 +1,19 @@
 package router
 
 import (
+	"database/sql"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/alertrouter/alertrouter/store"
+	"github.com/prometheus/alertmanager/template"
 )
 
 func TestBadInputIsRejectedAndStoresNothing(t *testing.T) {
@@ -373,5 +378,89 @@ func TestStartsAtAheadOfOurClock(t *testing.T) {
 	}
 	if !strings.Contains(e.logs.String(), "Alerts start in the future") {
 		t.Fatalf("no warning logged:\n%s", e.logs.String())
+	}
+}
+
+func TestChunksBoundEveryCommit(t *testing.T) {
+	mk := func(name string, n int) *group {
+		g := &group{receiver: name}
+		for range n {
+			g.alerts = append(g.alerts, &template.Alert{})
+		}
+		return g
+	}
+	sizes := func(cs [][]*group) (out [][]int) {
+		for _, c := range cs {
+			var row []int
+			for _, g := range c {
+				row = append(row, len(g.alerts))
+			}
+			out = append(out, row)
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		name   string
+		groups []*group
+		want   [][]int
+	}{
+		{"none", nil, [][]int{nil}},
+		{"small groups share a commit", []*group{mk("a", 2), mk("b", 3)}, [][]int{{2, 3}}},
+		{"a group fills a commit", []*group{mk("a", 4), mk("b", 3)}, [][]int{{4, 1}, {2}}},
+		{"a big group is split", []*group{mk("a", 11)}, [][]int{{5}, {5}, {1}}},
+	} {
+		if got := sizes(chunks(tt.groups, 5)); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: chunks %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// A webhook larger than one commit is taken in several. When a later commit fails the
+// answer is 503, and Alertmanager's retry delivers the rest: every alert exactly once.
+func TestHugeWebhookIsCommittedInPartsAndRetriedWhole(t *testing.T) {
+	e := newEnv(t, "webhook:\n  max_body_bytes: 100000000\n"+logConfig, "", false)
+	var alerts []alert
+	total := 2*maxAlertsPerCommit + 10
+	for i := range total {
+		alerts = append(alerts, alert{name: "Storm", hostgroup: "gpu-1", instance: fmt.Sprintf("i-%d", i)})
+	}
+	body := payload("am1", alerts...)
+	// The store fills up after the first commit.
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(e.dir, store.FileName)+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(fmt.Sprintf(`CREATE TRIGGER full BEFORE INSERT ON claims WHEN (SELECT COUNT(*) FROM claims) >= %d
+		BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`, maxAlertsPerCommit)); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.post(body); r.Code != http.StatusServiceUnavailable {
+		t.Fatalf("a commit failed: %d %s, want 503", r.Code, r.Raw)
+	}
+	if _, err := db.Exec(`DROP TRIGGER full`); err != nil {
+		t.Fatal(err)
+	}
+	res := e.mustPost(body) // Alertmanager's retry
+	if res.Notifications != 2 || res.Suppressed != maxAlertsPerCommit {
+		t.Fatalf("retry: %+v, want the 2 notifications the first attempt could not commit", res)
+	}
+	seen := map[string]int{}
+	for _, n := range e.list("") {
+		var d template.Data
+		if err := json.Unmarshal(n.Payload, &d); err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range d.Alerts {
+			seen[a.Labels["instance"]]++
+		}
+	}
+	if len(seen) != total {
+		t.Fatalf("%d alerts enqueued, want %d", len(seen), total)
+	}
+	for inst, n := range seen {
+		if n != 1 {
+			t.Fatalf("%s enqueued %d times", inst, n)
+		}
 	}
 }
