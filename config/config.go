@@ -11,6 +11,7 @@ import (
 	"io"
 	"maps"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"time"
@@ -173,7 +174,10 @@ func LoadFile(path string) (*Config, error) {
 func Load(b []byte, name string) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(b, &root); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, syntaxError(name, b, err)
+	}
+	if isEmpty(&root) {
+		return nil, emptyError(name)
 	}
 	c := defaults()
 	dec := yaml.NewDecoder(bytes.NewReader(b))
@@ -215,6 +219,13 @@ func (c *Config) Warnings() []string {
 		}
 		if _, err := receivers.ReadSecret("", file); err != nil {
 			out = append(out, fmt.Sprintf("%s: %v", field, err))
+		}
+	}
+	for i, glob := range c.Templates {
+		// Alertmanager's template loading skips a glob that matches nothing: a typo in a
+		// path would silently leave the defaults in place.
+		if files, err := filepath.Glob(glob); err == nil && len(files) == 0 {
+			out = append(out, fmt.Sprintf("templates[%d]: %q matches no file", i, glob))
 		}
 	}
 	check("webhook.bearer_token_file", c.Webhook.BearerTokenFile)

@@ -86,7 +86,13 @@ default_receivers: [a]
 		{"unknown field", "recievers: []\n", "cfg.yml:1: recievers: field recievers not found in type config.Config"},
 		{"unknown nested field", base + "routes:\n  - hostgroup: x\n    reciever: [a]\n", "cfg.yml:7: routes[0].reciever: field reciever not found in type config.Route"},
 		{"wrong type", base + "webhook:\n  max_body_bytes: lots\n", "cfg.yml:6: webhook.max_body_bytes: cannot unmarshal !!str `lots` into int64"},
-		{"not yaml", "routes: [\n", "cfg.yml: yaml: line 1: did not find expected node content"},
+		{"not yaml", "routes: [\n", "cfg.yml:1: YAML: did not find expected node content"},
+		{"not UTF-8", "receivers:\n  - name: a\xff\n    log: {}\n", "cfg.yml:2: the file is not UTF-8: byte 0xff at column 12"},
+		{"nested too deep", "receivers:\n  - name: a\n    log: {}\nx: " + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + "\n", "cfg.yml:4: YAML: exceeded max depth of 10000"},
+		{"control character", "receivers:\n  - name: a\x01\n", "cfg.yml:2: YAML: control characters are not allowed"},
+		{"cut off", "receivers:\n  - name: \"a\n", "cfg.yml:2: YAML: found unexpected end of stream"},
+		{"empty", "", "cfg.yml:1: the file is empty: a config needs receivers and default_receivers (start from examples/alertrouter.yml)"},
+		{"only comments", "  \n# nothing here\n", "cfg.yml:1: the file is empty: a config needs receivers and default_receivers (start from examples/alertrouter.yml)"},
 		{"bad duration", "global:\n  repeat_interval: 4 hours\n" + base, `cfg.yml:2: global.repeat_interval: "4 hours" is not a duration (like 30s, 5m, 4h or 7d)`},
 		{"no default receivers", "receivers:\n  - name: a\n    log: {}\n", "cfg.yml:1: default_receivers: at least one receiver is required: alerts that match no route go there"},
 		{"unknown default", base + "routes: []\n" + "", ""},
@@ -233,8 +239,8 @@ func TestHeartbeatSource(t *testing.T) {
 	}
 }
 
-// Any file, however broken, loads or fails with an error that names the file; it never
-// panics.
+// Any file, however broken, loads or fails with an error that names the file and a
+// line; it never panics.
 func FuzzLoad(f *testing.F) {
 	for _, file := range []string{"testdata/issue.yml", "default.yml", "../examples/alertrouter.yml"} {
 		if b, err := os.ReadFile(file); err == nil {
@@ -246,8 +252,8 @@ func FuzzLoad(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, err := Load(b, "cfg.yml")
 		if err != nil {
-			if !strings.HasPrefix(err.Error(), "cfg.yml") {
-				t.Fatalf("error does not name the file: %v", err)
+			if !regexp.MustCompile(`^cfg\.yml:[1-9][0-9]*: `).MatchString(err.Error()) {
+				t.Fatalf("error does not name the file and a line: %v", err)
 			}
 			return
 		}
@@ -255,4 +261,14 @@ func FuzzLoad(f *testing.F) {
 			t.Fatalf("a loaded config does not marshal: %v", err)
 		}
 	})
+}
+
+func TestWarningsNameTemplateGlobsThatMatchNothing(t *testing.T) {
+	c, err := Load([]byte("templates: ['testdata/*.ok.tmpl', 'testdata/typo/*.tmpl']\nreceivers:\n  - {name: a, log: {}}\ndefault_receivers: [a]\n"), "cfg.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := c.Warnings(); len(w) != 1 || w[0] != `templates[1]: "testdata/typo/*.tmpl" matches no file` {
+		t.Fatalf("warnings = %q", w)
+	}
 }
