@@ -488,3 +488,69 @@ func TestSlowClientsDoNotStarveTheServer(t *testing.T) {
 		t.Fatalf("exit code %d", code)
 	}
 }
+
+// On a full disk every webhook gets 503 and /-/ready says so; once there is space again
+// webhooks are taken and ready is 200 again. The disk is a small tmpfs, mounted by the
+// test (which needs root, as CI has).
+func TestFullDisk(t *testing.T) {
+	testenv.SkipShort(t)
+	dir := t.TempDir()
+	storage := filepath.Join(dir, "data")
+	if err := os.Mkdir(storage, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", storage).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a small tmpfs here (needs root): %v %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", storage).Run() })
+	filler := filepath.Join(storage, "filler")
+	if err := os.WriteFile(filler, make([]byte, 6<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := testenv.FreeAddr(t)
+	router := startRouter(t, dir, addr, "receivers:\n  - {name: ops, log: {}}\ndefault_receivers: [ops]\n")
+	post := func(i int) int {
+		w := amtest.Webhook{Receiver: "r", ExternalURL: "http://am"}
+		for j := range 50 {
+			w.Alerts = append(w.Alerts, amtest.Alert{StartsAt: e2eStart,
+				Labels:      map[string]string{"alertname": "Fill", "instance": fmt.Sprintf("i-%d-%d", i, j)},
+				Annotations: map[string]string{"description": strings.Repeat("x", 2000)}})
+		}
+		resp, err := http.Post("http://"+addr+"/webhook", "application/json", strings.NewReader(w.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	ready := func() int {
+		resp, err := http.Get("http://" + addr + "/-/ready")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	i := 0
+	for ; i < 1000 && post(i) == http.StatusOK; i++ {
+	}
+	if code := post(i); code != http.StatusServiceUnavailable {
+		t.Fatalf("after %d webhooks on a full disk: %d, want 503", i, code)
+	}
+	if code := ready(); code != http.StatusServiceUnavailable {
+		t.Fatalf("/-/ready on a full disk = %d, want 503", code)
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 30*time.Second, "webhooks taken again once there is space", func() bool {
+		i++
+		return post(i) == http.StatusOK
+	})
+	if code := ready(); code != http.StatusOK {
+		t.Fatalf("/-/ready after a commit = %d, want 200", code)
+	}
+	if code := router.Stop(t); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+}
