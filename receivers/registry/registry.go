@@ -29,8 +29,8 @@ type Integration struct {
 // integrations is the table, in the order messages list the keys.
 var integrations = []Integration{
 	entry("log", func(c *logrcv.Config, env receivers.Env) receivers.Receiver { return logrcv.New(c, env.Stdout) }),
-	entry("webhook", func(c *webhook.Config, _ receivers.Env) receivers.Receiver { return webhook.New(c, nil) }),
-	entry("slack", func(c *slack.Config, env receivers.Env) receivers.Receiver { return slack.New(c, env.Templates, nil) }),
+	entry("webhook", func(c *webhook.Config, _ receivers.Env) receivers.Receiver { return webhook.New(c) }),
+	entry("slack", func(c *slack.Config, env receivers.Env) receivers.Receiver { return slack.New(c, env.Templates) }),
 	entry("email", func(c *email.Config, env receivers.Env) receivers.Receiver { return email.New(c, env.Templates) }),
 	entry("aliyun_cms", func(c *aliyuncms.Config, env receivers.Env) receivers.Receiver {
 		return aliyuncms.New(c, env.Templates, env.Location)

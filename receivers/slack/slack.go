@@ -44,6 +44,8 @@ type Config struct {
 	RateLimit      float64           `yaml:"rate_limit"`
 	Burst          int               `yaml:"burst"`
 	Timeout        duration.Duration `yaml:"timeout"`
+
+	receivers.HTTPClientConfig `yaml:",inline"`
 }
 
 func (c *Config) webhook() bool { return c.WebhookURL != "" || c.WebhookURLFile != "" }
@@ -97,7 +99,7 @@ func (c *Config) Validate() error {
 	if c.Burst == 0 {
 		c.Burst = DefaultBurst
 	}
-	return nil
+	return c.HTTPClientConfig.Validate()
 }
 
 // CheckTemplates renders the title and text once, so that a broken template rejects the config.
@@ -114,7 +116,7 @@ func (c *Config) SecretFiles() map[string]string {
 type Receiver struct {
 	conf   *Config
 	tmpl   *receivers.Templates
-	client *http.Client
+	client receivers.HTTPClient
 }
 
 var (
@@ -122,13 +124,9 @@ var (
 	_ receivers.RateLimited = (*Receiver)(nil)
 )
 
-// New returns a receiver for a validated conf. A nil client means one with conf's timeout.
-func New(conf *Config, tmpl *receivers.Templates, client *http.Client) *Receiver {
-	if client == nil {
-		timeout := conf.Timeout.Or(DefaultTimeout)
-		client = receivers.NewHTTPClient(timeout)
-	}
-	return &Receiver{conf: conf, tmpl: tmpl, client: client}
+// New returns a receiver for a validated conf.
+func New(conf *Config, tmpl *receivers.Templates) *Receiver {
+	return &Receiver{conf: conf, tmpl: tmpl, client: receivers.NewHTTPClientFor(&conf.HTTPClientConfig, conf.Timeout.Or(DefaultTimeout))}
 }
 
 // RateLimit is how fast the dispatcher may send to this receiver.
@@ -143,8 +141,12 @@ func (r *Receiver) Send(ctx context.Context, m *receivers.Message) (err error) {
 	if err != nil {
 		return receivers.Permanent(err)
 	}
-	var secrets []string
+	secrets := r.conf.Secrets()
 	defer func() { err = receivers.Scrub(err, secrets...) }()
+	client, err := r.client.Get()
+	if err != nil {
+		return err
+	}
 	if r.conf.webhook() {
 		hook, err := receivers.ReadSecret(r.conf.WebhookURL, r.conf.WebhookURLFile)
 		if err != nil {
@@ -155,14 +157,14 @@ func (r *Receiver) Send(ctx context.Context, m *receivers.Message) (err error) {
 		if err := receivers.CheckURL(hook); err != nil {
 			return receivers.Permanent(fmt.Errorf("webhook_url_file: %w", err))
 		}
-		return classify(slack.PostWebhookCustomHTTPContext(ctx, hook, r.client, &slack.WebhookMessage{Attachments: []slack.Attachment{att}}))
+		return classify(slack.PostWebhookCustomHTTPContext(ctx, hook, client, &slack.WebhookMessage{Attachments: []slack.Attachment{att}}))
 	}
 	token, err := receivers.ReadSecret(r.conf.BotToken, r.conf.BotTokenFile)
 	if err != nil {
 		return err
 	}
 	secrets = append(secrets, token)
-	api := slack.New(token, slack.OptionAPIURL(r.conf.APIURL), slack.OptionHTTPClient(r.client))
+	api := slack.New(token, slack.OptionAPIURL(r.conf.APIURL), slack.OptionHTTPClient(client))
 	_, _, err = api.PostMessageContext(ctx, r.conf.Channel, slack.MsgOptionAttachments(att))
 	return classify(err)
 }

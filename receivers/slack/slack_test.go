@@ -22,7 +22,7 @@ import (
 
 func newReceiver(t *testing.T, c Config) *Receiver {
 	t.Helper()
-	return New(&c, receivertest.Prepare(t, &c), nil)
+	return New(&c, receivertest.Prepare(t, &c))
 }
 
 func TestWebhookMessage(t *testing.T) {

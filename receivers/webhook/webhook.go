@@ -30,6 +30,8 @@ type Config struct {
 	// MaxAlerts caps the alerts in one payload; the rest are counted in truncatedAlerts. 0 means no cap.
 	MaxAlerts int               `yaml:"max_alerts"`
 	Timeout   duration.Duration `yaml:"timeout"`
+
+	receivers.HTTPClientConfig `yaml:",inline"`
 }
 
 var (
@@ -56,7 +58,7 @@ func (c *Config) Validate() error {
 			return &receivers.FieldError{Field: "url", Msg: err.Error()}
 		}
 	}
-	return nil
+	return c.HTTPClientConfig.Validate()
 }
 
 // SecretFiles lists the configured secret files by field, for `config check` to try.
@@ -75,18 +77,14 @@ type Payload struct {
 // Receiver posts payloads to one URL.
 type Receiver struct {
 	conf   *Config
-	client *http.Client
+	client receivers.HTTPClient
 }
 
 var _ receivers.Receiver = (*Receiver)(nil)
 
-// New returns a receiver for conf. A nil client means a client with conf's timeout.
-func New(conf *Config, client *http.Client) *Receiver {
-	if client == nil {
-		timeout := conf.Timeout.Or(DefaultTimeout)
-		client = receivers.NewHTTPClient(timeout)
-	}
-	return &Receiver{conf: conf, client: client}
+// New returns a receiver for a validated conf.
+func New(conf *Config) *Receiver {
+	return &Receiver{conf: conf, client: receivers.NewHTTPClientFor(&conf.HTTPClientConfig, conf.Timeout.Or(DefaultTimeout))}
 }
 
 // Send posts the message as an Alertmanager webhook payload.
@@ -97,7 +95,11 @@ func (r *Receiver) Send(ctx context.Context, m *receivers.Message) (err error) {
 	}
 	var token string
 	// The destination's answer may echo the URL or the token back: the error must not.
-	defer func() { err = receivers.Scrub(err, rawURL, token) }()
+	defer func() { err = receivers.Scrub(err, append(r.conf.Secrets(), rawURL, token)...) }()
+	client, err := r.client.Get()
+	if err != nil {
+		return err
+	}
 	if err := receivers.CheckURL(rawURL); err != nil {
 		return receivers.Permanent(fmt.Errorf("url_file: %w", err))
 	}
@@ -120,7 +122,7 @@ func (r *Receiver) Send(ctx context.Context, m *receivers.Message) (err error) {
 	if err != nil {
 		return receivers.Permanent(fmt.Errorf("encode: %w", err))
 	}
-	return receivers.PostJSON(ctx, r.client, rawURL, token, body, http.Header{
+	return receivers.PostJSON(ctx, client, rawURL, token, body, http.Header{
 		// Lets the destination drop the duplicates that at-least-once delivery allows.
 		"X-Alertrouter-Notification-Id": {strconv.FormatInt(m.ID, 10)},
 	})

@@ -50,7 +50,7 @@ func TestSend(t *testing.T) {
 	if err := conf.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if err := New(conf, nil).Send(context.Background(), message(5)); err != nil {
+	if err := New(conf).Send(context.Background(), message(5)); err != nil {
 		t.Fatal(err)
 	}
 	if got.Version != "4" || len(got.Alerts) != 2 || got.TruncatedAlerts != 3 || got.GroupKey != `alertrouter/routes[0]:{hostgroup="gpu-1"}` {
@@ -67,14 +67,14 @@ func TestSendErrorsKeepSecretsOut(t *testing.T) {
 	}))
 	defer srv.Close()
 	conf := &Config{URL: receivers.Secret(srv.URL + "/hook/s3cr3t"), BearerToken: "t0ken"}
-	err := New(conf, nil).Send(context.Background(), message(1))
+	err := New(conf).Send(context.Background(), message(1))
 	if err == nil || !receivers.IsPermanent(err) {
 		t.Fatalf("403: %v, want permanent", err)
 	}
 	receivertest.NoSecrets(t, "403 error", err.Error(), string(conf.URL), "t0ken")
 
 	conf.URL = "http://127.0.0.1:1/hook/s3cr3t"
-	err = New(conf, nil).Send(context.Background(), message(1))
+	err = New(conf).Send(context.Background(), message(1))
 	if err == nil || receivers.IsPermanent(err) {
 		t.Fatalf("connection refused: %v, want retryable", err)
 	}
@@ -83,7 +83,7 @@ func TestSendErrorsKeepSecretsOut(t *testing.T) {
 
 func TestSendMissingSecretFileIsRetryable(t *testing.T) {
 	conf := &Config{URLFile: filepath.Join(t.TempDir(), "not-yet-mounted")}
-	err := New(conf, nil).Send(context.Background(), message(1))
+	err := New(conf).Send(context.Background(), message(1))
 	var fe *receivers.FieldError
 	if err == nil || receivers.IsPermanent(err) || errors.As(err, &fe) {
 		t.Fatalf("err = %v", err)
@@ -123,7 +123,7 @@ func TestRedirectIsAPermanentErrorAndLeaksNothing(t *testing.T) {
 		http.Redirect(w, r, final.URL+"/moved", http.StatusMovedPermanently)
 	}))
 	defer first.Close()
-	err := New(&Config{URL: receivers.Secret(first.URL + "/hook/s3cr3t")}, nil).Send(context.Background(), message(1))
+	err := New(&Config{URL: receivers.Secret(first.URL + "/hook/s3cr3t")}).Send(context.Background(), message(1))
 	if err == nil || !receivers.IsPermanent(err) || !strings.Contains(err.Error(), "redirects are not followed") {
 		t.Fatalf("err = %v, want a permanent redirect error", err)
 	}
