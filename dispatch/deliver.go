@@ -68,6 +68,8 @@ func (d *Dispatcher) deliver(ctx context.Context, w *worker, logger *slog.Logger
 		return d.finishSent(w, logger, n, err, now)
 	case receivers.IsPermanent(err):
 		return d.finishDead(w, logger, n, "permanent", err)
+	case retriesExhausted(err, n.Attempts+1):
+		return d.finishDead(w, logger, n, "exhausted", fmt.Errorf("gave up after %d attempts: %w", n.Attempts+1, err))
 	case now.Sub(n.CreatedAt) >= maxAge.Std():
 		return d.finishDead(w, logger, n, "expired", fmt.Errorf("gave up after max_retry_age (%s): %w", maxAge, err))
 	case errors.As(err, &throttled):
@@ -140,6 +142,12 @@ func (d *Dispatcher) finishDead(w *worker, logger *slog.Logger, n *store.Notific
 	d.metrics.dead.WithLabelValues(n.Receiver).Inc()
 	logger.Error("Notification is dead, giving up", "attempts", n.Attempts+1, "alerts", n.AlertNames, "err", cause)
 	return outcome{}
+}
+
+// retriesExhausted reports whether err allows no more attempts than the attempts made.
+func retriesExhausted(err error, attempts int) bool {
+	limit, ok := receivers.RetryLimit(err)
+	return ok && attempts >= limit
 }
 
 func later(a, b time.Time) time.Time {

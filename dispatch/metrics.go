@@ -30,7 +30,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"receiver"}),
 		failed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Name: "notifications_failed_total",
-			Help: "Failed delivery attempts, by receiver and reason: retryable (retried), permanent or expired (dead), partial (sent, but some destinations refused it).",
+			Help: "Failed delivery attempts, by receiver and reason: retryable (retried), permanent, expired or exhausted (dead; exhausted: an answer worth only a few retries kept coming), partial (sent, but some destinations refused it).",
 		}, []string{"receiver", "reason"}),
 		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Name: "notifications_throttled_total",

@@ -68,3 +68,31 @@ type FieldError struct {
 }
 
 func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
+
+type limitedError struct {
+	err      error
+	attempts int
+}
+
+func (e *limitedError) Error() string { return e.err.Error() }
+func (e *limitedError) Unwrap() error { return e.err }
+
+// LimitedRetries marks err as worth retrying, but only until the notification has had
+// attempts attempts in all; then it is dead. It is for answers nobody documented (an
+// unknown error code): perhaps passing, perhaps not, and not worth retrying for hours.
+func LimitedRetries(err error, attempts int) error {
+	if err == nil {
+		return nil
+	}
+	return &limitedError{err: err, attempts: attempts}
+}
+
+// RetryLimit is the number of attempts LimitedRetries allowed for err; ok is false when
+// err carries no limit.
+func RetryLimit(err error) (attempts int, ok bool) {
+	var l *limitedError
+	if errors.As(err, &l) {
+		return l.attempts, true
+	}
+	return 0, false
+}

@@ -61,28 +61,71 @@ func CheckURL(raw string) error {
 // PostJSON posts body to rawURL, with a bearer token when token is not empty and the
 // extra headers, and turns the answer into an error classified for the dispatcher (see CheckResponse).
 func PostJSON(ctx context.Context, client *http.Client, rawURL, token string, body []byte, header http.Header) error {
+	header = header.Clone()
+	if header == nil {
+		header = http.Header{}
+	}
+	if token != "" {
+		header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := Post(ctx, client, rawURL, "application/json", body, header)
+	if err != nil {
+		return err
+	}
+	defer drain(resp)
+	return CheckResponse(resp)
+}
+
+// PostForAnswer posts a JSON body and returns the answer's body (its first MaxAnswer
+// bytes) when the status is 2xx; other statuses are classified as by CheckResponse. It is
+// for destinations that say in the body whether they took the message: the China IM
+// robots answer 200 with an error code.
+func PostForAnswer(ctx context.Context, client *http.Client, rawURL string, body []byte, header http.Header) ([]byte, error) {
+	resp, err := Post(ctx, client, rawURL, "application/json", body, header)
+	if err != nil {
+		return nil, err
+	}
+	defer drain(resp)
+	if err := CheckResponse(resp); err != nil {
+		return nil, err
+	}
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, MaxAnswer))
+	if err != nil {
+		return nil, RedactURL(fmt.Errorf("read the answer: %w", err))
+	}
+	return answer, nil
+}
+
+// MaxAnswer bounds how much of an answer PostForAnswer reads.
+const MaxAnswer = 1 << 16
+
+// Post sends body with the content type and extra headers. Its errors never quote the
+// URL; the caller closes the answer's body.
+func Post(ctx context.Context, client *http.Client, rawURL, contentType string, body []byte, header http.Header) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, bytes.NewReader(body))
 	if err != nil {
 		// The parse error quotes the URL: say only that it is invalid.
-		return Permanent(errors.New("invalid destination URL"))
+		return nil, Permanent(errors.New("invalid destination URL"))
 	}
 	for k, v := range header {
 		req.Header[k] = v
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", UserAgent)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+	if req.Header.Get("Content-Type") == "" {
+		req.Header.Set("Content-Type", contentType)
 	}
+	req.Header.Set("User-Agent", UserAgent)
 	resp, err := client.Do(req)
 	if err != nil {
-		return RedactURL(err)
+		return nil, RedactURL(err)
 	}
-	defer func() {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-		resp.Body.Close()
-	}()
-	return CheckResponse(resp)
+	return resp, nil
+}
+
+// drain reads what is left of an answer (a little of it) and closes it, so that the
+// connection can be reused.
+func drain(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, MaxAnswer))
+	resp.Body.Close()
 }
 
 // CheckResponse classifies an HTTP answer: 2xx is success; 429 is Throttled (honouring

@@ -4,10 +4,8 @@ import (
 	"embed"
 	"fmt"
 	tmplhtml "html/template"
-	"strings"
 	tmpltext "text/template"
 	"time"
-	"unicode/utf8"
 
 	"github.com/prometheus/alertmanager/template"
 )
@@ -117,6 +115,12 @@ func (t *Templates) CheckFields(fields ...TemplateField) error {
 // MapValues returns a copy of d whose labels and annotations (names and values) and URLs
 // went through escape: they are data, not markup, in whatever format a receiver renders.
 func MapValues(d *template.Data, escape func(string) string) *template.Data {
+	return MapData(d, escape, escape)
+}
+
+// MapData is MapValues with another escape for the URLs (the external and generator
+// URLs), which a receiver may need to keep usable as links.
+func MapData(d *template.Data, escape, escapeURL func(string) string) *template.Data {
 	kv := func(in template.KV) template.KV {
 		out := make(template.KV, len(in))
 		for k, v := range in {
@@ -126,71 +130,12 @@ func MapValues(d *template.Data, escape func(string) string) *template.Data {
 	}
 	c := *d
 	c.GroupLabels, c.CommonLabels, c.CommonAnnotations = kv(d.GroupLabels), kv(d.CommonLabels), kv(d.CommonAnnotations)
-	c.ExternalURL = escape(d.ExternalURL)
+	c.ExternalURL = escapeURL(d.ExternalURL)
 	c.Alerts = make(template.Alerts, len(d.Alerts))
 	for i, a := range d.Alerts {
 		a.Labels, a.Annotations = kv(a.Labels), kv(a.Annotations)
-		a.GeneratorURL = escape(a.GeneratorURL)
+		a.GeneratorURL = escapeURL(a.GeneratorURL)
 		c.Alerts[i] = a
 	}
 	return &c
-}
-
-// Truncated renders d with render and, when the result is longer than limit bytes, renders
-// it again with fewer alerts and a line saying how many were left out. It never renders
-// fewer than one alert (templates may index the first); when one alert alone is too long,
-// its rendering is cut.
-func Truncated(d *template.Data, limit int, render func(*template.Data) (string, error)) (string, error) {
-	out, err := render(d)
-	if err != nil || len(out) <= limit || len(d.Alerts) <= 1 {
-		if err == nil && len(out) > limit {
-			out = truncateBytes(out, limit)
-		}
-		return out, err
-	}
-	// The most alerts, from 1 to all but one, that fit with the note.
-	lo, hi := 1, len(d.Alerts)-1
-	best := ""
-	for lo <= hi {
-		n := (lo + hi) / 2
-		c := *d
-		c.Alerts = d.Alerts[:n]
-		s, err := render(&c)
-		if err != nil {
-			return "", err
-		}
-		s = strings.TrimRight(s, "\n") + fmt.Sprintf("\n... and %d more alerts", len(d.Alerts)-n)
-		if len(s) <= limit {
-			best, lo = s, n+1
-		} else {
-			hi = n - 1
-		}
-	}
-	if best == "" {
-		// Even one alert is too long: cut its rendering, and keep the count.
-		c := *d
-		c.Alerts = d.Alerts[:1]
-		s, err := render(&c)
-		if err != nil {
-			return "", err
-		}
-		note := fmt.Sprintf("\n... and %d more alerts", len(d.Alerts)-1)
-		if len(note) >= limit {
-			return truncateBytes(s, limit), nil
-		}
-		return truncateBytes(s, limit-len(note)) + note, nil
-	}
-	return best, nil
-}
-
-func truncateBytes(s string, limit int) string {
-	const mark = "…"
-	if limit <= len(mark) {
-		return ""
-	}
-	s = s[:limit-len(mark)]
-	for len(s) > 0 && !utf8.ValidString(s) { // drop a cut multi-byte rune
-		s = s[:len(s)-1]
-	}
-	return s + mark
 }
