@@ -167,7 +167,8 @@ func (l Language) More(n int) string {
 }
 
 // Template calls the default template of this language for a part of an IM message:
-// title, markdown or text (templates/default.tmpl defines im.zh.title, im.en.title...).
+// title, markdown (the text of markdown messages and cards) or text (the text of plain
+// text messages); templates/default.tmpl defines im.zh.title, im.en.title...
 func (l Language) Template(part string) string {
 	return fmt.Sprintf(`{{ template "im.%s.%s" . }}`, l, part)
 }

@@ -1,0 +1,144 @@
+package receivers
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/alertrouter/alertrouter/config/duration"
+)
+
+// RobotConfig is what the China IM robot receivers (dingtalk, wecom, feishu) share; each
+// embeds it inline, so its fields sit beside the platform's own.
+type RobotConfig struct {
+	// WebhookURL carries the robot's token: it is a secret. WebhookURLFile is read at every send.
+	WebhookURL     Secret `yaml:"webhook_url"`
+	WebhookURLFile string `yaml:"webhook_url_file"`
+	// Title and Text are templates; their defaults are the Language's (see Language.Template).
+	Title    string   `yaml:"title"`
+	Text     string   `yaml:"text"`
+	Language Language `yaml:"language"`
+	// RateLimit (messages per second) and Burst pace the receiver; the defaults follow the
+	// platform's limit per robot.
+	RateLimit float64           `yaml:"rate_limit"`
+	Burst     int               `yaml:"burst"`
+	Timeout   duration.Duration `yaml:"timeout"`
+	// ThrottleWait is how long the receiver pauses after the robot says "too fast": the
+	// platforms do not say how long.
+	ThrottleWait duration.Duration `yaml:"throttle_wait"`
+
+	HTTPClientConfig `yaml:",inline"`
+}
+
+// RobotDefaults are one platform's defaults for a RobotConfig.
+type RobotDefaults struct {
+	RateLimit    float64
+	Burst        int
+	ThrottleWait time.Duration
+	// TextPart is the default text's part of the language's templates: markdown or text.
+	TextPart string
+}
+
+// DefaultRobotTimeout bounds one attempt.
+const DefaultRobotTimeout = 10 * time.Second
+
+// Validate checks the shared fields and fills in the defaults; errors never quote the URL.
+func (c *RobotConfig) Validate(def RobotDefaults) error {
+	switch {
+	case c.WebhookURL == "" && c.WebhookURLFile == "":
+		return &FieldError{Field: "webhook_url", Msg: "one of webhook_url or webhook_url_file is required"}
+	case c.WebhookURL != "" && c.WebhookURLFile != "":
+		return &FieldError{Field: "webhook_url", Msg: "webhook_url and webhook_url_file are mutually exclusive"}
+	case c.RateLimit < 0 || math.IsNaN(c.RateLimit) || math.IsInf(c.RateLimit, 0):
+		return &FieldError{Field: "rate_limit", Msg: "must be a positive number of messages per second"}
+	case c.Burst < 0:
+		return &FieldError{Field: "burst", Msg: "must not be negative"}
+	case c.Timeout < 0:
+		return &FieldError{Field: "timeout", Msg: "must not be negative"}
+	case c.ThrottleWait < 0:
+		return &FieldError{Field: "throttle_wait", Msg: "must not be negative"}
+	}
+	if c.WebhookURL != "" {
+		if err := CheckURL(string(c.WebhookURL)); err != nil {
+			return &FieldError{Field: "webhook_url", Msg: err.Error()}
+		}
+	}
+	if err := c.Language.Validate(); err != nil {
+		return err
+	}
+	if c.Title == "" {
+		c.Title = c.Language.Template("title")
+	}
+	if c.Text == "" {
+		c.Text = c.Language.Template(def.TextPart)
+	}
+	if c.RateLimit == 0 {
+		c.RateLimit = def.RateLimit
+	}
+	if c.Burst == 0 {
+		c.Burst = def.Burst
+	}
+	if c.ThrottleWait == 0 {
+		c.ThrottleWait = duration.Duration(def.ThrottleWait)
+	}
+	return c.HTTPClientConfig.Validate()
+}
+
+// CheckTemplates renders the title and text once, so that a broken template rejects the config.
+func (c *RobotConfig) CheckTemplates(t *Templates) error {
+	return t.CheckFields(TemplateField{Name: "title", Text: c.Title}, TemplateField{Name: "text", Text: c.Text})
+}
+
+// URL reads the webhook URL (from its file, at every send) and checks it without quoting it.
+func (c *RobotConfig) URL() (string, error) {
+	u, err := ReadSecret(c.WebhookURL, c.WebhookURLFile)
+	if err != nil {
+		return "", err
+	}
+	if err := CheckURL(u); err != nil {
+		return "", Permanent(fmt.Errorf("webhook_url_file: %w", err))
+	}
+	return u, nil
+}
+
+// RobotSecret is the signing secret of a DingTalk or Feishu robot ("加签"), embedded inline.
+type RobotSecret struct {
+	Secret     Secret `yaml:"secret"`
+	SecretFile string `yaml:"secret_file"`
+}
+
+// Validate refuses both forms at once.
+func (s *RobotSecret) Validate() error {
+	if s.Secret != "" && s.SecretFile != "" {
+		return &FieldError{Field: "secret", Msg: "secret and secret_file are mutually exclusive"}
+	}
+	return nil
+}
+
+// Read returns the secret, "" when none is configured.
+func (s *RobotSecret) Read() (string, error) { return ReadSecret(s.Secret, s.SecretFile) }
+
+// HMACSHA256 is base64(HMAC-SHA256(key, message)), the signature both DingTalk and Feishu
+// use, with key and message the other way round from each other.
+func HMACSHA256(key, message string) string {
+	mac := hmac.New(sha256.New, []byte(key))
+	mac.Write([]byte(message))
+	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// MarshalJSON encodes v as json.Marshal does but without escaping <, > and & as \u003c...:
+// the robots' size limits count bytes, and their markup (<at>, <font>) must arrive as written.
+func MarshalJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
