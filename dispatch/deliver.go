@@ -22,10 +22,14 @@ type outcome struct {
 	// retried means the notification waits for another attempt, and with it the later
 	// ones of its host group.
 	retried bool
+	// folded are the other notifications the attempt's message carried, sent with it.
+	folded []int64
 }
 
-// deliver makes one attempt and records its outcome.
-func (d *Dispatcher) deliver(ctx context.Context, w *worker, logger *slog.Logger, n *store.Notification) outcome {
+// deliver makes one attempt and records its outcome. When candidates holds notifications (the
+// receiver is a Folder and behind its pace), the attempt's message also carries as many
+// of them, in order, as fit; on success they are sent with n, else they stay pending.
+func (d *Dispatcher) deliver(ctx context.Context, w *worker, logger *slog.Logger, n *store.Notification, candidates []*store.Notification) outcome {
 	set := d.current.Load()
 	maxAge := set.global.MaxRetryAge
 	rcv, ok := set.receivers[n.Receiver]
@@ -35,11 +39,20 @@ func (d *Dispatcher) deliver(ctx context.Context, w *worker, logger *slog.Logger
 	logger = logger.With("notification", n.ID)
 	if partial, ok := w.unrecorded[n.ID]; ok {
 		// Delivered already; only the record of it failed. Record it, don't resend it.
-		return d.finishSent(w, logger, n, partial, d.now())
+		return d.finishSent(w, logger, n, nil, partial, d.now())
 	}
 	msg, err := decode(n)
 	if err != nil {
 		return d.finishDead(w, logger, n, "permanent", err)
+	}
+	var folded []*store.Notification
+	if f, ok := rcv.(receivers.Folder); ok && len(candidates) > 0 {
+		if m, carried, err := digest(f, msg, candidates); err != nil {
+			// A digest that does not render: n goes alone, and fails alone if it must.
+			logger.Warn("Cannot fold notifications into a digest", "err", err)
+		} else {
+			msg, folded = m, carried
+		}
 	}
 	if rl, ok := rcv.(receivers.RateLimited); ok {
 		perSecond, burst := rl.RateLimit()
@@ -65,7 +78,7 @@ func (d *Dispatcher) deliver(ctx context.Context, w *worker, logger *slog.Logger
 	switch {
 	case err == nil || receivers.IsPartial(err):
 		w.throttles = 0
-		return d.finishSent(w, logger, n, err, now)
+		return d.finishSent(w, logger, n, folded, err, now)
 	case receivers.IsPermanent(err):
 		return d.finishDead(w, logger, n, "permanent", err)
 	case retriesExhausted(err, n.Attempts+1):
@@ -89,30 +102,70 @@ func (d *Dispatcher) deliver(ctx context.Context, w *worker, logger *slog.Logger
 	}
 }
 
-// finishSent records a delivery; partial, when not nil, says which destinations refused it.
-func (d *Dispatcher) finishSent(w *worker, logger *slog.Logger, n *store.Notification, partial error, now time.Time) outcome {
+// finishSent records a delivery of n and the notifications folded into its message;
+// partial, when not nil, says which destinations refused it.
+func (d *Dispatcher) finishSent(w *worker, logger *slog.Logger, n *store.Notification, folded []*store.Notification, partial error, now time.Time) outcome {
 	note := ""
 	if partial != nil {
 		note = partial.Error()
 	}
-	if err := d.store.MarkSent(context.Background(), n.ID, note, now); err != nil {
-		// Delivered but not recorded: remember it, so that this process records it
-		// later rather than delivering it again, and back off from the store.
-		w.unrecorded[n.ID] = partial
-		logger.Error("Cannot record a delivery; it is not sent again while alertrouter runs", "err", err)
-		return outcome{pauseUntil: w.storeFailed(now)}
+	ids := make([]int64, len(folded))
+	for i, f := range folded {
+		ids[i] = f.ID
 	}
-	delete(w.unrecorded, n.ID)
+	var err error
+	if len(ids) == 0 {
+		err = d.store.MarkSent(context.Background(), n.ID, note, now)
+	} else {
+		err = d.store.MarkFolded(context.Background(), n.ID, ids, note, now)
+	}
+	if err != nil {
+		// Delivered but not recorded: remember them, so that this process records them
+		// later rather than delivering them again, and back off from the store.
+		for _, id := range append(ids, n.ID) {
+			w.unrecorded[id] = partial
+		}
+		logger.Error("Cannot record a delivery; it is not sent again while alertrouter runs", "err", err)
+		return outcome{pauseUntil: w.storeFailed(now), folded: ids}
+	}
 	w.storeFailures = 0
-	d.metrics.sent.WithLabelValues(n.Receiver).Inc()
-	d.metrics.deliveryLatency.WithLabelValues(n.Receiver).Observe(now.Sub(n.CreatedAt).Seconds())
+	for _, sent := range append([]*store.Notification{n}, folded...) {
+		delete(w.unrecorded, sent.ID)
+		d.metrics.sent.WithLabelValues(sent.Receiver).Inc()
+		d.metrics.deliveryLatency.WithLabelValues(sent.Receiver).Observe(now.Sub(sent.CreatedAt).Seconds())
+	}
+	d.metrics.folded.WithLabelValues(n.Receiver).Add(float64(len(folded)))
 	if note != "" {
 		d.metrics.failed.WithLabelValues(n.Receiver, "partial").Inc()
 		logger.Error("Notification sent, but not to every destination", "err", note)
-		return outcome{}
+		return outcome{folded: ids}
 	}
-	logger.Debug("Notification sent", "attempts", n.Attempts+1)
-	return outcome{}
+	if len(folded) > 0 {
+		logger.Info("Notifications sent as one digest", "folded", ids, "attempts", n.Attempts+1)
+	} else {
+		logger.Debug("Notification sent", "attempts", n.Attempts+1)
+	}
+	return outcome{folded: ids}
+}
+
+// digest makes one message of msg (n's) and as many of the candidates, in order, as the
+// receiver fits in one message, and returns it with the candidates it carries. A
+// candidate that cannot be decoded ends the run (the worker kills it in its turn): what
+// follows it in its host group must not overtake it.
+func digest(f receivers.Folder, msg *receivers.Message, candidates []*store.Notification) (*receivers.Message, []*store.Notification, error) {
+	msgs := []*receivers.Message{msg}
+	for _, c := range candidates {
+		m, err := decode(c)
+		if err != nil {
+			break
+		}
+		msgs = append(msgs, m)
+	}
+	folded, k, err := receivers.Fold(f, msgs)
+	if err != nil {
+		return nil, nil, fmt.Errorf("render a digest: %w", err)
+	}
+	return folded, candidates[:k-1], nil
 }
 
 // retry records a failed or throttled attempt; like every outcome, it is counted only
@@ -174,11 +227,21 @@ type pacer struct {
 	limiter *rate.Limiter
 }
 
-// reserve takes a token and says how long to wait for it. A changed limit (a reload)
-// starts with a full bucket.
+// reserve takes a token and says how long to wait for it.
 func (p *pacer) reserve(perSecond float64, burst int, now time.Time) time.Duration {
+	return p.limit(perSecond, burst).ReserveN(now, 1).DelayFrom(now)
+}
+
+// behind reports whether the next attempt would have to wait for a token.
+func (p *pacer) behind(perSecond float64, burst int, now time.Time) bool {
+	return p.limit(perSecond, burst).TokensAt(now) < 1
+}
+
+// limit is the limiter for the receiver's current limit. A changed limit (a reload) starts
+// with a full bucket.
+func (p *pacer) limit(perSecond float64, burst int) *rate.Limiter {
 	if p.limiter == nil || p.limiter.Limit() != rate.Limit(perSecond) || p.limiter.Burst() != burst {
 		p.limiter = rate.NewLimiter(rate.Limit(perSecond), burst)
 	}
-	return p.limiter.ReserveN(now, 1).DelayFrom(now)
+	return p.limiter
 }

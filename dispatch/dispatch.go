@@ -153,6 +153,11 @@ type worker struct {
 	storeFailures int
 }
 
+func (w *worker) isUnrecorded(id int64) bool {
+	_, ok := w.unrecorded[id]
+	return ok
+}
+
 // storeFailed counts a store error and returns how long to wait before the next try:
 // storeErrorWait, doubling up to maxBackoff while the store keeps failing.
 func (w *worker) storeFailed(now time.Time) time.Time {
@@ -204,16 +209,21 @@ func (d *Dispatcher) work(ctx context.Context, w *worker) {
 		// Host groups whose oldest notification is waiting for a retry: their later ones
 		// in this batch wait too (the store has pushed them back already).
 		held := map[string]bool{}
+		// Notifications that went out folded into an earlier one's digest.
+		done := map[int64]bool{}
 		for i := range due {
 			if ctx.Err() != nil {
 				return
 			}
-			if held[due[i].Hostgroup] {
+			if held[due[i].Hostgroup] || done[due[i].ID] {
 				continue
 			}
-			out := d.deliver(ctx, w, logger, &due[i])
+			out := d.deliver(ctx, w, logger, &due[i], d.foldable(w, due[i+1:], held, done))
 			if out.retried {
 				held[due[i].Hostgroup] = true
+			}
+			for _, id := range out.folded {
+				done[id] = true
 			}
 			if pausedUntil = out.pauseUntil; !pausedUntil.IsZero() {
 				break
@@ -228,6 +238,27 @@ func (d *Dispatcher) work(ctx context.Context, w *worker) {
 		}
 		sleep(ctx, wait, w.wake)
 	}
+}
+
+// foldable returns the notifications of the batch that the next attempt may fold into
+// its message: those not yet delivered nor held back, in order, when the receiver folds
+// and is behind its pace (the next attempt waits for a token). Otherwise nil: a receiver
+// within its pace gets one message per notification, as always.
+func (d *Dispatcher) foldable(w *worker, rest []store.Notification, held map[string]bool, done map[int64]bool) []*store.Notification {
+	f, ok := d.current.Load().receivers[w.name].(receivers.Folder)
+	if !ok || len(rest) == 0 {
+		return nil
+	}
+	if perSecond, burst := f.RateLimit(); !w.pace.behind(perSecond, burst, time.Now()) {
+		return nil
+	}
+	var out []*store.Notification
+	for i := range rest {
+		if !held[rest[i].Hostgroup] && !done[rest[i].ID] && !w.isUnrecorded(rest[i].ID) {
+			out = append(out, &rest[i])
+		}
+	}
+	return out
 }
 
 // sleep waits for d, the wake channel or the end of ctx.

@@ -13,6 +13,7 @@ import (
 // metrics are the delivery metrics, registered on the registerer passed to New.
 type metrics struct {
 	sent            *prometheus.CounterVec
+	folded          *prometheus.CounterVec
 	failed          *prometheus.CounterVec
 	throttled       *prometheus.CounterVec
 	waited          *prometheus.CounterVec
@@ -27,6 +28,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		sent: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Name: "notifications_sent_total",
 			Help: "Notifications delivered, by receiver.",
+		}, []string{"receiver"}),
+		folded: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Name: "notifications_folded_total",
+			Help: "Notifications delivered folded into another's digest message (also counted as sent), by receiver: more were due than its rate limit allows.",
 		}, []string{"receiver"}),
 		failed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Name: "notifications_failed_total",
@@ -55,7 +60,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Buckets: prometheus.DefBuckets,
 		}, []string{"receiver"}),
 	}
-	reg.MustRegister(m.sent, m.failed, m.throttled, m.waited, m.dead, m.deliveryLatency, m.attemptDuration)
+	reg.MustRegister(m.sent, m.folded, m.failed, m.throttled, m.waited, m.dead, m.deliveryLatency, m.attemptDuration)
 	return m
 }
 

@@ -92,19 +92,17 @@ func (f Fit) cut(s, note string) string {
 	if f.size(s+note) <= f.Limit {
 		return s + note
 	}
-	// Size may count more than bytes (escapes): shrink by the excess until it fits.
-	keep := len(s)
-	for keep > 0 {
-		excess := f.size(s[:keep]+note) - f.Limit
-		if excess <= 0 {
-			excess = 1
-		}
-		keep = max(keep-excess-len(ellipsis), 0)
-		if c := cutBytes(s, keep); f.size(c+note) <= f.Limit {
-			return c + note
+	// Size may count more than bytes (escapes): search the longest cut that fits.
+	lo, hi, best := 0, len(s), note
+	for lo <= hi {
+		keep := (lo + hi) / 2
+		if c := cutBytes(s, keep) + note; f.size(c) <= f.Limit {
+			best, lo = c, keep+1
+		} else {
+			hi = keep - 1
 		}
 	}
-	return note
+	return best
 }
 
 const ellipsis = "…"

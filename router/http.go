@@ -215,6 +215,8 @@ type notificationView struct {
 	UpdatedAt     time.Time  `json:"updatedAt"`
 	NextAttemptAt *time.Time `json:"nextAttemptAt,omitempty"`
 	SentAt        *time.Time `json:"sentAt,omitempty"`
+	// FoldedInto is the notification whose digest message carried this one.
+	FoldedInto int64 `json:"foldedInto,omitempty"`
 }
 
 func (s *Server) handleNotifications(w http.ResponseWriter, r *http.Request) {
@@ -252,7 +254,7 @@ func (s *Server) handleNotifications(w http.ResponseWriter, r *http.Request) {
 		v := notificationView{
 			ID: n.ID, Receiver: n.Receiver, Route: n.Route, Hostgroup: n.Hostgroup, AlertStatus: n.Status,
 			AlertNames: n.AlertNames, Alerts: n.AlertCount, Status: string(n.State), Attempts: n.Attempts,
-			LastError: n.LastError, CreatedAt: n.CreatedAt.UTC(), UpdatedAt: n.UpdatedAt.UTC(),
+			LastError: n.LastError, CreatedAt: n.CreatedAt.UTC(), UpdatedAt: n.UpdatedAt.UTC(), FoldedInto: n.FoldedInto,
 		}
 		if n.State == store.Pending {
 			t := n.NextAttemptAt.UTC()

@@ -56,6 +56,9 @@ type Notification struct {
 	NextAttemptAt time.Time
 	UpdatedAt     time.Time
 	SentAt        time.Time // zero until sent
+	// FoldedInto is the notification whose message carried this one in a digest; 0 when
+	// it went out (or waits to go out) in a message of its own.
+	FoldedInto int64
 }
 
 // Tx is a write transaction (see Update), used to take dedupe decisions and enqueue their
@@ -90,7 +93,7 @@ func (t *Tx) Enqueue(n NewNotification, now time.Time) (int64, error) {
 }
 
 const notificationColumns = `id, receiver, route, hostgroup, status, alertnames, alert_count, payload, state,
-	attempts, last_error, created_at, next_attempt_at, updated_at, sent_at`
+	attempts, last_error, created_at, next_attempt_at, updated_at, sent_at, folded_into`
 
 func scanNotifications(rows *sql.Rows) ([]Notification, error) {
 	defer rows.Close()
@@ -100,10 +103,10 @@ func scanNotifications(rows *sql.Rows) ([]Notification, error) {
 			n                      Notification
 			names                  string
 			created, next, updated int64
-			sent                   sql.NullInt64
+			sent, folded           sql.NullInt64
 		)
 		if err := rows.Scan(&n.ID, &n.Receiver, &n.Route, &n.Hostgroup, &n.Status, &names, &n.AlertCount, &n.Payload,
-			&n.State, &n.Attempts, &n.LastError, &created, &next, &updated, &sent); err != nil {
+			&n.State, &n.Attempts, &n.LastError, &created, &next, &updated, &sent, &folded); err != nil {
 			return nil, err
 		}
 		if names != "" {
@@ -113,6 +116,7 @@ func scanNotifications(rows *sql.Rows) ([]Notification, error) {
 		if sent.Valid {
 			n.SentAt = time.UnixMilli(sent.Int64)
 		}
+		n.FoldedInto = folded.Int64
 		out = append(out, n)
 	}
 	return out, rows.Err()
@@ -149,6 +153,31 @@ func (s *Store) MarkSent(ctx context.Context, id int64, note string, now time.Ti
 	return s.exec(ctx, "mark sent", `UPDATE notifications
 		SET state = 'sent', attempts = attempts + 1, last_error = ?, sent_at = ?, updated_at = ?
 		WHERE id = ? AND state = 'pending'`, note, ms, ms, id)
+}
+
+// MarkFolded records a digest: head was sent as one message that also carried the folded
+// notifications (of the same receiver), each of which is sent too, folded into head.
+// note is the problem of a partial delivery, if any. All of it is one transaction.
+func (s *Store) MarkFolded(ctx context.Context, head int64, folded []int64, note string, now time.Time) error {
+	ms := now.UnixMilli()
+	err := s.Update(ctx, func(t *Tx) error {
+		for _, id := range append([]int64{head}, folded...) {
+			var into any
+			if id != head {
+				into = head
+			}
+			if _, err := t.tx.ExecContext(t.ctx, `UPDATE notifications
+				SET state = 'sent', attempts = attempts + 1, last_error = ?, sent_at = ?, updated_at = ?, folded_into = ?
+				WHERE id = ? AND state = 'pending'`, note, ms, ms, into, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("mark folded: %w", err)
+	}
+	return nil
 }
 
 // exec runs one statement as a write operation.

@@ -411,3 +411,36 @@ func TestDeliveryOrderPerHostgroup(t *testing.T) {
 		t.Fatalf("due after a second failure = %v", got)
 	}
 }
+
+func TestMarkFoldedSendsTheDigestAndPointsAtItsHead(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openTest(t, dir)
+	head := enqueue(t, s, "r1", t0)
+	a := enqueue(t, s, "r1", t0)
+	b := enqueue(t, s, "r1", t0)
+	alone := enqueue(t, s, "r1", t0)
+	if err := s.MarkFolded(ctx, head, []int64{a, b}, "", t0.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = openTest(t, dir)
+	sent, err := s.List(ctx, Filter{State: Sent, Limit: 10})
+	if err != nil || len(sent) != 3 {
+		t.Fatalf("sent = %+v, %v; want the head and two folded", sent, err)
+	}
+	into := map[int64]int64{}
+	for _, n := range sent {
+		into[n.ID] = n.FoldedInto
+		if n.Attempts != 1 || !n.SentAt.Equal(t0.Add(time.Second)) {
+			t.Errorf("notification %d = %+v, want sent at t0+1s after one attempt", n.ID, n)
+		}
+	}
+	if into[head] != 0 || into[a] != head || into[b] != head {
+		t.Fatalf("folded_into = %v, want %d and %d into %d, the head into none", into, a, b, head)
+	}
+	due, _ := s.Due(ctx, "r1", t0.Add(time.Second), 10)
+	if len(due) != 1 || due[0].ID != alone {
+		t.Fatalf("Due = %+v, want only %d", due, alone)
+	}
+}
