@@ -36,7 +36,7 @@ func (f Fit) more(n int) string {
 
 // Fits reports whether d renders within the limit with all its alerts.
 func (f Fit) Fits(d *Data, render func(*Data) (string, error)) (bool, error) {
-	out, err := render(d)
+	out, err := validUTF8(render)(d)
 	return err == nil && f.size(out) <= f.Limit, err
 }
 
@@ -45,6 +45,8 @@ func (f Fit) Fits(d *Data, render func(*Data) (string, error)) (bool, error) {
 // may index the first); when one alert alone is too long, its rendering is cut, never
 // inside a multi-byte character.
 func (f Fit) Render(d *Data, render func(*Data) (string, error)) (string, error) {
+	// Bytes that are not UTF-8 would grow when encoded (to U+FFFD) past the measure.
+	render = validUTF8(render)
 	out, err := render(d)
 	if err != nil || f.size(out) <= f.Limit {
 		return out, err
@@ -83,6 +85,13 @@ func (f Fit) Render(d *Data, render func(*Data) (string, error)) (string, error)
 	return f.cut(s, f.more(len(d.Alerts)-1)), nil
 }
 
+func validUTF8(render func(*Data) (string, error)) func(*Data) (string, error) {
+	return func(d *Data) (string, error) {
+		s, err := render(d)
+		return strings.ToValidUTF8(s, "\uFFFD"), err
+	}
+}
+
 // cut shortens s, marked with an ellipsis, until s+note fits; the note goes when even it
 // alone does not fit.
 func (f Fit) cut(s, note string) string {
@@ -110,13 +119,21 @@ const ellipsis = "…"
 // cutBytes keeps at most keep bytes of s, not splitting a character, and marks the cut.
 func cutBytes(s string, keep int) string {
 	s = s[:keep]
-	for len(s) > 0 && !utf8.ValidString(s) { // drop a cut multi-byte rune
+	// Drop the last rune if the cut split it: at most utf8.UTFMax-1 bytes.
+	for i := 0; i < utf8.UTFMax && len(s) > 0; i++ {
+		r, size := utf8.DecodeLastRuneInString(s)
+		if r != utf8.RuneError || size != 1 {
+			break
+		}
 		s = s[:len(s)-1]
 	}
 	return s + ellipsis
 }
 
-// truncateBytes cuts s to at most limit bytes, marked with an ellipsis.
+// TruncateBytes cuts s to at most limit bytes, never inside a character, and marks the
+// cut with an ellipsis: for titles and excerpts that have a limit of their own.
+func TruncateBytes(s string, limit int) string { return truncateBytes(s, limit) }
+
 func truncateBytes(s string, limit int) string {
 	if len(s) <= limit {
 		return s

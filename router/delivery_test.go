@@ -347,13 +347,33 @@ default_receivers: [ops-slack]
 // notification's last error, in the API and the logs, without the URL's tokens.
 func TestEchoedErrorsDoNotLeakIntoTheAPIOrLogs(t *testing.T) {
 	echo := receivertest.Echo(t)
-	e := newEnv(t, hookConfig(echo.URL+"/hook/p4thT0kenp4thT0ken?token=qu3ryT0ken"), "", true)
-	e.mustPost(payload("am1", alert{name: "A", hostgroup: "gpu-1", instance: "i1"}))
-	eventually(t, "the dead notification", func() bool { return len(e.list(store.Dead)) == 1 })
-	dead := e.list(store.Dead)[0]
-	if !strings.Contains(dead.LastError, "Cannot POST <redacted>") {
-		t.Fatalf("last error %q, want the page with the URL redacted", dead.LastError)
+	secrets := []string{"p4thT0ken", "qu3ryT0ken", "d1ngT0ken", "d1ngS3cret", "w3comK3y", "f3ishuT0ken", "f3ishuS3cret"}
+	for _, tc := range []struct{ name, receiver string }{
+		{"webhook", "webhook:\n      url: " + echo.URL + "/hook/p4thT0kenp4thT0ken?token=qu3ryT0ken"},
+		{"slack", "slack:\n      webhook_url: " + echo.URL + "/services/T0/B0/p4thT0kenp4thT0ken"},
+		{"dingtalk", "dingtalk:\n      webhook_url: " + echo.URL + "/robot/send?access_token=d1ngT0kend1ngT0ken\n      secret: SECd1ngS3cret"},
+		{"wecom", "wecom:\n      webhook_url: " + echo.URL + "/cgi-bin/webhook/send?key=w3comK3y-w3comK3y"},
+		{"feishu", "feishu:\n      webhook_url: " + echo.URL + "/open-apis/bot/v2/hook/f3ishuT0kenf3ishuT0ken\n      secret: f3ishuS3cret"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, `
+receivers:
+  - name: leaky
+    `+tc.receiver+`
+routes:
+  - hostgroup_regex: '.+'
+    receivers: [leaky]
+default_receivers: [leaky]
+`, "", true)
+			e.mustPost(payload("am1", alert{name: "A", hostgroup: "gpu-1", instance: "i1"}))
+			eventually(t, "the dead notification", func() bool { return len(e.list(store.Dead)) == 1 })
+			dead := e.list(store.Dead)[0]
+			if !strings.Contains(dead.LastError, "404") {
+				t.Fatalf("last error %q, want the echoed 404 page", dead.LastError)
+			}
+			api := e.do(http.MethodGet, "/api/v1/notifications", "", nil, nil).Raw
+			metrics := e.do(http.MethodGet, "/metrics", "", nil, nil).Raw
+			receivertest.NoSecrets(t, "API, metrics and logs", api+metrics+e.logs.String(), secrets...)
+		})
 	}
-	api := e.do(http.MethodGet, "/api/v1/notifications", "", nil, nil).Raw
-	receivertest.NoSecrets(t, "API and logs", api+e.logs.String(), "p4thT0ken", "qu3ryT0ken")
 }

@@ -54,14 +54,20 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
 	}
-	w.WriteHeader(http.StatusOK)
-	client, _, err := http.NewResponseController(w).Hijack()
+	// Hijack first, then answer on the raw connection: the client's first bytes (its TLS
+	// hello) may already sit in the server's buffer, which the tunnel must read from.
+	client, buffered, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		upstream.Close()
 		return
 	}
+	if _, err := client.Write([]byte("HTTP/1.1 200 Connection established\r\n\r\n")); err != nil {
+		client.Close()
+		upstream.Close()
+		return
+	}
 	go func() {
-		_, _ = io.Copy(upstream, client)
+		_, _ = io.Copy(upstream, buffered)
 		upstream.Close()
 	}()
 	_, _ = io.Copy(client, upstream)

@@ -10,10 +10,13 @@ import (
 
 	"github.com/alertrouter/alertrouter/receivers"
 	"github.com/alertrouter/alertrouter/receivers/aliyuncms"
+	"github.com/alertrouter/alertrouter/receivers/dingtalk"
 	"github.com/alertrouter/alertrouter/receivers/email"
+	"github.com/alertrouter/alertrouter/receivers/feishu"
 	logrcv "github.com/alertrouter/alertrouter/receivers/log"
 	"github.com/alertrouter/alertrouter/receivers/slack"
 	"github.com/alertrouter/alertrouter/receivers/webhook"
+	"github.com/alertrouter/alertrouter/receivers/wecom"
 )
 
 // Integration is one entry of the table.
@@ -29,12 +32,15 @@ type Integration struct {
 // integrations is the table, in the order messages list the keys.
 var integrations = []Integration{
 	entry("log", func(c *logrcv.Config, env receivers.Env) receivers.Receiver { return logrcv.New(c, env.Stdout) }),
-	entry("webhook", func(c *webhook.Config, _ receivers.Env) receivers.Receiver { return webhook.New(c) }),
+	entry("webhook", func(c *webhook.Config, env receivers.Env) receivers.Receiver { return webhook.New(c, env.Templates) }),
 	entry("slack", func(c *slack.Config, env receivers.Env) receivers.Receiver { return slack.New(c, env.Templates) }),
 	entry("email", func(c *email.Config, env receivers.Env) receivers.Receiver { return email.New(c, env.Templates) }),
 	entry("aliyun_cms", func(c *aliyuncms.Config, env receivers.Env) receivers.Receiver {
 		return aliyuncms.New(c, env.Templates, env.Location)
 	}),
+	entry("dingtalk", func(c *dingtalk.Config, env receivers.Env) receivers.Receiver { return dingtalk.New(c, env.Templates) }),
+	entry("wecom", func(c *wecom.Config, env receivers.Env) receivers.Receiver { return wecom.New(c, env.Templates) }),
+	entry("feishu", func(c *feishu.Config, env receivers.Env) receivers.Receiver { return feishu.New(c, env.Templates) }),
 }
 
 // entry makes a table entry from a typed build function, so that each line above names

@@ -76,7 +76,7 @@ func TestKeysAreUniqueAndBuildMatchesItsConfig(t *testing.T) {
 		}
 		seen[in.Key] = true
 	}
-	if !slices.Equal(Keys(), []string{"log", "webhook", "slack", "email", "aliyun_cms"}) {
+	if !slices.Equal(Keys(), []string{"log", "webhook", "slack", "email", "aliyun_cms", "dingtalk", "wecom", "feishu"}) {
 		t.Errorf("keys = %v", Keys())
 	}
 	// A config of another integration is a programming error, and says so.

@@ -21,7 +21,7 @@ func TestSendToTheFake(t *testing.T) {
 	if err := conf.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	r := webhook.New(conf)
+	r := webhook.New(conf, receivertest.Templates(t))
 	fake.Throttle(1, 7)
 	var throttled *receivers.ThrottledError
 	if err := r.Send(context.Background(), receivertest.Message(2, "firing", "warning")); !errors.As(err, &throttled) || throttled.RetryAfter != 7*time.Second {
@@ -51,7 +51,7 @@ func TestEchoedRequestsLeakNoSecret(t *testing.T) {
 	if err := conf.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	err := webhook.New(conf).Send(context.Background(), receivertest.Message(1, "firing", "warning"))
+	err := webhook.New(conf, receivertest.Templates(t)).Send(context.Background(), receivertest.Message(1, "firing", "warning"))
 	if err == nil || !receivers.IsPermanent(err) || !strings.Contains(err.Error(), "Cannot POST") {
 		t.Fatalf("echoed 404: %v, want a permanent error quoting the page", err)
 	}

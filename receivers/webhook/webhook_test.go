@@ -50,13 +50,13 @@ func TestSend(t *testing.T) {
 	if err := conf.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if err := New(conf).Send(context.Background(), message(5)); err != nil {
+	if err := New(conf, receivertest.Templates(t)).Send(context.Background(), message(5)); err != nil {
 		t.Fatal(err)
 	}
 	if got.Version != "4" || len(got.Alerts) != 2 || got.TruncatedAlerts != 3 || got.GroupKey != `alertrouter/routes[0]:{hostgroup="gpu-1"}` {
 		t.Fatalf("payload = %+v", got)
 	}
-	if hdr.Get("Authorization") != "Bearer tok" || hdr.Get("X-Alertrouter-Notification-Id") != "42" {
+	if hdr.Get("Authorization") != "Bearer tok" || hdr.Get("X-Alertrouter-Notification-Id") != "42" || hdr.Get("Content-Type") != "application/json" {
 		t.Fatalf("headers = %v", hdr)
 	}
 }
@@ -67,14 +67,14 @@ func TestSendErrorsKeepSecretsOut(t *testing.T) {
 	}))
 	defer srv.Close()
 	conf := &Config{URL: receivers.Secret(srv.URL + "/hook/s3cr3t"), BearerToken: "t0ken"}
-	err := New(conf).Send(context.Background(), message(1))
+	err := New(conf, receivertest.Templates(t)).Send(context.Background(), message(1))
 	if err == nil || !receivers.IsPermanent(err) {
 		t.Fatalf("403: %v, want permanent", err)
 	}
 	receivertest.NoSecrets(t, "403 error", err.Error(), string(conf.URL), "t0ken")
 
 	conf.URL = "http://127.0.0.1:1/hook/s3cr3t"
-	err = New(conf).Send(context.Background(), message(1))
+	err = New(conf, receivertest.Templates(t)).Send(context.Background(), message(1))
 	if err == nil || receivers.IsPermanent(err) {
 		t.Fatalf("connection refused: %v, want retryable", err)
 	}
@@ -83,7 +83,7 @@ func TestSendErrorsKeepSecretsOut(t *testing.T) {
 
 func TestSendMissingSecretFileIsRetryable(t *testing.T) {
 	conf := &Config{URLFile: filepath.Join(t.TempDir(), "not-yet-mounted")}
-	err := New(conf).Send(context.Background(), message(1))
+	err := New(conf, receivertest.Templates(t)).Send(context.Background(), message(1))
 	var fe *receivers.FieldError
 	if err == nil || receivers.IsPermanent(err) || errors.As(err, &fe) {
 		t.Fatalf("err = %v", err)
@@ -103,6 +103,25 @@ func TestValidate(t *testing.T) {
 		{Config{URL: "http://"}, "url"},
 		{Config{URL: "http://x", BearerToken: "a", BearerTokenFile: "b"}, "bearer_token"},
 		{Config{URL: "http://x", MaxAlerts: -1}, "max_alerts"},
+		{Config{URL: "http://x", ContentType: "application/x-www-form-urlencoded", Body: "a=b"}, ""},
+		{Config{URL: "http://x", ContentType: "text/plain; charset=utf-8"}, ""},
+		{Config{URL: "http://x", ContentType: "not a type"}, "content_type"},
+		{Config{URL: "http://x", ContentType: "text/plain\r\nX-Evil: 1"}, "content_type"},
+		{Config{URL: "http://x", Headers: map[string]string{"X-Api-Key": "k", "Authorization": "Basic x", "x-trace_id.v2": "1"}}, ""},
+		{Config{URL: "http://x", Headers: map[string]string{"X Foo": "1"}}, "headers.X Foo"},
+		{Config{URL: "http://x", Headers: map[string]string{"X-Foo:": "1"}}, "headers.X-Foo:"},
+		{Config{URL: "http://x", Headers: map[string]string{"X-F\u00f6o": "1"}}, "headers.X-F\u00f6o"},
+		{Config{URL: "http://x", Headers: map[string]string{"": "1"}}, "headers."},
+		{Config{URL: "http://x", Headers: map[string]string{"X-Foo\r\nX-Evil": "1"}}, "headers.X-Foo\r\nX-Evil"},
+		{Config{URL: "http://x", Headers: map[string]string{"Host": "h"}}, "headers.Host"},
+		{Config{URL: "http://x", Headers: map[string]string{"content-length": "1"}}, "headers.content-length"},
+		{Config{URL: "http://x", Headers: map[string]string{"Content-Type": "text/plain"}}, "headers.Content-Type"},
+		{Config{URL: "http://x", Headers: map[string]string{"content-type": "text/plain"}}, "headers.content-type"},
+		{Config{URL: "http://x", Headers: map[string]string{"User-Agent": "me"}}, "headers.User-Agent"},
+		{Config{URL: "http://x", Headers: map[string]string{"X-Alertrouter-Notification-Id": "1"}}, "headers.X-Alertrouter-Notification-Id"},
+		{Config{URL: "http://x", BearerToken: "t", Headers: map[string]string{"Authorization": "Basic x"}}, "headers.Authorization"},
+		{Config{URL: "http://x", BearerTokenFile: "/t", Headers: map[string]string{"authorization": "Basic x"}}, "headers.authorization"},
+		{Config{URL: "http://x", Headers: map[string]string{"X-Foo": "1", "x-foo": "2"}}, "headers.x-foo"},
 	}
 	for _, tt := range tests {
 		if err := tt.conf.Validate(); !receivertest.IsFieldError(err, tt.field) {
@@ -123,7 +142,7 @@ func TestRedirectIsAPermanentErrorAndLeaksNothing(t *testing.T) {
 		http.Redirect(w, r, final.URL+"/moved", http.StatusMovedPermanently)
 	}))
 	defer first.Close()
-	err := New(&Config{URL: receivers.Secret(first.URL + "/hook/s3cr3t")}).Send(context.Background(), message(1))
+	err := New(&Config{URL: receivers.Secret(first.URL + "/hook/s3cr3t")}, receivertest.Templates(t)).Send(context.Background(), message(1))
 	if err == nil || !receivers.IsPermanent(err) || !strings.Contains(err.Error(), "redirects are not followed") {
 		t.Fatalf("err = %v, want a permanent redirect error", err)
 	}

@@ -1,14 +1,19 @@
 // Package webhooktest is for tests only: a fake webhook destination that decodes what
 // the webhook receiver posts (Alertmanager's payload, version 4), records it with its
-// headers, and answers what the test scripts: failures, rate limits, delays, a hang.
+// headers and body, and answers what the test scripts: failures, rate limits, delays, a
+// hang. A body of another type (a form, a rendered body template) is recorded as is; one
+// said to be JSON must be valid JSON.
 package webhooktest
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,8 +24,11 @@ import (
 
 // Request is one request the fake accepted.
 type Request struct {
-	Path    string
-	Header  http.Header
+	Path   string
+	Header http.Header
+	// Body is the body as received.
+	Body []byte
+	// Payload is the body decoded, when it is a JSON object; zero otherwise.
 	Payload webhook.Payload
 }
 
@@ -177,11 +185,25 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Unlock()
 	var p webhook.Payload
-	if err := json.Unmarshal(body, &p); err != nil {
-		http.Error(w, "not a JSON payload: "+err.Error(), http.StatusBadRequest)
-		return
+	if isJSON(r.Header.Get("Content-Type")) {
+		if !json.Valid(body) {
+			http.Error(w, "not JSON", http.StatusBadRequest)
+			return
+		}
+		if bytes.HasPrefix(bytes.TrimSpace(body), []byte("{")) {
+			if err := json.Unmarshal(body, &p); err != nil {
+				http.Error(w, "not a JSON payload: "+err.Error(), http.StatusBadRequest)
+				return
+			}
+		}
 	}
 	f.mu.Lock()
-	f.requests = append(f.requests, Request{Path: r.URL.Path, Header: r.Header.Clone(), Payload: p})
+	f.requests = append(f.requests, Request{Path: r.URL.Path, Header: r.Header.Clone(), Body: body, Payload: p})
 	f.mu.Unlock()
+}
+
+// isJSON reports whether a Content-Type is JSON: application/json or a +json type.
+func isJSON(contentType string) bool {
+	t, _, err := mime.ParseMediaType(contentType)
+	return err == nil && (t == "application/json" || strings.HasSuffix(t, "+json"))
 }
