@@ -82,3 +82,11 @@ func CodeAnswer(platform string, code int, msg string, table map[int]CodeMeaning
 		return err
 	}
 }
+
+// NoCodeAnswer is the error of a 2xx answer without the platform's code: not JSON, or
+// JSON of another shape (a captive portal, a relay's page). Retried: whatever answered
+// may step aside. It quotes the start of the answer, to recognise it by.
+func NoCodeAnswer(platform string, answer []byte) error {
+	excerpt := TruncateBytes(strings.TrimSpace(strings.ToValidUTF8(string(answer), "")), 120)
+	return fmt.Errorf("%s answered without a code: %s", platform, excerpt)
+}

@@ -401,11 +401,8 @@ type answer struct {
 // classify reads DingTalk's answer: success only when it says errcode 0.
 func (r *Receiver) classify(raw []byte) error {
 	var a answer
-	if err := json.Unmarshal(raw, &a); err != nil {
-		return fmt.Errorf("%s answered %q, not JSON", Platform, receivers.TruncateBytes(strings.ToValidUTF8(string(raw), ""), 128))
-	}
-	if a.Errcode == nil {
-		return fmt.Errorf("%s answered %q, without an errcode", Platform, receivers.TruncateBytes(strings.ToValidUTF8(string(raw), ""), 128))
+	if err := json.Unmarshal(raw, &a); err != nil || a.Errcode == nil {
+		return receivers.NoCodeAnswer(Platform, raw)
 	}
 	table := codes
 	if *a.Errcode == securityCode {

@@ -421,7 +421,7 @@ func TestRetryableFailures(t *testing.T) {
 		{"502", func(f *dingtalktest.Fake) { f.FailStatus(http.StatusBadGateway) }, "502"},
 		{"503", func(f *dingtalktest.Fake) { f.FailStatus(http.StatusServiceUnavailable) }, "503"},
 		{"not JSON", func(f *dingtalktest.Fake) { f.SetAnswer(answer("<html>gateway timeout</html>")) }, "<html>gateway timeout</html>"},
-		{"no errcode", func(f *dingtalktest.Fake) { f.SetAnswer(answer(`{"status":"ok"}`)) }, "without an errcode"},
+		{"no errcode", func(f *dingtalktest.Fake) { f.SetAnswer(answer(`{"status":"ok"}`)) }, `without a code: {"status":"ok"}`},
 		{"unreachable", func(f *dingtalktest.Fake) { f.Close() }, "connect"},
 	}
 	for _, tt := range tests {

@@ -373,7 +373,7 @@ func classify(answer []byte, throttleWait time.Duration) error {
 		StatusMessage string `json:"StatusMessage"`
 	}
 	if err := json.Unmarshal(answer, &a); err != nil || (a.Code == nil && a.StatusCode == nil) {
-		return fmt.Errorf("%s answered without a code: %s", Platform, receivers.TruncateBytes(strings.TrimSpace(strings.ToValidUTF8(string(answer), "")), 120))
+		return receivers.NoCodeAnswer(Platform, answer)
 	}
 	code, msg := 0, ""
 	switch {

@@ -3,6 +3,7 @@ package receivertest
 import (
 	"encoding/pem"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -102,4 +103,23 @@ func CAFile(t testing.TB, srv *httptest.Server) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// Serve starts a platform fake over plain HTTP, closed when the test ends.
+func Serve(t testing.TB, h http.Handler) *httptest.Server {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// ServeTLS starts a platform fake over HTTPS with a certificate of its own: a private CA
+// (see CAFile), as on-premises Feishu has. Closed when the test ends.
+func ServeTLS(t testing.TB, h http.Handler) *httptest.Server {
+	srv := httptest.NewUnstartedServer(h)
+	// Clients that do not trust the certificate are what private-CA tests make: their
+	// failed handshakes are no news.
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv
 }

@@ -250,15 +250,9 @@ func Answer(body []byte, throttleWait time.Duration) error {
 		ErrMsg  string `json:"errmsg"`
 	}
 	if err := json.Unmarshal(body, &a); err != nil || a.ErrCode == nil {
-		return fmt.Errorf("%s answered without an errcode: %q", Platform, excerpt(body))
+		return receivers.NoCodeAnswer(Platform, body)
 	}
 	return receivers.CodeAnswer(Platform, *a.ErrCode, a.ErrMsg, Codes, throttleWait)
-}
-
-// excerpt is the start of an answer, enough to recognise it.
-func excerpt(b []byte) string {
-	s := strings.ToValidUTF8(string(b), "")
-	return receivers.TruncateBytes(strings.TrimSpace(s), 120)
 }
 
 // Fits reports whether m renders in one message with all its alerts, measured as Send

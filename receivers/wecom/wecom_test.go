@@ -233,7 +233,7 @@ func TestAnswers(t *testing.T) {
 		{name: "unknown code", script: func(f *wecomtest.Fake) { f.AnswerCode(48002, "api forbidden") }, limited: true, says: "code 48002 (api forbidden"},
 		{name: "5xx", script: func(f *wecomtest.Fake) { f.FailStatus(502) }, says: "502"},
 		{name: "not JSON", script: func(f *wecomtest.Fake) { f.AnswerRaw("<html>portal login " + wecomtest.Key + "</html>") }, says: "portal login"},
-		{name: "JSON without errcode", script: func(f *wecomtest.Fake) { f.AnswerRaw(`{"status":"ok"}`) }, says: "without an errcode"},
+		{name: "JSON without errcode", script: func(f *wecomtest.Fake) { f.AnswerRaw(`{"status":"ok"}`) }, says: `without a code: {"status":"ok"}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -138,8 +137,7 @@ type Fake struct {
 // New starts a fake robot over plain HTTP, closed when the test ends.
 func New(t testing.TB) *Fake {
 	f := &Fake{}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.srv.Close)
+	f.srv = receivertest.Serve(t, http.HandlerFunc(f.serve))
 	return f
 }
 
@@ -147,11 +145,7 @@ func New(t testing.TB) *Fake {
 // receivertest.CAFile), closed when the test ends.
 func NewTLS(t testing.TB) *Fake {
 	f := &Fake{}
-	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
-	// Clients that do not trust it are what the private-CA tests make: not worth a log line.
-	f.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
-	f.srv.StartTLS()
-	t.Cleanup(f.srv.Close)
+	f.srv = receivertest.ServeTLS(t, http.HandlerFunc(f.serve))
 	return f
 }
 

@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"html"
 	"io"
-	"log"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -203,8 +202,7 @@ type Fake struct {
 // New starts a fake Feishu on plain http, closed when the test ends.
 func New(t testing.TB) *Fake {
 	f := &Fake{}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.srv.Close)
+	f.srv = receivertest.Serve(t, http.HandlerFunc(f.serve))
 	return f
 }
 
@@ -212,12 +210,7 @@ func New(t testing.TB) *Fake {
 // on-premises Feishu has; receivertest.CAFile(t, f.Server()) writes it).
 func NewTLS(t testing.TB) *Fake {
 	f := &Fake{}
-	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
-	// Clients that do not trust the certificate are what tests try; their handshakes
-	// failing is no news.
-	f.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
-	f.srv.StartTLS()
-	t.Cleanup(f.srv.Close)
+	f.srv = receivertest.ServeTLS(t, http.HandlerFunc(f.serve))
 	return f
 }
 

@@ -14,8 +14,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/alertrouter/alertrouter/receivers/receivertest"
 	"github.com/slack-go/slack"
+
+	"github.com/alertrouter/alertrouter/receivers/receivertest"
 )
 
 // NoChannel is a channel chat.postMessage answers channel_not_found for (after

@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -77,8 +76,7 @@ type Fake struct {
 // New starts a fake on plain HTTP, closed when the test ends.
 func New(t testing.TB) *Fake {
 	f := &Fake{}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.srv.Close)
+	f.srv = receivertest.Serve(t, http.HandlerFunc(f.serve))
 	return f
 }
 
@@ -86,11 +84,7 @@ func New(t testing.TB) *Fake {
 // deployment behind a private CA: receivertest.CAFile(t, f.Server()) trusts it.
 func NewTLS(t testing.TB) *Fake {
 	f := &Fake{}
-	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
-	// A client that does not trust the CA is what the private-CA test expects: not news.
-	f.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
-	f.srv.StartTLS()
-	t.Cleanup(f.srv.Close)
+	f.srv = receivertest.ServeTLS(t, http.HandlerFunc(f.serve))
 	return f
 }
 
