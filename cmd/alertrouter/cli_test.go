@@ -11,7 +11,10 @@ import (
 
 	_ "modernc.org/sqlite"
 
+	"github.com/alertrouter/alertrouter/receivers/dingtalk/dingtalktest"
+	"github.com/alertrouter/alertrouter/receivers/feishu/feishutest"
 	"github.com/alertrouter/alertrouter/receivers/receivertest"
+	"github.com/alertrouter/alertrouter/receivers/wecom/wecomtest"
 	"github.com/alertrouter/alertrouter/receivers/webhook/webhooktest"
 	"github.com/alertrouter/alertrouter/store"
 )
@@ -156,4 +159,42 @@ func TestSendTest(t *testing.T) {
 	if code != 1 || errOut != "FAILED: no receiver named \"nobody\" in the config\n" {
 		t.Fatalf("send-test unknown: %d %q", code, errOut)
 	}
+}
+
+// send-test works for the IM robots: each answers errcode 0 only for a message signed
+// right, and a refusal says which setting to check.
+func TestSendTestToTheRobots(t *testing.T) {
+	ding, wecom, feishu := dingtalktest.New(t), wecomtest.New(t), feishutest.New(t)
+	ding.SetSecret("SECding")
+	feishu.SetSecret("feishu-secret")
+	cfg := filepath.Join(t.TempDir(), "cfg.yml")
+	os.WriteFile(cfg, []byte(`receivers:
+  - name: ding
+    dingtalk: {webhook_url: '`+ding.URL()+`', secret: SECding}
+  - name: ding-wrong-secret
+    dingtalk: {webhook_url: '`+ding.URL()+`', secret: SECother}
+  - name: wecom
+    wecom: {webhook_url: '`+wecom.URL()+`'}
+  - name: feishu
+    feishu: {webhook_url: '`+feishu.URL()+`', secret: feishu-secret}
+default_receivers: [ding]
+`), 0o600)
+	for _, name := range []string{"ding", "wecom", "feishu"} {
+		code, out, errOut := runCLI(t, "send-test", "--config.file="+cfg, "--receiver="+name)
+		if code != 0 || out != "OK: "+name+" accepted a firing test notification\n" {
+			t.Errorf("send-test %s: %d %q %q", name, code, out, errOut)
+		}
+	}
+	if len(ding.Messages()) != 1 || len(wecom.Messages()) != 1 || len(feishu.Messages()) != 1 {
+		t.Fatalf("messages: dingtalk %d, wecom %d, feishu %d; want one each", len(ding.Messages()), len(wecom.Messages()), len(feishu.Messages()))
+	}
+	if got := ding.Messages()[0].Content(); !strings.Contains(got, "AlertrouterSendTest") || !strings.Contains(got, "【告警】") {
+		t.Errorf("dingtalk message: %q", got)
+	}
+	code, out, errOut := runCLI(t, "send-test", "--config.file="+cfg, "--receiver=ding-wrong-secret")
+	if code != 1 || !strings.Contains(errOut, "FAILED (permanent, would not be retried): dingtalk answered code 310000") ||
+		!strings.Contains(errOut, "signing secret") {
+		t.Fatalf("send-test with a wrong secret: %d %q %q", code, out, errOut)
+	}
+	receivertest.NoSecrets(t, "send-test output", out+errOut, "SECding", "SECother", dingtalktest.Token)
 }

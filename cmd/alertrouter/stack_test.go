@@ -19,8 +19,11 @@ import (
 
 	"github.com/alertrouter/alertrouter/internal/testenv"
 	"github.com/alertrouter/alertrouter/receivers/aliyuncms/cmstest"
+	"github.com/alertrouter/alertrouter/receivers/dingtalk/dingtalktest"
 	"github.com/alertrouter/alertrouter/receivers/email/smtptest"
+	"github.com/alertrouter/alertrouter/receivers/feishu/feishutest"
 	"github.com/alertrouter/alertrouter/receivers/slack/slacktest"
+	"github.com/alertrouter/alertrouter/receivers/wecom/wecomtest"
 )
 
 // exporters serves what the rule packs read, as blackbox, dcgm-exporter and
@@ -130,6 +133,15 @@ func sentNotifications(t *testing.T, addr string) []string {
 	return out
 }
 
+// textsOf lists what each message of a robot fake shows.
+func textsOf[M any](msgs []M, text func(M) string) []string {
+	out := make([]string, len(msgs))
+	for i, m := range msgs {
+		out[i] = text(m)
+	}
+	return out
+}
+
 func count(list []string, item string) int {
 	n := 0
 	for _, s := range list {
@@ -142,8 +154,9 @@ func count(list []string, item string) int {
 
 // TestStack runs the examples on loopback: the test's exporters, Debian's Prometheus
 // with the exported rule packs, two Alertmanagers that are not clustered, and
-// alertrouter routing three host groups to a Slack fake, a real SMTP server and a
-// signature-checking Aliyun CMS fake, with its watchdog on that Prometheus. Then it
+// alertrouter routing six host groups to a Slack fake, a real SMTP server, a
+// signature-checking Aliyun CMS fake and DingTalk, WeCom and Feishu fakes that check
+// theirs, with its watchdog on that Prometheus. Then it
 // breaks things: alerts fire and resolve while every receiver rate limits, a storm of
 // alerts with a SIGKILL in the middle, and Prometheus stopped and started.
 func TestStack(t *testing.T) {
@@ -154,6 +167,10 @@ func TestStack(t *testing.T) {
 	slack := slacktest.New(t)
 	smtp := smtptest.Start(t)
 	cms := cmstest.New(t)
+	ding, wecom, feishu := dingtalktest.New(t), wecomtest.New(t), feishutest.New(t)
+	const dingSecret, feishuSecret = "SECstack-dingtalk", "stack-feishu"
+	ding.SetSecret(dingSecret)
+	feishu.SetSecret(feishuSecret)
 	promAddr, routerAddr := testenv.FreeAddr(t), testenv.FreeAddr(t)
 	amAddrs := []string{testenv.FreeAddr(t), testenv.FreeAddr(t)}
 
@@ -184,6 +201,12 @@ func TestStack(t *testing.T) {
 		"LTAI5tExampleKeyId", cmstest.KeyID,
 		"/run/secrets/aliyun_access_key_secret", secret("aliyun_access_key_secret", cmstest.Secret),
 		"endpoint: metrics.cn-shanghai.aliyuncs.com\n      scheme: https", "endpoint: "+cms.Host()+"\n      scheme: http",
+		// The robots pause for a minute after "too fast"; the test has no minute to spare.
+		"/run/secrets/dingtalk_url", secret("dingtalk_url", ding.URL())+"\n      throttle_wait: 2s",
+		"/run/secrets/dingtalk_secret", secret("dingtalk_secret", dingSecret),
+		"/run/secrets/wecom_url", secret("wecom_url", wecom.URL())+"\n      throttle_wait: 2s",
+		"/run/secrets/feishu_url", secret("feishu_url", feishu.URL())+"\n      throttle_wait: 2s",
+		"/run/secrets/feishu_secret", secret("feishu_secret", feishuSecret),
 		"interval: 30s", "interval: 1s",
 		"warning_after: 1m", "warning_after: 3s",
 		"critical_after: 3m", "critical_after: 6s",
@@ -267,15 +290,22 @@ func TestStack(t *testing.T) {
 		slack.Throttle(2, 1)
 		smtp.Refuse(2)
 		cms.Throttle(2)
+		ding.Throttle(2)
+		wecom.Throttle(2)
+		feishu.Throttle(2, 9499)
 		exp.set(func(e *exporters) {
 			e.probe["http://comfyui-1:8188"] = 0
+			e.probe["http://comfyui-b1:8188"] = 0
 			e.probe["10.8.0.1:443"] = 0
+			e.probe["10.9.0.1:443"] = 0
+			e.probe["10.10.0.1:443"] = 0
 			e.gpuTemp = 85
 			e.rate5xx = 20
 		})
 		want := []string{
 			"render-slack gpu-render-a ComfyUI_Down", "render-slack gpu-render-a GPU_TemperatureHigh",
 			"pay-email pay-gw Nginx_High5xxRatio", "cms pay-vpn VPN_Down",
+			"sz-dingtalk pay-vpn-sz VPN_Down", "office-wecom office-vpn VPN_Down", "render-b-feishu gpu-render-b ComfyUI_Down",
 		}
 		all := func(status string) bool {
 			sent := sentNotifications(t, routerAddr)
@@ -288,8 +318,9 @@ func TestStack(t *testing.T) {
 		}
 		testenv.Eventually(t, 90*time.Second, "every alert delivered", func() bool { return all("firing") })
 		exp.set(func(e *exporters) {
-			delete(e.probe, "http://comfyui-1:8188")
-			delete(e.probe, "10.8.0.1:443")
+			for _, target := range []string{"http://comfyui-1:8188", "http://comfyui-b1:8188", "10.8.0.1:443", "10.9.0.1:443", "10.10.0.1:443"} {
+				delete(e.probe, target)
+			}
 			e.gpuTemp = 60
 			e.rate5xx = 0
 		})
@@ -327,6 +358,22 @@ func TestStack(t *testing.T) {
 		}
 		if slack.Throttled() != 2 || smtp.Refused() != 2 || cms.Throttled() != 2 {
 			t.Errorf("throttled: slack %d, smtp %d, cms %d; want 2 each", slack.Throttled(), smtp.Refused(), cms.Throttled())
+		}
+		// Each robot took the firing and the resolution once, signed, after refusing two
+		// attempts as too fast.
+		robots := []struct {
+			name      string
+			texts     []string
+			throttled int
+		}{
+			{"dingtalk", textsOf(ding.Messages(), func(m dingtalktest.Message) string { return m.Content() }), ding.Throttled()},
+			{"wecom", textsOf(wecom.Messages(), func(m wecomtest.Message) string { return m.Content }), wecom.Throttled()},
+			{"feishu", textsOf(feishu.Messages(), func(m feishutest.Message) string { return m.Title() + "\n" + m.Text() }), feishu.Throttled()},
+		}
+		for _, r := range robots {
+			if len(r.texts) != 2 || r.throttled != 2 || !strings.Contains(r.texts[0], "【告警】") || !strings.Contains(r.texts[1], "【恢复】") {
+				t.Errorf("%s: %d messages (want 2: firing, then resolved), throttled %d (want 2): %q", r.name, len(r.texts), r.throttled, r.texts)
+			}
 		}
 		for _, m := range []struct{ name, match string }{
 			{"alertrouter_receiver_wait_seconds_total", `reason="retry_after",receiver="render-slack"`},

@@ -152,7 +152,7 @@ tls_config: {ca_file: /etc/ssl/feishu-ca.pem}
 
 func TestSignedDelivery(t *testing.T) {
 	f := feishutest.New(t)
-	f.RequireSignature(testSecret)
+	f.SetSecret(testSecret)
 	file := filepath.Join(t.TempDir(), "secret")
 	if err := os.WriteFile(file, []byte(testSecret+"\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -176,7 +176,7 @@ func TestSignedDelivery(t *testing.T) {
 // the real clock, and Sign agrees with it.
 func TestFakeChecksTheTimestampWindow(t *testing.T) {
 	f := feishutest.New(t)
-	f.RequireSignature(testSecret)
+	f.SetSecret(testSecret)
 	now := time.Now()
 	for _, tt := range []struct {
 		name   string
@@ -267,7 +267,7 @@ func TestCardBody(t *testing.T) {
 
 func TestTextBody(t *testing.T) {
 	f := feishutest.New(t)
-	f.RequireSignature(testSecret)
+	f.SetSecret(testSecret)
 	r := newReceiver(t, Config{RobotConfig: hook(f.URL()), RobotSecret: receivers.RobotSecret{Secret: testSecret}, MessageType: Text,
 		At: At{UserIDs: []string{"ou_1a2b"}, All: true}})
 	msg := sendOne(t, f, r, receivertest.Message(1, "resolved", "critical"))
@@ -348,7 +348,7 @@ func TestThrottleThenOneDelivery(t *testing.T) {
 // Security refusals are permanent, and say which setting to check.
 func TestSecurityFailuresArePermanent(t *testing.T) {
 	f := feishutest.New(t)
-	f.RequireSignature(testSecret)
+	f.SetSecret(testSecret)
 	signed := Config{RobotConfig: hook(f.URL()), RobotSecret: receivers.RobotSecret{Secret: testSecret}}
 	wrongToken := strings.Replace(f.URL(), feishutest.Token, "00000000-0000-0000-0000-000000000000", 1)
 	for _, tt := range []struct {
@@ -389,7 +389,7 @@ func TestSecurityFailuresArePermanent(t *testing.T) {
 
 func TestUnknownCodeHasLimitedRetries(t *testing.T) {
 	f := feishutest.New(t)
-	f.FailCode(12345, "something odd")
+	f.Refuse(12345, "something odd")
 	err := newReceiver(t, Config{RobotConfig: hook(f.URL())}).Send(context.Background(), receivertest.Message(1, "firing", "critical"))
 	attempts, ok := receivers.RetryLimit(err)
 	if err == nil || !ok || attempts != receivers.UnknownCodeAttempts || receivers.IsPermanent(err) {
@@ -461,7 +461,7 @@ func TestSizeLimit(t *testing.T) {
 			c := Config{RobotConfig: receivers.RobotConfig{WebhookURL: receivers.Secret(f.URL()), Language: tt.lang}, MessageType: tt.msgType,
 				At: At{UserIDs: []string{"ou_1a2b"}, All: true}}
 			if tt.signed {
-				f.RequireSignature(testSecret)
+				f.SetSecret(testSecret)
 				c.Secret = testSecret
 			}
 			msg := sendOne(t, f, newReceiver(t, c), receivertest.Message(200, "firing", "critical"))
@@ -597,7 +597,7 @@ func TestMentionsAreOurs(t *testing.T) {
 // do not fold. Fits and Send cut at the same place.
 func TestFold(t *testing.T) {
 	f := feishutest.New(t)
-	f.RequireSignature(testSecret)
+	f.SetSecret(testSecret)
 	r := newReceiver(t, Config{RobotConfig: hook(f.URL()), RobotSecret: receivers.RobotSecret{Secret: testSecret}})
 	var small []*receivers.Message
 	for i := range 30 {
@@ -749,7 +749,7 @@ func TestFitsIsByteExact(t *testing.T) {
 				f := feishutest.New(t)
 				c := Config{RobotConfig: hook(f.URL()), MessageType: msgType, At: At{UserIDs: []string{"ou_1a2b"}}}
 				if signed {
-					f.RequireSignature(testSecret)
+					f.SetSecret(testSecret)
 					c.Secret = testSecret
 				}
 				r := newReceiver(t, c)

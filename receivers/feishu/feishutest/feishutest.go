@@ -223,9 +223,9 @@ func (f *Fake) Server() *httptest.Server { return f.srv }
 // Close stops the fake early, so that it refuses connections.
 func (f *Fake) Close() { f.srv.Close() }
 
-// RequireSignature makes the fake check each message's timestamp (within Window of the
+// SetSecret makes the fake check each message's timestamp (within Window of the
 // real clock) and signature against secret, as a bot with signing on does; "" stops.
-func (f *Fake) RequireSignature(secret string) {
+func (f *Fake) SetSecret(secret string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.secret = secret
@@ -253,11 +253,11 @@ func (f *Fake) Throttled() int { return f.throttle.Count() }
 
 // FailSecurity answers every request from now on with a security code (CodeSignature,
 // CodeIPNotAllowed, CodeKeyword) and Feishu's message for it, recording none; 0 stops.
-func (f *Fake) FailSecurity(code int) { f.FailCode(code, messages[code]) }
+func (f *Fake) FailSecurity(code int) { f.Refuse(code, messages[code]) }
 
-// FailCode answers every request from now on with code and msg (a code Feishu does not
+// Refuse answers every request from now on with code and msg (a code Feishu does not
 // document, say), recording none; 0 stops.
-func (f *Fake) FailCode(code int, msg string) {
+func (f *Fake) Refuse(code int, msg string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.code, f.codeMsg = code, msg

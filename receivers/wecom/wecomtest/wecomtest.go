@@ -126,9 +126,9 @@ func (f *Fake) FailStatus(status int) {
 	f.status = status
 }
 
-// AnswerCode answers every request with a valid key with this errcode and errmsg (an
+// Refuse answers every request with a valid key with this errcode and errmsg (an
 // undocumented code, -1 "system busy"), recording nothing; 0 stops.
-func (f *Fake) AnswerCode(code int, msg string) {
+func (f *Fake) Refuse(code int, msg string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.code, f.codeMsg = code, msg
