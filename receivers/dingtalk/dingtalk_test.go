@@ -630,20 +630,29 @@ func TestFold(t *testing.T) {
 // the TLS handshake now and then (it ignores the reader Hijack returns), which would make
 // this test flaky.
 func TestProxy(t *testing.T) {
-	f := dingtalktest.New(t)
-	f.SetSecret(secret)
-	proxy := receivertest.NewProxy(t)
-	c := config(f.URL())
-	c.Secret, c.ProxyURL = secret, receivers.Secret(proxy.URL())
-	if err := send(newReceiver(t, c), receivertest.Message(1, "firing", "critical")); err != nil {
-		t.Fatalf("through the proxy: %v", err)
-	}
-	host := strings.TrimPrefix(f.Server().URL, "http://")
-	if hosts := proxy.Hosts(); !slices.Equal(hosts, []string{host}) {
-		t.Fatalf("the proxy saw %v, want %s", hosts, host)
-	}
-	if !only(t, f).Signed {
-		t.Fatal("the message lost its signature on the way")
+	// https:// goes through a CONNECT tunnel, http:// is forwarded: both must arrive signed.
+	for _, tls := range []bool{false, true} {
+		f := dingtalktest.New(t)
+		if tls {
+			f = dingtalktest.NewTLS(t)
+		}
+		f.SetSecret(secret)
+		proxy := receivertest.NewProxy(t)
+		c := config(f.URL())
+		c.Secret, c.ProxyURL = secret, receivers.Secret(proxy.URL())
+		if tls {
+			c.TLSConfig.CAFile = receivertest.CAFile(t, f.Server())
+		}
+		if err := send(newReceiver(t, c), receivertest.Message(1, "firing", "critical")); err != nil {
+			t.Fatalf("tls %v: through the proxy: %v", tls, err)
+		}
+		host := f.Server().Listener.Addr().String()
+		if hosts := proxy.Hosts(); !slices.Equal(hosts, []string{host}) {
+			t.Fatalf("tls %v: the proxy saw %v, want %s", tls, hosts, host)
+		}
+		if !only(t, f).Signed {
+			t.Fatalf("tls %v: the message lost its signature on the way", tls)
+		}
 	}
 }
 
