@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/alertrouter/alertrouter/config/duration"
@@ -19,7 +21,10 @@ type RobotConfig struct {
 	// WebhookURL carries the robot's token: it is a secret. WebhookURLFile is read at every send.
 	WebhookURL     Secret `yaml:"webhook_url"`
 	WebhookURLFile string `yaml:"webhook_url_file"`
-	// Title and Text are templates; their defaults are the Language's (see Language.Template).
+	// MessageType is one of the platform's message types (RobotDefaults.MessageTypes).
+	MessageType string `yaml:"message_type"`
+	// Title and Text are templates; their defaults are the Language's (see Language.Template):
+	// im.LANG.text for text messages, im.LANG.markdown for the others.
 	Title    string   `yaml:"title"`
 	Text     string   `yaml:"text"`
 	Language Language `yaml:"language"`
@@ -40,9 +45,12 @@ type RobotDefaults struct {
 	RateLimit    float64
 	Burst        int
 	ThrottleWait time.Duration
-	// TextPart is the default text's part of the language's templates: markdown or text.
-	TextPart string
+	// MessageTypes are the platform's message types alertrouter sends; the first is the default.
+	MessageTypes []string
 }
+
+// TextMessage is the message type of plain text, which every robot takes.
+const TextMessage = "text"
 
 // DefaultRobotTimeout bounds one attempt.
 const DefaultRobotTimeout = 10 * time.Second
@@ -68,6 +76,12 @@ func (c *RobotConfig) Validate(def RobotDefaults) error {
 			return &FieldError{Field: "webhook_url", Msg: err.Error()}
 		}
 	}
+	switch {
+	case c.MessageType == "":
+		c.MessageType = def.MessageTypes[0]
+	case !slices.Contains(def.MessageTypes, c.MessageType):
+		return &FieldError{Field: "message_type", Msg: fmt.Sprintf("unknown message type %q (want %s)", c.MessageType, strings.Join(def.MessageTypes, " or "))}
+	}
 	if err := c.Language.Validate(); err != nil {
 		return err
 	}
@@ -75,7 +89,11 @@ func (c *RobotConfig) Validate(def RobotDefaults) error {
 		c.Title = c.Language.Template("title")
 	}
 	if c.Text == "" {
-		c.Text = c.Language.Template(def.TextPart)
+		part := "markdown"
+		if c.MessageType == TextMessage {
+			part = "text"
+		}
+		c.Text = c.Language.Template(part)
 	}
 	if c.RateLimit == 0 {
 		c.RateLimit = def.RateLimit

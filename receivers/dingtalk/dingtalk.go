@@ -28,7 +28,7 @@ const Platform = "dingtalk"
 // Message types.
 const (
 	Markdown = "markdown"
-	Text     = "text"
+	Text     = receivers.TextMessage
 )
 
 // Limits.
@@ -47,7 +47,7 @@ const (
 // Defaults follow DingTalk's limit of 20 messages a minute per robot, with room to spare:
 // a robot that keeps going past it is throttled for 10 minutes. burst + 60*rate stays
 // within 20 messages in any minute.
-var defaults = receivers.RobotDefaults{RateLimit: 0.25, Burst: 5, ThrottleWait: 60 * time.Second}
+var defaults = receivers.RobotDefaults{RateLimit: 0.25, Burst: 5, ThrottleWait: 60 * time.Second, MessageTypes: []string{Markdown, Text}}
 
 // Config configures a DingTalk custom robot.
 type Config struct {
@@ -57,8 +57,6 @@ type Config struct {
 	// Keyword is for robots secured by keyword: DingTalk refuses a message whose text does
 	// not contain one of the robot's keywords, so it is added when missing.
 	Keyword string `yaml:"keyword"`
-	// MessageType is markdown (default) or text.
-	MessageType string `yaml:"message_type"`
 	// At are the mentions every message makes: ours, never the data's.
 	At At `yaml:"at"`
 }
@@ -83,16 +81,7 @@ var (
 
 // Validate checks the config and fills in defaults; errors never quote a secret.
 func (c *Config) Validate() error {
-	switch c.MessageType {
-	case "":
-		c.MessageType = Markdown
-	case Markdown, Text:
-	default:
-		return &receivers.FieldError{Field: "message_type", Msg: fmt.Sprintf("unknown message type %q (want markdown or text)", c.MessageType)}
-	}
-	def := defaults
-	def.TextPart = c.MessageType
-	if err := c.RobotConfig.Validate(def); err != nil {
+	if err := c.RobotConfig.Validate(defaults); err != nil {
 		return err
 	}
 	if err := c.RobotSecret.Validate(); err != nil {

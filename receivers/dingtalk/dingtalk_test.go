@@ -112,7 +112,7 @@ func TestDefaults(t *testing.T) {
 	if c.ThrottleWait.Std() != time.Minute || c.MessageType != Markdown || c.Text != `{{ template "im.zh.markdown" . }}` || c.Language != receivers.Chinese {
 		t.Errorf("defaults: throttle_wait %s, message_type %q, text %q, language %q", c.ThrottleWait, c.MessageType, c.Text, c.Language)
 	}
-	c = Config{RobotConfig: c.RobotConfig, MessageType: Text}
+	c = Config{RobotConfig: typed(c.RobotConfig, Text)}
 	c.Text = ""
 	if err := c.Validate(); err != nil || c.Text != `{{ template "im.zh.text" . }}` {
 		t.Errorf("text messages: %v, text %q", err, c.Text)
@@ -761,4 +761,10 @@ func TestTitleIsPlain(t *testing.T) {
 	if !strings.HasPrefix(lines[0], "### [告警:1] GPUTemperatureHigh (gpu-render-a **bold** 很长") || !strings.HasSuffix(lines[0], "很长的主机组)") || lines[1] != "" {
 		t.Errorf("heading %q then %q", lines[0], lines[1])
 	}
+}
+
+// typed is a robot config of the message type.
+func typed(rc receivers.RobotConfig, messageType string) receivers.RobotConfig {
+	rc.MessageType = messageType
+	return rc
 }

@@ -63,8 +63,6 @@ type Config struct {
 	receivers.RobotConfig `yaml:",inline"`
 	// The bot's signing secret ("签名校验"), optional: when set, each message is signed.
 	receivers.RobotSecret `yaml:",inline"`
-	// MessageType is card (the default) or text.
-	MessageType string `yaml:"message_type"`
 	// At is who every message mentions: the only mentions a message makes.
 	At At `yaml:"at"`
 }
@@ -89,16 +87,7 @@ var userID = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,128}$`)
 
 // Validate checks the config and fills in the defaults; errors never quote a secret.
 func (c *Config) Validate() error {
-	def := receivers.RobotDefaults{RateLimit: DefaultRateLimit, Burst: DefaultBurst, ThrottleWait: DefaultThrottleWait, TextPart: "markdown"}
-	switch c.MessageType {
-	case "":
-		c.MessageType = Card
-	case Card:
-	case Text:
-		def.TextPart = "text"
-	default:
-		return &receivers.FieldError{Field: "message_type", Msg: fmt.Sprintf("unknown message type %q (want card or text)", c.MessageType)}
-	}
+	def := receivers.RobotDefaults{RateLimit: DefaultRateLimit, Burst: DefaultBurst, ThrottleWait: DefaultThrottleWait, MessageTypes: []string{Card, Text}}
 	if err := c.RobotConfig.Validate(def); err != nil {
 		return err
 	}

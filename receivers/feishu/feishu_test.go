@@ -61,13 +61,13 @@ func TestValidate(t *testing.T) {
 	}{
 		{"webhook_url", Config{RobotConfig: hook(u)}, ""},
 		{"files", Config{RobotConfig: receivers.RobotConfig{WebhookURLFile: "/run/secrets/u"}, RobotSecret: receivers.RobotSecret{SecretFile: "/run/secrets/s"}}, ""},
-		{"text with mentions", Config{RobotConfig: hook(u), MessageType: Text, At: At{UserIDs: []string{"ou_7d8a6e6df7621556ce0d21922b676706", "zhangsan"}, All: true}}, ""},
-		{"lark", Config{RobotConfig: hook("https://open.larksuite.com/open-apis/bot/v2/hook/x"), MessageType: Card}, ""},
+		{"text with mentions", Config{RobotConfig: typed(hook(u), Text), At: At{UserIDs: []string{"ou_7d8a6e6df7621556ce0d21922b676706", "zhangsan"}, All: true}}, ""},
+		{"lark", Config{RobotConfig: typed(hook("https://open.larksuite.com/open-apis/bot/v2/hook/x"), Card)}, ""},
 		{"no webhook", Config{}, "webhook_url"},
 		{"both webhook forms", Config{RobotConfig: receivers.RobotConfig{WebhookURL: u, WebhookURLFile: "/f"}}, "webhook_url"},
 		{"webhook without scheme", Config{RobotConfig: hook("open.feishu.cn/open-apis/bot/v2/hook/x")}, "webhook_url"},
 		{"both secret forms", Config{RobotConfig: hook(u), RobotSecret: receivers.RobotSecret{Secret: "s", SecretFile: "/f"}}, "secret"},
-		{"markdown is DingTalk's", Config{RobotConfig: hook(u), MessageType: "markdown"}, "message_type"},
+		{"markdown is DingTalk's", Config{RobotConfig: typed(hook(u), "markdown")}, "message_type"},
 		{"all as a user id", Config{RobotConfig: hook(u), At: At{UserIDs: []string{"ou_1", "all"}}}, "at.user_ids[1]"},
 		{"markup in a user id", Config{RobotConfig: hook(u), At: At{UserIDs: []string{`ou_1"></at><at user_id="all`}}}, "at.user_ids[0]"},
 		{"empty user id", Config{RobotConfig: hook(u), At: At{UserIDs: []string{""}}}, "at.user_ids[0]"},
@@ -98,7 +98,7 @@ func TestValidate(t *testing.T) {
 
 func TestDefaults(t *testing.T) {
 	card := Config{RobotConfig: hook("https://open.feishu.cn/open-apis/bot/v2/hook/x")}
-	text := Config{RobotConfig: receivers.RobotConfig{WebhookURL: card.WebhookURL, Language: receivers.English}, MessageType: Text}
+	text := Config{RobotConfig: typed(receivers.RobotConfig{WebhookURL: card.WebhookURL, Language: receivers.English}, Text)}
 	for _, c := range []*Config{&card, &text} {
 		if err := c.Validate(); err != nil {
 			t.Fatal(err)
@@ -268,7 +268,7 @@ func TestCardBody(t *testing.T) {
 func TestTextBody(t *testing.T) {
 	f := feishutest.New(t)
 	f.SetSecret(testSecret)
-	r := newReceiver(t, Config{RobotConfig: hook(f.URL()), RobotSecret: receivers.RobotSecret{Secret: testSecret}, MessageType: Text,
+	r := newReceiver(t, Config{RobotConfig: typed(hook(f.URL()), Text), RobotSecret: receivers.RobotSecret{Secret: testSecret},
 		At: At{UserIDs: []string{"ou_1a2b"}, All: true}})
 	msg := sendOne(t, f, r, receivertest.Message(1, "resolved", "critical"))
 	want := "[恢复] GPUTemperatureHigh (gpu-render-a)\n" +
@@ -458,7 +458,7 @@ func TestSizeLimit(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("%s %s signed %v", tt.msgType, tt.lang, tt.signed), func(t *testing.T) {
 			f := feishutest.New(t)
-			c := Config{RobotConfig: receivers.RobotConfig{WebhookURL: receivers.Secret(f.URL()), Language: tt.lang}, MessageType: tt.msgType,
+			c := Config{RobotConfig: typed(receivers.RobotConfig{WebhookURL: receivers.Secret(f.URL()), Language: tt.lang}, tt.msgType),
 				At: At{UserIDs: []string{"ou_1a2b"}, All: true}}
 			if tt.signed {
 				f.SetSecret(testSecret)
@@ -493,7 +493,7 @@ func TestMeasureIsExact(t *testing.T) {
 	texts := []string{"", "plain", `quote " backslash \ slash /`, "<at id=all></at> & 中文 °C", "\u2028\u2029 \x01\x1f\t\n\r", strings.Repeat("告警", 100)}
 	for _, msgType := range []string{Card, Text} {
 		for _, signed := range []bool{false, true} {
-			c := Config{RobotConfig: hook("https://open.feishu.cn/open-apis/bot/v2/hook/x"), MessageType: msgType, At: At{UserIDs: []string{"ou_1"}, All: true}}
+			c := Config{RobotConfig: typed(hook("https://open.feishu.cn/open-apis/bot/v2/hook/x"), msgType), At: At{UserIDs: []string{"ou_1"}, All: true}}
 			r := New(&c, receivertest.Prepare(t, &c))
 			ts, sign := "", ""
 			if signed {
@@ -526,7 +526,7 @@ func TestHugeAnnotationIsCut(t *testing.T) {
 			for _, n := range []int{1, 2} {
 				t.Run(fmt.Sprintf("%s pad %d alerts %d", msgType, pad, n), func(t *testing.T) {
 					f := feishutest.New(t)
-					r := newReceiver(t, Config{RobotConfig: hook(f.URL()), MessageType: msgType})
+					r := newReceiver(t, Config{RobotConfig: typed(hook(f.URL()), msgType)})
 					m := receivertest.Message(n, "firing", "critical")
 					m.Data.Alerts[0].Annotations["summary"] = strings.Repeat("x", pad) + strings.Repeat("显卡温度过高！", 3000)
 					msg := sendOne(t, f, r, m)
@@ -555,7 +555,7 @@ func TestMentionsAreOurs(t *testing.T) {
 		for _, at := range []At{{}, {UserIDs: []string{"ou_1a2b"}, All: true}} {
 			t.Run(fmt.Sprintf("%s at %v", msgType, at), func(t *testing.T) {
 				f := feishutest.New(t)
-				r := newReceiver(t, Config{RobotConfig: hook(f.URL()), MessageType: msgType, At: at})
+				r := newReceiver(t, Config{RobotConfig: typed(hook(f.URL()), msgType), At: at})
 				m := receivertest.Message(2, "firing", "critical")
 				m.Data.GroupLabels["hostgroup"] = injected
 				m.Data.CommonLabels["alertname"] = injected
@@ -688,7 +688,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	closed.Close()
 	for name, c := range map[string]Config{
 		"inline":      {RobotConfig: hook(url), RobotSecret: receivers.RobotSecret{Secret: testSecret}},
-		"files":       {RobotConfig: receivers.RobotConfig{WebhookURLFile: urlFile}, RobotSecret: receivers.RobotSecret{SecretFile: secretFile}, MessageType: Text},
+		"files":       {RobotConfig: typed(receivers.RobotConfig{WebhookURLFile: urlFile}, Text), RobotSecret: receivers.RobotSecret{SecretFile: secretFile}},
 		"proxy":       {RobotConfig: receivers.RobotConfig{WebhookURL: receivers.Secret(url), HTTPClientConfig: receivers.HTTPClientConfig{ProxyURL: receivers.Secret(proxyURL)}}, RobotSecret: receivers.RobotSecret{Secret: testSecret}},
 		"unreachable": {RobotConfig: hook(strings.Replace(closed.URL(), feishutest.Token, token, 1)), RobotSecret: receivers.RobotSecret{Secret: testSecret}},
 	} {
@@ -747,7 +747,7 @@ func TestFitsIsByteExact(t *testing.T) {
 		for _, signed := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s signed %v", msgType, signed), func(t *testing.T) {
 				f := feishutest.New(t)
-				c := Config{RobotConfig: hook(f.URL()), MessageType: msgType, At: At{UserIDs: []string{"ou_1a2b"}}}
+				c := Config{RobotConfig: typed(hook(f.URL()), msgType), At: At{UserIDs: []string{"ou_1a2b"}}}
 				if signed {
 					f.SetSecret(testSecret)
 					c.Secret = testSecret
@@ -782,4 +782,10 @@ func TestFitsIsByteExact(t *testing.T) {
 			})
 		}
 	}
+}
+
+// typed is a robot config of the message type.
+func typed(rc receivers.RobotConfig, messageType string) receivers.RobotConfig {
+	rc.MessageType = messageType
+	return rc
 }

@@ -22,7 +22,7 @@ const Platform = "wecom"
 // The message types WeCom robots take that alertrouter sends.
 const (
 	Markdown = "markdown"
-	Text     = "text"
+	Text     = receivers.TextMessage
 )
 
 // WeCom's limits: the content field of one message, in UTF-8 bytes, as sent.
@@ -37,7 +37,7 @@ const All = "@all"
 // Defaults follow WeCom's limit of 20 messages a minute per robot, with room for other
 // senders to the same robot; after a 45009 the robot stays refused for a while, and WeCom
 // does not say how long.
-var defaults = receivers.RobotDefaults{RateLimit: 0.25, Burst: 5, ThrottleWait: 60 * time.Second}
+var defaults = receivers.RobotDefaults{RateLimit: 0.25, Burst: 5, ThrottleWait: 60 * time.Second, MessageTypes: []string{Markdown, Text}}
 
 // A title of the whole limit would leave no room for the alerts: a title longer than
 // this share of the limit (a huge group label) is cut.
@@ -50,8 +50,6 @@ const maxMentionShare = 4
 // credential (WeCom robots have no signing secret), so the URL is a secret.
 type Config struct {
 	receivers.RobotConfig `yaml:",inline"`
-	// MessageType is markdown (the default) or text.
-	MessageType string `yaml:"message_type"`
 	// MentionedMobiles ring members by mobile: text messages only (WeCom markdown mentions
 	// by user id alone).
 	MentionedMobiles []string `yaml:"mentioned_mobiles"`
@@ -67,16 +65,7 @@ var (
 
 // Validate checks the config and fills in defaults; errors never quote the webhook URL.
 func (c *Config) Validate() error {
-	switch c.MessageType {
-	case "":
-		c.MessageType = Markdown
-	case Markdown, Text:
-	default:
-		return &receivers.FieldError{Field: "message_type", Msg: fmt.Sprintf("unknown message type %q (want markdown or text)", c.MessageType)}
-	}
-	def := defaults
-	def.TextPart = c.MessageType
-	if err := c.RobotConfig.Validate(def); err != nil {
+	if err := c.RobotConfig.Validate(defaults); err != nil {
 		return err
 	}
 	if c.WebhookURL != "" {

@@ -55,18 +55,18 @@ func TestValidate(t *testing.T) {
 	}{
 		{"minimal", Config{RobotConfig: robot(hook)}, ""},
 		{"url file", Config{RobotConfig: receivers.RobotConfig{WebhookURLFile: "/run/secrets/wecom_url"}}, ""},
-		{"text with mentions", Config{RobotConfig: robot(hook), MessageType: "text", MentionedMobiles: []string{"13800000000", "+8613900000000", "@all"}, MentionedUserIDs: []string{"zhangsan", "li.si@corp", "@all"}}, ""},
+		{"text with mentions", Config{RobotConfig: typed(robot(hook), "text"), MentionedMobiles: []string{"13800000000", "+8613900000000", "@all"}, MentionedUserIDs: []string{"zhangsan", "li.si@corp", "@all"}}, ""},
 		{"markdown with user ids", Config{RobotConfig: robot(hook), MentionedUserIDs: []string{"zhangsan", "WangWu_2"}}, ""},
 		{"english", Config{RobotConfig: receivers.RobotConfig{WebhookURL: hook, Language: "en"}}, ""},
 		{"no url", Config{}, "webhook_url"},
 		{"both urls", Config{RobotConfig: receivers.RobotConfig{WebhookURL: hook, WebhookURLFile: "/f"}}, "webhook_url"},
 		{"not a url", Config{RobotConfig: robot("qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k")}, "webhook_url"},
 		{"no key", Config{RobotConfig: robot("https://qyapi.weixin.qq.com/cgi-bin/webhook/send")}, "webhook_url"},
-		{"unknown message type", Config{RobotConfig: robot(hook), MessageType: "news"}, "message_type"},
+		{"unknown message type", Config{RobotConfig: typed(robot(hook), "news")}, "message_type"},
 		{"markdown with mobiles", Config{RobotConfig: robot(hook), MentionedMobiles: []string{"13800000000"}}, "mentioned_mobiles"},
 		{"markdown with @all", Config{RobotConfig: robot(hook), MentionedUserIDs: []string{"@all"}}, "mentioned_user_ids"},
-		{"bad mobile", Config{RobotConfig: robot(hook), MessageType: "text", MentionedMobiles: []string{"138 0000 0000"}}, "mentioned_mobiles"},
-		{"empty mobile", Config{RobotConfig: robot(hook), MessageType: "text", MentionedMobiles: []string{""}}, "mentioned_mobiles"},
+		{"bad mobile", Config{RobotConfig: typed(robot(hook), "text"), MentionedMobiles: []string{"138 0000 0000"}}, "mentioned_mobiles"},
+		{"empty mobile", Config{RobotConfig: typed(robot(hook), "text"), MentionedMobiles: []string{""}}, "mentioned_mobiles"},
 		{"markup in a user id", Config{RobotConfig: robot(hook), MentionedUserIDs: []string{"a><@all"}}, "mentioned_user_ids"},
 		{"user id too long", Config{RobotConfig: robot(hook), MentionedUserIDs: []string{strings.Repeat("a", 65)}}, "mentioned_user_ids"},
 		{"too many mentions", Config{RobotConfig: robot(hook), MentionedUserIDs: slices.Repeat([]string{strings.Repeat("a", 64)}, 20)}, "mentioned_user_ids"},
@@ -104,8 +104,8 @@ func TestDefaults(t *testing.T) {
 		text string
 	}{
 		{Config{RobotConfig: robot("https://h/x?key=k")}, `{{ template "im.zh.markdown" . }}`},
-		{Config{RobotConfig: robot("https://h/x?key=k"), MessageType: "text"}, `{{ template "im.zh.text" . }}`},
-		{Config{RobotConfig: receivers.RobotConfig{WebhookURL: "https://h/x?key=k", Language: "en"}, MessageType: "text"}, `{{ template "im.en.text" . }}`},
+		{Config{RobotConfig: typed(robot("https://h/x?key=k"), "text")}, `{{ template "im.zh.text" . }}`},
+		{Config{RobotConfig: typed(receivers.RobotConfig{WebhookURL: "https://h/x?key=k", Language: "en"}, "text")}, `{{ template "im.en.text" . }}`},
 	} {
 		c := tt.c
 		if err := c.Validate(); err != nil {
@@ -149,8 +149,7 @@ func TestMarkdownDelivery(t *testing.T) {
 
 func TestTextDelivery(t *testing.T) {
 	f := wecomtest.New(t)
-	r := newReceiver(t, Config{RobotConfig: receivers.RobotConfig{WebhookURL: receivers.Secret(f.URL()), Language: "en"},
-		MessageType: "text", MentionedMobiles: []string{"13800000000"}, MentionedUserIDs: []string{"zhangsan", "@all"}})
+	r := newReceiver(t, Config{RobotConfig: typed(receivers.RobotConfig{WebhookURL: receivers.Secret(f.URL()), Language: "en"}, "text"), MentionedMobiles: []string{"13800000000"}, MentionedUserIDs: []string{"zhangsan", "@all"}})
 	if err := send(t, r, receivertest.Message(1, "resolved", "warning")); err != nil {
 		t.Fatal(err)
 	}
@@ -286,7 +285,7 @@ func TestSizeLimit(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := wecomtest.New(t)
-			r := newReceiver(t, Config{RobotConfig: receivers.RobotConfig{WebhookURL: receivers.Secret(f.URL()), Language: receivers.Language(tt.lang)}, MessageType: tt.msgType})
+			r := newReceiver(t, Config{RobotConfig: typed(receivers.RobotConfig{WebhookURL: receivers.Secret(f.URL()), Language: receivers.Language(tt.lang)}, tt.msgType)})
 			m := receivertest.Message(200, "firing", "warning")
 			for i := range m.Data.Alerts {
 				m.Data.Alerts[i].Annotations["summary"] = fmt.Sprintf("GPU %d 温度过高：已持续五分钟超过八十摄氏度", i)
@@ -335,7 +334,7 @@ func TestHugeAnnotationIsCut(t *testing.T) {
 	}{{"", MaxMarkdown, nil}, {"", MaxMarkdown, []string{"zhangsan"}}, {"text", MaxText, nil}} {
 		for offset := range 3 {
 			f := wecomtest.New(t)
-			r := newReceiver(t, Config{RobotConfig: robot(f.URL()), MessageType: tt.msgType, MentionedUserIDs: tt.mentions})
+			r := newReceiver(t, Config{RobotConfig: typed(robot(f.URL()), tt.msgType), MentionedUserIDs: tt.mentions})
 			m := receivertest.Message(1, "firing", "critical")
 			m.Data.Alerts[0].Annotations["summary"] = strings.Repeat("x", offset) + strings.Repeat("温度过高", 2000)
 			if err := send(t, r, m); err != nil {
@@ -427,7 +426,7 @@ func TestInjectedMentions(t *testing.T) {
 	})
 	t.Run("text with configured mentions", func(t *testing.T) {
 		f := wecomtest.New(t)
-		r := newReceiver(t, Config{RobotConfig: robot(f.URL()), MessageType: "text", MentionedMobiles: []string{"13900000000"}, MentionedUserIDs: []string{"oncall"}})
+		r := newReceiver(t, Config{RobotConfig: typed(robot(f.URL()), "text"), MentionedMobiles: []string{"13900000000"}, MentionedUserIDs: []string{"oncall"}})
 		if err := send(t, r, inject()); err != nil {
 			t.Fatal(err)
 		}
@@ -503,7 +502,7 @@ func TestFold(t *testing.T) {
 func TestFitsMatchesSend(t *testing.T) {
 	for _, msgType := range []string{"markdown", "text"} {
 		f := wecomtest.New(t)
-		r := newReceiver(t, Config{RobotConfig: robot(f.URL()), MessageType: msgType, MentionedUserIDs: []string{"oncall"}})
+		r := newReceiver(t, Config{RobotConfig: typed(robot(f.URL()), msgType), MentionedUserIDs: []string{"oncall"}})
 		last := 0
 		for size := 1; size <= 40; size++ {
 			m := notifications(1, size)[0]
@@ -601,7 +600,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	proxy := strings.Replace(p.URL(), "http://", "http://alice:pr0xy-passw0rd@", 1)
 	for _, c := range []Config{
 		{RobotConfig: robot(hook)},
-		{RobotConfig: robot(hook), MessageType: "text"},
+		{RobotConfig: typed(robot(hook), "text")},
 		{RobotConfig: receivers.RobotConfig{WebhookURL: receivers.Secret(hook), HTTPClientConfig: receivers.HTTPClientConfig{ProxyURL: receivers.Secret(proxy)}}},
 	} {
 		err := send(t, newReceiver(t, c), receivertest.Message(1, "firing", "critical"))
@@ -657,4 +656,10 @@ func FuzzAnswer(f *testing.F) {
 			t.Fatalf("an error of %d bytes", len(err.Error()))
 		}
 	})
+}
+
+// typed is a robot config of the message type.
+func typed(rc receivers.RobotConfig, messageType string) receivers.RobotConfig {
+	rc.MessageType = messageType
+	return rc
 }
