@@ -14,8 +14,8 @@ import (
 	"github.com/alertrouter/alertrouter/receivers/dingtalk/dingtalktest"
 	"github.com/alertrouter/alertrouter/receivers/feishu/feishutest"
 	"github.com/alertrouter/alertrouter/receivers/receivertest"
-	"github.com/alertrouter/alertrouter/receivers/wecom/wecomtest"
 	"github.com/alertrouter/alertrouter/receivers/webhook/webhooktest"
+	"github.com/alertrouter/alertrouter/receivers/wecom/wecomtest"
 	"github.com/alertrouter/alertrouter/store"
 )
 
