@@ -1,6 +1,7 @@
 package store
 
 import (
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -34,13 +35,23 @@ func ClaimTime(t time.Time) time.Time {
 const claimsQuery = `SELECT fingerprint, status, starts_at, notified_at, notification_id
 	FROM claims WHERE receiver = ? AND fingerprint IN (SELECT value FROM json_each(?))`
 
+const pgClaimsQuery = `SELECT fingerprint, status, starts_at, notified_at, notification_id
+	FROM claims WHERE receiver = $1 AND fingerprint = ANY($2)`
+
 // Claims loads the claims of one receiver for the given fingerprints, keyed by fingerprint.
+// On a shared database, take their locks first (Tx.Lock with ClaimLock keys).
 func (t *Tx) Claims(receiver string, fingerprints []string) (map[string]Claim, error) {
-	fps, err := json.Marshal(fingerprints)
-	if err != nil {
-		return nil, fmt.Errorf("claims: %w", err)
+	var rows *sql.Rows
+	var err error
+	if t.pg {
+		rows, err = t.tx.QueryContext(t.ctx, pgClaimsQuery, receiver, fingerprints)
+	} else {
+		var fps []byte
+		if fps, err = json.Marshal(fingerprints); err != nil {
+			return nil, fmt.Errorf("claims: %w", err)
+		}
+		rows, err = t.tx.StmtContext(t.ctx, t.stmts.claims).QueryContext(t.ctx, receiver, string(fps))
 	}
-	rows, err := t.tx.StmtContext(t.ctx, t.stmts.claims).QueryContext(t.ctx, receiver, string(fps))
 	if err != nil {
 		return nil, fmt.Errorf("claims: %w", err)
 	}
@@ -67,12 +78,42 @@ const putClaimQuery = `INSERT INTO claims (receiver, fingerprint, status, starts
 		status = excluded.status, starts_at = excluded.starts_at,
 		notified_at = excluded.notified_at, notification_id = excluded.notification_id`
 
-// PutClaim writes a claim, replacing the receiver's previous claim for the fingerprint.
-func (t *Tx) PutClaim(c Claim) error {
-	_, err := t.tx.StmtContext(t.ctx, t.stmts.putClaim).ExecContext(t.ctx,
-		c.Receiver, c.Fingerprint, c.Status, ClaimTime(c.StartsAt).UnixNano(), c.NotifiedAt.UnixMilli(), c.NotificationID)
-	if err != nil {
-		return fmt.Errorf("put claim: %w", err)
+// pgPutClaimsQuery writes many claims in one statement (one round trip): arrays of each
+// column, unnested into rows.
+const pgPutClaimsQuery = `INSERT INTO claims (receiver, fingerprint, status, starts_at, notified_at, notification_id)
+	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
+	ON CONFLICT (receiver, fingerprint) DO UPDATE SET
+		status = excluded.status, starts_at = excluded.starts_at,
+		notified_at = excluded.notified_at, notification_id = excluded.notification_id`
+
+// PutClaims writes claims, each replacing the receiver's previous claim for its
+// fingerprint. No two may have the same receiver and fingerprint.
+func (t *Tx) PutClaims(claims []Claim) error {
+	if len(claims) == 0 {
+		return nil
+	}
+	if !t.pg {
+		stmt := t.tx.StmtContext(t.ctx, t.stmts.putClaim)
+		for _, c := range claims {
+			if _, err := stmt.ExecContext(t.ctx, c.Receiver, c.Fingerprint, c.Status,
+				ClaimTime(c.StartsAt).UnixNano(), c.NotifiedAt.UnixMilli(), c.NotificationID); err != nil {
+				return fmt.Errorf("put claim: %w", err)
+			}
+		}
+		return nil
+	}
+	n := len(claims)
+	receivers, fps, statuses := make([]string, n), make([]string, n), make([]string, n)
+	starts, notified, ids := make([]int64, n), make([]int64, n), make([]int64, n)
+	for i, c := range claims {
+		receivers[i], fps[i], statuses[i] = c.Receiver, c.Fingerprint, c.Status
+		starts[i], notified[i], ids[i] = ClaimTime(c.StartsAt).UnixNano(), c.NotifiedAt.UnixMilli(), c.NotificationID
+	}
+	if _, err := t.tx.ExecContext(t.ctx, pgPutClaimsQuery, receivers, fps, statuses, starts, notified, ids); err != nil {
+		return fmt.Errorf("put claims: %w", err)
 	}
 	return nil
 }
+
+// PutClaim writes one claim (see PutClaims).
+func (t *Tx) PutClaim(c Claim) error { return t.PutClaims([]Claim{c}) }

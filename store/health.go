@@ -48,9 +48,9 @@ func (s *Store) noteBatch(results []error, batchErr error, changed bool) {
 	}
 }
 
-// Ping reports whether the database answers a query and takes writes: it fails while
-// write transactions fail, until one commits again.
-func (s *Store) Ping(ctx context.Context) error {
+// pingSQLite reports whether the database answers a query and takes writes: it fails
+// while write transactions fail, until one commits again.
+func (s *Store) pingSQLite(ctx context.Context) error {
 	if f := s.failure.Load(); f != nil {
 		return fmt.Errorf("writes are failing: %w", f.err)
 	}

@@ -91,7 +91,7 @@ func TestWALShrinksAfterCheckpoint(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	wal := s.path + "-wal"
+	wal := s.where + "-wal"
 	size := func() int64 {
 		fi, err := os.Stat(wal)
 		if err != nil {

@@ -61,13 +61,6 @@ type Notification struct {
 	FoldedInto int64
 }
 
-// Tx is a write transaction (see Update), used to take dedupe decisions and enqueue their
-// results atomically. Its methods run under the transaction's own context.
-type Tx struct {
-	tx    *sql.Tx
-	stmts *statements
-	ctx   context.Context
-}
 
 // Delivery order: a receiver gets the notifications of one host group in the order they
 // were enqueued, so that a resolution never overtakes its firing. Two rules keep it, and
@@ -81,11 +74,29 @@ const enqueueQuery = `INSERT INTO notifications
 			WHERE state = 'pending' AND receiver = ?1 AND hostgroup = ?3),
 		?8)`
 
+const pgEnqueueQuery = `INSERT INTO notifications
+	(receiver, route, hostgroup, status, alertnames, alert_count, payload, created_at, next_attempt_at, updated_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
+		(SELECT GREATEST($8, COALESCE(MAX(next_attempt_at), 0)) FROM notifications
+			WHERE state = 'pending' AND receiver = $1 AND hostgroup = $3),
+		$8)
+	RETURNING id`
+
 // Enqueue inserts a pending notification, due now or after the pending ones of its
-// receiver and host group.
+// receiver and host group. On a shared database, take the queue's lock first (Tx.Lock
+// with a QueueLock key), so that two replicas enqueuing to one queue keep its order; its
+// receiver's replica is woken when the transaction commits.
 func (t *Tx) Enqueue(n NewNotification, now time.Time) (int64, error) {
-	res, err := t.tx.StmtContext(t.ctx, t.stmts.enqueue).ExecContext(t.ctx,
-		n.Receiver, n.Route, n.Hostgroup, n.Status, strings.Join(n.AlertNames, ","), n.AlertCount, n.Payload, now.UnixMilli())
+	args := []any{n.Receiver, n.Route, n.Hostgroup, n.Status, strings.Join(n.AlertNames, ","), n.AlertCount, n.Payload, now.UnixMilli()}
+	if t.pg {
+		var id int64
+		if err := t.tx.QueryRowContext(t.ctx, pgEnqueueQuery, args...).Scan(&id); err != nil {
+			return 0, fmt.Errorf("enqueue: %w", err)
+		}
+		t.woken = append(t.woken, n.Receiver)
+		return id, nil
+	}
+	res, err := t.tx.StmtContext(t.ctx, t.stmts.enqueue).ExecContext(t.ctx, args...)
 	if err != nil {
 		return 0, fmt.Errorf("enqueue: %w", err)
 	}
@@ -124,9 +135,9 @@ func scanNotifications(rows *sql.Rows) ([]Notification, error) {
 
 // Due returns up to limit pending notifications of one receiver whose next attempt is due, oldest first.
 func (s *Store) Due(ctx context.Context, receiver string, now time.Time, limit int) ([]Notification, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+notificationColumns+` FROM notifications
+	rows, err := s.read.QueryContext(ctx, s.sql(`SELECT `+notificationColumns+` FROM notifications
 		WHERE state = 'pending' AND receiver = ? AND next_attempt_at <= ?
-		ORDER BY next_attempt_at, id LIMIT ?`, receiver, now.UnixMilli(), limit)
+		ORDER BY next_attempt_at, id LIMIT ?`), receiver, now.UnixMilli(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("due: %w", err)
 	}
@@ -136,8 +147,8 @@ func (s *Store) Due(ctx context.Context, receiver string, now time.Time, limit i
 // NextDue is when the receiver's earliest pending notification is due; ok is false when it has none.
 func (s *Store) NextDue(ctx context.Context, receiver string) (at time.Time, ok bool, err error) {
 	var ms sql.NullInt64
-	err = s.read.QueryRowContext(ctx, `SELECT MIN(next_attempt_at) FROM notifications
-		WHERE state = 'pending' AND receiver = ?`, receiver).Scan(&ms)
+	err = s.read.QueryRowContext(ctx, s.sql(`SELECT MIN(next_attempt_at) FROM notifications
+		WHERE state = 'pending' AND receiver = ?`), receiver).Scan(&ms)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("next due: %w", err)
 	}
@@ -149,33 +160,36 @@ func (s *Store) NextDue(ctx context.Context, receiver string) (at time.Time, ok 
 
 // MarkSent records a successful delivery; note is the problem of a partial one, if any.
 func (s *Store) MarkSent(ctx context.Context, id int64, note string, now time.Time) error {
-	ms := now.UnixMilli()
-	return s.exec(ctx, "mark sent", `UPDATE notifications
-		SET state = 'sent', attempts = attempts + 1, last_error = ?, sent_at = ?, updated_at = ?
-		WHERE id = ? AND state = 'pending'`, note, ms, ms, id)
+	return s.MarkFolded(ctx, id, nil, note, now)
 }
 
 // MarkFolded records a digest: head was sent as one message that also carried the folded
 // notifications (of the same receiver), each of which is sent too, folded into head.
 // note is the problem of a partial delivery, if any. All of it is one transaction.
+//
+// Like every outcome, it is fenced on the receiver's lease (Tx.fence): a replica that
+// lost the lease records nothing and gets ErrLeaseLost.
 func (s *Store) MarkFolded(ctx context.Context, head int64, folded []int64, note string, now time.Time) error {
 	ms := now.UnixMilli()
 	err := s.Update(ctx, func(t *Tx) error {
+		if err := t.fence(head); err != nil {
+			return err
+		}
 		for _, id := range append([]int64{head}, folded...) {
 			var into any
 			if id != head {
 				into = head
 			}
-			if _, err := t.tx.ExecContext(t.ctx, `UPDATE notifications
+			if _, err := t.tx.ExecContext(t.ctx, t.sql(`UPDATE notifications
 				SET state = 'sent', attempts = attempts + 1, last_error = ?, sent_at = ?, updated_at = ?, folded_into = ?
-				WHERE id = ? AND state = 'pending'`, note, ms, ms, into, id); err != nil {
+				WHERE id = ? AND state = 'pending'`), note, ms, ms, into, id); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("mark folded: %w", err)
+		return fmt.Errorf("mark sent: %w", err)
 	}
 	return nil
 }
@@ -183,7 +197,7 @@ func (s *Store) MarkFolded(ctx context.Context, head int64, folded []int64, note
 // exec runs one statement as a write operation.
 func (s *Store) exec(ctx context.Context, what, query string, args ...any) error {
 	err := s.Update(ctx, func(t *Tx) error {
-		_, err := t.tx.ExecContext(t.ctx, query, args...)
+		_, err := t.tx.ExecContext(t.ctx, t.sql(query), args...)
 		return err
 	})
 	if err != nil {
@@ -201,14 +215,20 @@ func (s *Store) MarkRetry(ctx context.Context, id int64, next time.Time, throttl
 		inc = 0
 	}
 	err := s.Update(ctx, func(t *Tx) error {
-		if _, err := t.tx.ExecContext(t.ctx, `UPDATE notifications
-			SET attempts = attempts + ?, last_error = ?, next_attempt_at = ?, updated_at = ?
-			WHERE id = ? AND state = 'pending'`, inc, lastError, next.UnixMilli(), now.UnixMilli(), id); err != nil {
+		if err := t.fence(id); err != nil {
 			return err
 		}
-		_, err := t.tx.ExecContext(t.ctx, `UPDATE notifications SET next_attempt_at = ?1
+		if err := t.lockQueueOf(id); err != nil {
+			return err
+		}
+		if _, err := t.tx.ExecContext(t.ctx, t.sql(`UPDATE notifications
+			SET attempts = attempts + ?, last_error = ?, next_attempt_at = ?, updated_at = ?
+			WHERE id = ? AND state = 'pending'`), inc, lastError, next.UnixMilli(), now.UnixMilli(), id); err != nil {
+			return err
+		}
+		_, err := t.tx.ExecContext(t.ctx, t.sql(`UPDATE notifications SET next_attempt_at = ?1
 			WHERE state = 'pending' AND id > ?2 AND next_attempt_at < ?1
-			AND (receiver, hostgroup) = (SELECT receiver, hostgroup FROM notifications WHERE id = ?2)`, next.UnixMilli(), id)
+			AND (receiver, hostgroup) = (SELECT receiver, hostgroup FROM notifications WHERE id = ?2)`), next.UnixMilli(), id)
 		return err
 	})
 	if err != nil {
@@ -221,22 +241,25 @@ func (s *Store) MarkRetry(ctx context.Context, id int64, next time.Time, throttl
 // alerts it carried are sent again when Alertmanager repeats them.
 func (s *Store) MarkDead(ctx context.Context, id int64, lastError string, now time.Time) error {
 	return s.Update(ctx, func(t *Tx) error {
+		if err := t.fence(id); err != nil {
+			return err
+		}
 		return t.markDead(id, 1, lastError, now)
 	})
 }
 
 func (t *Tx) markDead(id int64, attemptInc int, lastError string, now time.Time) error {
 	ms := now.UnixMilli()
-	res, err := t.tx.ExecContext(t.ctx, `UPDATE notifications
+	res, err := t.tx.ExecContext(t.ctx, t.sql(`UPDATE notifications
 		SET state = 'dead', attempts = attempts + ?, last_error = ?, updated_at = ?
-		WHERE id = ? AND state = 'pending'`, attemptInc, lastError, ms, id)
+		WHERE id = ? AND state = 'pending'`), attemptInc, lastError, ms, id)
 	if err != nil {
 		return fmt.Errorf("mark dead: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return err // already finished (sent): its claims stand
 	}
-	if _, err := t.tx.ExecContext(t.ctx, `DELETE FROM claims WHERE notification_id = ?`, id); err != nil {
+	if _, err := t.tx.ExecContext(t.ctx, t.sql(`DELETE FROM claims WHERE notification_id = ?`), id); err != nil {
 		return fmt.Errorf("release claims: %w", err)
 	}
 	return nil
@@ -258,9 +281,14 @@ func (s *Store) Expire(ctx context.Context, configured []string, cutoff time.Tim
 	}
 	var out []Expired
 	err = s.Update(ctx, func(t *Tx) error {
-		rows, err := t.tx.QueryContext(t.ctx, `SELECT id, receiver, last_error FROM notifications
+		var list any = string(names)
+		if t.pg {
+			list = configured
+		}
+		rows, err := t.tx.QueryContext(t.ctx, t.pick(`SELECT id, receiver, last_error FROM notifications
 			WHERE state = 'pending' AND created_at < ?
-			AND receiver NOT IN (SELECT value FROM json_each(?))`, cutoff.UnixMilli(), string(names))
+			AND receiver NOT IN (SELECT value FROM json_each(?))`, `SELECT id, receiver, last_error FROM notifications
+			WHERE state = 'pending' AND created_at < $1 AND NOT (receiver = ANY($2))`), cutoff.UnixMilli(), list)
 		if err != nil {
 			return err
 		}
@@ -315,7 +343,7 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Notification, error) {
 	}
 	q += ` ORDER BY id DESC LIMIT ?`
 	args = append(args, f.Limit)
-	rows, err := s.read.QueryContext(ctx, q, args...)
+	rows, err := s.read.QueryContext(ctx, s.sql(q), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list: %w", err)
 	}
@@ -347,14 +375,14 @@ func (s *Store) PendingByReceiver(ctx context.Context) (map[string]int, error) {
 func (s *Store) Prune(ctx context.Context, cutoff time.Time) (notifications, claims int64, err error) {
 	ms := cutoff.UnixMilli()
 	err = s.Update(ctx, func(t *Tx) error {
-		res, err := t.tx.ExecContext(t.ctx, `DELETE FROM notifications WHERE state != 'pending' AND updated_at < ?`, ms)
+		res, err := t.tx.ExecContext(t.ctx, t.sql(`DELETE FROM notifications WHERE state != 'pending' AND updated_at < ?`), ms)
 		if err != nil {
 			return err
 		}
 		if notifications, err = res.RowsAffected(); err != nil {
 			return err
 		}
-		res, err = t.tx.ExecContext(t.ctx, `DELETE FROM claims WHERE notified_at < ?`, ms)
+		res, err = t.tx.ExecContext(t.ctx, t.sql(`DELETE FROM claims WHERE notified_at < ?`), ms)
 		if err != nil {
 			return err
 		}

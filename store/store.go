@@ -1,6 +1,12 @@
-// Package store owns everything SQLite: opening the database with the right pragmas,
-// migrations, dedupe claims, the outbox and the notification history. It is the only
-// package that writes SQL.
+// Package store owns everything SQL: opening the database with the right settings,
+// migrations, dedupe claims, the outbox, the notification history, the watchdog's state
+// and, on PostgreSQL, the locks and leases that let replicas share one database. It is
+// the only package that writes SQL.
+//
+// There are two backends behind the one API: an embedded SQLite file (the default: one
+// alertrouter, one file; sqlite.go) and PostgreSQL (replicated mode: any number of
+// alertrouters on one database; postgres.go). Each has its own migrations
+// (migrations/sqlite, migrations/postgres) with the same version numbers.
 package store
 
 import (
@@ -8,207 +14,95 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
-	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/pressly/goose/v3"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
-
-	"github.com/alertrouter/alertrouter/migrations"
 )
-
-// FileName is the database file inside the storage directory.
-const FileName = "alertrouter.db"
-
-// walSizeLimit is the size the WAL is truncated to after a checkpoint (journal_size_limit).
-const walSizeLimit = 8 << 20
 
 // ErrTooNew means the database was migrated by a newer alertrouter than this one.
 var ErrTooNew = errors.New("database schema is newer than this binary")
 
 // Store is an open alertrouter database.
 //
-// Every write goes through one writer goroutine on one connection, which group-commits
-// whatever is waiting (writer.go): SQLite has one writer anyway, and this turns a burst of
-// webhooks into a few commits instead of a queue of SQLITE_BUSY retries. Reads use their
-// own pool, so the dispatcher, the API and readiness checks never wait behind writes.
+// On SQLite every write goes through one writer goroutine on one connection, which
+// group-commits whatever is waiting (writer.go): SQLite has one writer anyway, and this
+// turns a burst of webhooks into a few commits instead of a queue of SQLITE_BUSY retries.
+// Reads use their own pool, so the dispatcher, the API and readiness checks never wait
+// behind writes. On PostgreSQL each Update is its own transaction on a pool, and the
+// decisions that must not race take advisory locks (Tx.Lock).
 type Store struct {
 	write *sql.DB
 	read  *sql.DB
-	path  string
-	stmts statements
+	// where names the database in messages: the SQLite file, or the PostgreSQL URL
+	// without its password.
+	where string
+	// pg is the PostgreSQL backend; nil on SQLite.
+	pg *postgres
 
-	// The writer goroutine (writer.go) owns the write connection; the checkpointer
-	// its own connection.
+	// SQLite only: the writer's hot-path statements, the group-commit writer
+	// (writer.go), its checkpointer, the storage lock (lock.go) and write health
+	// (health.go).
+	stmts            statements
 	checkpoint       *sql.DB
 	ops              chan *writeOp
 	closing          chan struct{}
 	writerDone       chan struct{}
 	checkpointerDone chan struct{}
-	closeOnce        sync.Once
-	// lock is held for as long as the store is open (lock.go).
-	lock *os.File
-	// failure is set while writes fail (health.go).
-	failure atomic.Pointer[writeFailure]
+	lock             *os.File
+	failure          atomic.Pointer[writeFailure]
+
+	closeOnce sync.Once
 }
 
-// statements are the writer's hot-path statements, prepared once: parsing SQL text was a
-// quarter of the webhook path's CPU time.
+// Tx is a write transaction (see Update), used to take dedupe decisions and enqueue their
+// results atomically. Its methods run under the transaction's own context.
+type Tx struct {
+	tx    *sql.Tx
+	stmts *statements // SQLite's prepared statements; nil on PostgreSQL
+	ctx   context.Context
+	// pg is set on PostgreSQL, where the Tx takes locks, fences outcomes on the
+	// receiver's lease, and wakes the replica that delivers what it enqueued.
+	pg     bool
+	holder string
+	woken  []string
+}
+
+// statements are the SQLite writer's hot-path statements, prepared once: parsing SQL text
+// was a quarter of the webhook path's CPU time. (pgx caches PostgreSQL's itself.)
 type statements struct {
 	claims, putClaim, enqueue *sql.Stmt
 }
 
-func (s *Store) prepare(ctx context.Context) error {
-	for _, p := range []struct {
-		stmt  **sql.Stmt
-		query string
-	}{
-		{&s.stmts.claims, claimsQuery},
-		{&s.stmts.putClaim, putClaimQuery},
-		{&s.stmts.enqueue, enqueueQuery},
-	} {
-		st, err := s.write.PrepareContext(ctx, p.query)
-		if err != nil {
-			return fmt.Errorf("open store: prepare: %w", err)
-		}
-		*p.stmt = st
+// Update runs fn in a write transaction and returns once its writes are committed (nil)
+// or rolled back (the error). See updateSQLite and postgres.update for how each backend
+// runs it.
+func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
+	if s.pg != nil {
+		return s.pg.update(ctx, fn)
 	}
-	return nil
+	return s.updateSQLite(ctx, fn)
 }
 
-// Open opens (creating if needed) the database in dir, refuses a schema newer than this
-// binary, and applies pending migrations. It takes the storage directory's lock first: a
-// second process on the same directory gets ErrInUse.
-func Open(ctx context.Context, dir string) (*Store, error) {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
+// Ping reports whether the database answers and takes writes.
+func (s *Store) Ping(ctx context.Context) error {
+	if s.pg != nil {
+		return s.pg.ping(ctx)
 	}
-	lock, err := lockDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	s := &Store{path: filepath.Join(dir, FileName), lock: lock}
-	if err := s.open(ctx); err != nil {
-		s.closeDBs()
-		return nil, err
-	}
-	s.ops, s.closing = make(chan *writeOp), make(chan struct{})
-	s.writerDone, s.checkpointerDone = make(chan struct{}), make(chan struct{})
-	go s.writer()
-	go s.checkpointer()
-	return s, nil
-}
-
-// open opens the connections and migrates.
-func (s *Store) open(ctx context.Context) (err error) {
-	if s.write, err = openDB(s.path, writerConn); err != nil {
-		return err
-	}
-	s.write.SetMaxOpenConns(1)
-	if err := s.checkWAL(ctx); err != nil {
-		return err
-	}
-	if err := s.migrate(ctx); err != nil {
-		return err
-	}
-	if err := s.prepare(ctx); err != nil {
-		return err
-	}
-	if s.read, err = openDB(s.path, readerConn); err != nil {
-		return err
-	}
-	s.read.SetMaxOpenConns(4)
-	if s.checkpoint, err = openDB(s.path, writerConn); err != nil {
-		return err
-	}
-	s.checkpoint.SetMaxOpenConns(1)
-	return nil
-}
-
-// closeDBs closes whatever is open, the lock last.
-func (s *Store) closeDBs() error {
-	var errs []error
-	for _, db := range []*sql.DB{s.read, s.checkpoint, s.write} {
-		if db != nil {
-			errs = append(errs, db.Close())
-		}
-	}
-	if s.lock != nil {
-		errs = append(errs, s.lock.Close()) // closing the file drops the flock
-	}
-	return errors.Join(errs...)
-}
-
-// The kinds of connection the store opens.
-type connRole int
-
-const (
-	writerConn connRole = iota // the writer and the checkpointer
-	readerConn                 // the read pool: read-only
-	backupConn                 // Backup's: reads, and writes only the copy
-)
-
-func openDB(path string, role connRole) (*sql.DB, error) {
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(5000)")
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous(NORMAL)")
-	q.Add("_pragma", "foreign_keys(1)")
-	// Savepoints (group commit) and statement journals stay in memory, not in temp files.
-	q.Add("_pragma", "temp_store(MEMORY)")
-	switch role {
-	case writerConn:
-		// Take the write lock at BEGIN: a deferred transaction that reads and then
-		// writes can fail with SQLITE_BUSY_SNAPSHOT, which busy_timeout cannot fix.
-		q.Set("_txlock", "immediate")
-		// The checkpointer keeps the WAL short; this only guards against it stalling.
-		q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", safetyCheckpointPages))
-		// A burst (or a full disk that made commits fail and pile up) can grow the WAL;
-		// without a limit the file keeps that size for good after it is checkpointed.
-		q.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", walSizeLimit))
-	case readerConn:
-		q.Add("_pragma", "query_only(1)")
-	}
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
-	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
-	}
-	return db, nil
-}
-
-func (s *Store) checkWAL(ctx context.Context) error {
-	var mode string
-	if err := s.write.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
-		return fmt.Errorf("open store %s: %w", s.path, err)
-	}
-	if !strings.EqualFold(mode, "wal") {
-		return fmt.Errorf("open store %s: journal_mode is %q, want wal", s.path, mode)
-	}
-	return nil
-}
-
-func (s *Store) provider() (*goose.Provider, error) {
-	return goose.NewProvider(goose.DialectSQLite3, s.write, migrations.FS, goose.WithDisableGlobalRegistry(true))
+	return s.pingSQLite(ctx)
 }
 
 // migrate refuses a database from a newer binary before touching it, then applies
 // every pending migration.
-func (s *Store) migrate(ctx context.Context) error {
-	p, err := s.provider()
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
+func migrate(ctx context.Context, p *goose.Provider, where string) error {
 	current, latest, err := p.GetVersions(ctx)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	if current > latest {
 		return fmt.Errorf("migrate %s: %w (database version %d, this binary knows up to %d): upgrade alertrouter or restore a backup",
-			s.path, ErrTooNew, current, latest)
+			where, ErrTooNew, current, latest)
 	}
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -216,52 +110,43 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
+// migrations is the goose provider of the store's backend.
+func (s *Store) migrations() (*goose.Provider, error) {
+	if s.pg != nil {
+		return s.pg.migrations()
+	}
+	return s.sqliteMigrations()
+}
+
 // SchemaVersion reports the database's migration version and the newest one this binary knows.
 func (s *Store) SchemaVersion(ctx context.Context) (current, latest int64, err error) {
-	p, err := s.provider()
+	p, err := s.migrations()
 	if err != nil {
 		return 0, 0, err
 	}
 	return p.GetVersions(ctx)
 }
 
-// Path is the database file.
-func (s *Store) Path() string { return s.path }
+// Where names the database: the SQLite file, or the PostgreSQL URL without its password.
+func (s *Store) Where() string { return s.where }
 
-// Close stops the writer, after the batch it is committing, and closes the database.
-// Writes after Close return ErrClosed. Close may be called more than once.
+// Replicated reports whether the store is shared by replicas (PostgreSQL).
+func (s *Store) Replicated() bool { return s.pg != nil }
+
+// Close stops the store's work in flight (on SQLite, after the batch the writer is
+// committing) and closes the database. Writes after Close return ErrClosed. Close may be
+// called more than once.
 func (s *Store) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
+		if s.pg != nil {
+			err = s.pg.close()
+			return
+		}
 		close(s.closing)
 		<-s.writerDone
 		<-s.checkpointerDone
 		err = s.closeDBs()
 	})
 	return err
-}
-
-// Backup writes a consistent copy of the database in dir to dest (VACUUM INTO) without
-// taking the storage lock, so that it works while alertrouter runs on dir. dest must not
-// exist; the copy is compact and has no WAL, so it restores by being put at
-// DIR/alertrouter.db.
-func Backup(ctx context.Context, dir, dest string) error {
-	path := filepath.Join(dir, FileName)
-	if _, err := os.Stat(path); err != nil {
-		return fmt.Errorf("backup: no database: %w", err)
-	}
-	if _, err := os.Stat(dest); err == nil {
-		return fmt.Errorf("backup: %s already exists", dest)
-	}
-	// A plain connection: the read pool's query_only refuses VACUUM INTO. It reads one
-	// committed snapshot and does not wait for the writer.
-	db, err := openDB(path, backupConn)
-	if err != nil {
-		return fmt.Errorf("backup: %w", err)
-	}
-	defer db.Close()
-	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, dest); err != nil {
-		return fmt.Errorf("backup: %w", err)
-	}
-	return nil
 }

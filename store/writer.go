@@ -20,10 +20,9 @@ type writeOp struct {
 	done chan error
 }
 
-// Update runs fn in a write transaction and returns once its writes are committed (nil)
-// or rolled back (the error). ctx decides only whether fn starts: once it runs, fn's
-// statements are not interrupted, because interrupting a statement can roll back the whole
-// shared transaction.
+// updateSQLite is Update on SQLite. ctx decides only whether fn starts: once it runs,
+// fn's statements are not interrupted, because interrupting a statement can roll back the
+// whole shared transaction.
 //
 // Writes are group-committed: one writer goroutine takes every operation that is waiting,
 // runs each inside its own SAVEPOINT of a single transaction, and commits once. An
@@ -31,7 +30,7 @@ type writeOp struct {
 // Operations of one batch run in order, so each sees the writes of those before it, as
 // if they had committed one by one. Under load this turns hundreds of commits (each a
 // WAL write) into a few.
-func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
+func (s *Store) updateSQLite(ctx context.Context, fn func(*Tx) error) error {
 	op := &writeOp{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	select {
 	case s.ops <- op:
