@@ -119,6 +119,9 @@ func (d *Dispatcher) finishSent(w *worker, logger *slog.Logger, n *store.Notific
 	} else {
 		err = d.store.MarkFolded(context.Background(), n.ID, ids, note, now)
 	}
+	if errors.Is(err, store.ErrLeaseLost) {
+		return d.leaseLost(w, logger, now)
+	}
 	if err != nil {
 		// Delivered but not recorded: remember them, so that this process records them
 		// later rather than delivering them again, and back off from the store.
@@ -148,6 +151,16 @@ func (d *Dispatcher) finishSent(w *worker, logger *slog.Logger, n *store.Notific
 	return outcome{folded: ids}
 }
 
+// leaseLost stops the worker's batch when the store refused an outcome because another
+// replica took over the receiver (this one stalled past the lease): the new holder
+// delivers the row again, since its outcome was not recorded (at least once). The worker
+// asks for the lease again before anything else.
+func (d *Dispatcher) leaseLost(w *worker, logger *slog.Logger, now time.Time) outcome {
+	logger.Warn("Another replica took over the receiver; its outcome was not recorded here")
+	w.leaseRenewed = time.Time{}
+	return outcome{pauseUntil: now}
+}
+
 // digest makes one message of msg (n's) and as many of the candidates, in order, as the
 // receiver fits in one message, and returns it with the candidates it carries. A
 // candidate that cannot be decoded ends the run (the worker kills it in its turn): what
@@ -172,6 +185,9 @@ func digest(f receivers.Folder, msg *receivers.Message, candidates []*store.Noti
 // once it is stored. It returns when to try again if the store failed, zero otherwise.
 func (d *Dispatcher) retry(w *worker, logger *slog.Logger, n *store.Notification, next time.Time, throttled bool, cause error, now time.Time) time.Time {
 	if err := d.store.MarkRetry(context.Background(), n.ID, next, throttled, cause.Error(), now); err != nil {
+		if errors.Is(err, store.ErrLeaseLost) {
+			return d.leaseLost(w, logger, now).pauseUntil
+		}
 		logger.Error("Cannot schedule a retry", "err", err)
 		return w.storeFailed(now)
 	}
@@ -187,6 +203,9 @@ func (d *Dispatcher) retry(w *worker, logger *slog.Logger, n *store.Notification
 func (d *Dispatcher) finishDead(w *worker, logger *slog.Logger, n *store.Notification, reason string, cause error) outcome {
 	now := d.now()
 	if err := d.store.MarkDead(context.Background(), n.ID, cause.Error(), now); err != nil {
+		if errors.Is(err, store.ErrLeaseLost) {
+			return d.leaseLost(w, logger, now)
+		}
 		logger.Error("Cannot record a dead notification", "err", err)
 		return outcome{pauseUntil: w.storeFailed(now)}
 	}

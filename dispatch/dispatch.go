@@ -55,6 +55,10 @@ type Dispatcher struct {
 	metrics *metrics
 	current atomic.Pointer[receiverSet]
 
+	// leader is set while this replica holds the leader lease (always on SQLite): the
+	// janitor and the watchdog run only then, once per cluster.
+	leader atomic.Bool
+
 	mu      sync.Mutex
 	workers map[string]*worker
 	wg      sync.WaitGroup
@@ -78,6 +82,7 @@ func New(cfg *config.Config, o Options) *Dispatcher {
 		d.stdout = os.Stdout
 	}
 	d.current.Store(d.build(cfg))
+	d.leader.Store(!d.store.Replicated())
 	d.metrics = newMetrics(o.Registerer)
 	o.Registerer.MustRegister(newOutboxCollector(d.store, d.logger, d.receiverNames))
 	return d
@@ -115,8 +120,38 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	d.ctx = ctx
 	d.mu.Unlock()
 	d.sync()
+	var background sync.WaitGroup
+	if d.store.Replicated() {
+		// Other replicas' commits wake the workers here; after a reconnection every
+		// worker looks again, for what was committed meanwhile.
+		background.Go(func() {
+			d.store.Listen(ctx, func(receiver string) { d.Notify([]string{receiver}) }, func() { d.Notify(d.receiverNames()) })
+		})
+		background.Go(func() { d.lead(ctx) })
+	}
 	d.janitor(ctx)
+	background.Wait()
 	d.wg.Wait()
+}
+
+// Leader reports whether this replica runs the once-per-cluster jobs (retention, expiry,
+// the watchdog): always on SQLite, while it holds the leader lease on PostgreSQL.
+func (d *Dispatcher) Leader() bool { return d.leader.Load() }
+
+// lead takes and renews the leader lease every store.LeaseRenew until ctx is done.
+func (d *Dispatcher) lead(ctx context.Context) {
+	for {
+		held, err := d.store.Lease(ctx, store.LeaderLease)
+		if err != nil && ctx.Err() == nil {
+			d.logger.Warn("Cannot renew the leader lease", "err", err)
+		}
+		if was := d.leader.Swap(held); was != held {
+			d.logger.Info("Leadership changed", "leader", held)
+		}
+		if sleep(ctx, store.LeaseRenew, nil); ctx.Err() != nil {
+			return
+		}
+	}
 }
 
 // Notify wakes the workers of receivers that have new notifications, so that delivery
@@ -151,6 +186,37 @@ type worker struct {
 	unrecorded map[int64]error
 	// storeFailures counts store errors in a row, to back off from a failing store.
 	storeFailures int
+	// leaseRenewed is when the worker last renewed its receiver's lease, zero when it
+	// does not hold it (replicated mode).
+	leaseRenewed time.Time
+}
+
+// holdLease makes sure, in replicated mode, that this replica delivers for the worker's
+// receiver: it renews the lease every store.LeaseRenew, and says false while another
+// replica holds it. On SQLite the lease is always held.
+func (d *Dispatcher) holdLease(ctx context.Context, w *worker, logger *slog.Logger) bool {
+	if !d.store.Replicated() {
+		return true
+	}
+	if !w.leaseRenewed.IsZero() && time.Since(w.leaseRenewed) < store.LeaseRenew {
+		return true
+	}
+	held, err := d.store.Lease(ctx, store.ReceiverLease(w.name))
+	switch {
+	case err != nil:
+		if ctx.Err() == nil {
+			logger.Warn("Cannot renew the receiver's lease", "err", err)
+		}
+		held = false
+	case held && w.leaseRenewed.IsZero():
+		logger.Info("This replica delivers for the receiver now")
+	}
+	if held {
+		w.leaseRenewed = time.Now()
+	} else {
+		w.leaseRenewed = time.Time{}
+	}
+	return held
 }
 
 func (w *worker) isUnrecorded(id int64) bool {
@@ -194,8 +260,13 @@ func (d *Dispatcher) work(ctx context.Context, w *worker) {
 	logger := d.logger.With("receiver", w.name)
 	var pausedUntil time.Time
 	for ctx.Err() == nil {
+		if !d.holdLease(ctx, w, logger) {
+			// Another replica delivers for it; look again when its lease may have expired.
+			sleep(ctx, store.LeaseRenew, nil)
+			continue
+		}
 		if now := d.now(); now.Before(pausedUntil) {
-			sleep(ctx, pausedUntil.Sub(now), w.wake)
+			sleep(ctx, d.leaseBound(pausedUntil.Sub(now)), w.wake)
 			continue
 		}
 		due, err := d.store.Due(ctx, w.name, d.now(), batchSize)
@@ -236,8 +307,16 @@ func (d *Dispatcher) work(ctx context.Context, w *worker) {
 		if next, ok, err := d.store.NextDue(ctx, w.name); err == nil && ok {
 			wait = min(max(next.Sub(d.now()), 0), idlePoll)
 		}
-		sleep(ctx, wait, w.wake)
+		sleep(ctx, d.leaseBound(wait), w.wake)
 	}
+}
+
+// leaseBound shortens a worker's wait in replicated mode, so that it renews its lease in time.
+func (d *Dispatcher) leaseBound(wait time.Duration) time.Duration {
+	if d.store.Replicated() {
+		return min(wait, store.LeaseRenew)
+	}
+	return wait
 }
 
 // foldable returns the notifications of the batch that the next attempt may fold into

@@ -9,12 +9,14 @@ import (
 // janitorInterval is how often old rows are pruned and abandoned ones expired.
 const janitorInterval = time.Minute
 
-// janitor tidies the store every janitorInterval until ctx is done.
+// janitor tidies the store every janitorInterval until ctx is done, on the leader only.
 func (d *Dispatcher) janitor(ctx context.Context) {
 	t := time.NewTicker(janitorInterval)
 	defer t.Stop()
 	for {
-		d.Tidy(ctx)
+		if d.Leader() { // once per cluster
+			d.Tidy(ctx)
+		}
 		select {
 		case <-ctx.Done():
 			return

@@ -96,6 +96,11 @@ func (s *Server) accept(ctx context.Context, rt *runtime, p *Payload, now time.T
 		t := newTally()
 		notifications := 0
 		err := s.store.Update(ctx, func(tx *store.Tx) error {
+			// Replicas on one database decide one after the other on the same alert,
+			// and enqueue to one queue in order (ARCHITECTURE.md, invariant 3).
+			if err := tx.Lock(lockKeys(chunk)...); err != nil {
+				return err
+			}
 			if i == 0 {
 				for source := range heartbeats {
 					if err := tx.TouchHeartbeat(source, now); err != nil {
@@ -163,6 +168,19 @@ func chunks(groups []*group, limit int) [][]*group {
 	return append(out, cur)
 }
 
+// lockKeys are the locks a commit of groups takes: each alert's claim at its receiver,
+// and each (receiver, host group) queue it may enqueue to.
+func lockKeys(groups []*group) []store.LockKey {
+	var keys []store.LockKey
+	for _, g := range groups {
+		keys = append(keys, store.QueueLock(g.receiver, g.hostgroup))
+		for _, a := range g.alerts {
+			keys = append(keys, store.ClaimLock(g.receiver, a.Fingerprint))
+		}
+	}
+	return keys
+}
+
 // enqueueGroup decides which alerts of g the receiver gets and enqueues them as one
 // notification; it returns how many notifications it enqueued (0 or 1).
 func (s *Server) enqueueGroup(tx *store.Tx, rt *runtime, g *group, p *Payload, now time.Time, t *tally) (int, error) {
@@ -219,10 +237,12 @@ func (s *Server) enqueueGroup(tx *store.Tx, rt *runtime, g *group, p *Payload, n
 	for _, c := range sent {
 		c.NotificationID = id
 	}
-	for _, c := range claims {
-		if err := tx.PutClaim(*c); err != nil {
-			return 0, err
-		}
+	writes := make([]store.Claim, len(claims))
+	for i, c := range claims {
+		writes[i] = *c
+	}
+	if err := tx.PutClaims(writes); err != nil {
+		return 0, err
 	}
 	if id == 0 {
 		return 0, nil

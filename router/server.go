@@ -77,7 +77,7 @@ func New(cfg *config.Config, o Options) (*Server, error) {
 	})
 	s.watchdog = watchdog.New(cfg.Watchdog, watchdog.Options{
 		Store: s.store, Logger: s.logger.With("component", "watchdog"), Registerer: o.Registerer, Now: s.now,
-		Wake: s.dispatcher.Notify,
+		Wake: s.dispatcher.Notify, Leader: s.dispatcher.Leader,
 	})
 	return s, nil
 }

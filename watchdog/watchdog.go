@@ -38,6 +38,9 @@ type Options struct {
 	// Wake is told which receivers have new notifications, so that delivery starts
 	// at once; may be nil.
 	Wake func(receivers []string)
+	// Leader says whether this replica runs the watchdog (replicated mode: one replica
+	// at a time, or every event would page once per replica); always when nil.
+	Leader func() bool
 }
 
 // Watchdog probes its targets and watches the heartbeat.
@@ -49,6 +52,7 @@ type Watchdog struct {
 	now        func() time.Time
 	client     *http.Client
 	wake       func([]string)
+	leader     func() bool
 	metrics    *metrics
 	// started is when this process began watching.
 	started time.Time
@@ -70,6 +74,7 @@ func New(cfg *config.Watchdog, o Options) *Watchdog {
 		now:        o.Now,
 		client:     o.Client,
 		wake:       o.Wake,
+		leader:     o.Leader,
 	}
 	if w.now == nil {
 		w.now = time.Now
@@ -79,6 +84,9 @@ func New(cfg *config.Watchdog, o Options) *Watchdog {
 	}
 	if w.wake == nil {
 		w.wake = func([]string) {}
+	}
+	if w.leader == nil {
+		w.leader = func() bool { return true }
 	}
 	w.started = w.now()
 	w.cfg.Store(cfg)
@@ -101,6 +109,9 @@ func (w *Watchdog) Run(ctx context.Context) {
 	logger := cronLogger{w.logger}
 	c := cron.New(cron.WithChain(cron.Recover(logger), cron.SkipIfStillRunning(logger)))
 	job := cron.FuncJob(func() {
+		if !w.leader() {
+			return // another replica watches; its state in the store is ours when we lead
+		}
 		if err := w.Tick(ctx); err != nil && ctx.Err() == nil {
 			w.logger.Error("Watchdog tick failed; it is tried again at the next interval", "err", err)
 		}

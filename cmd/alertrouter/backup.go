@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -11,19 +12,27 @@ import (
 )
 
 type backupCmd struct {
-	storagePath, output *string
+	storage *storageFlags
+	output  *string
 }
 
 func newBackupCmd(app *kingpin.Application) *backupCmd {
 	cmd := app.Command("backup", "Write a consistent copy of the database, safe while alertrouter runs. Restore by putting the copy at STORAGE_PATH/"+store.FileName+".")
 	return &backupCmd{
-		storagePath: cmd.Flag("storage.path", "Directory of the SQLite database.").Default(defaultStoragePath).String(),
-		output:      cmd.Arg("file", "Where to write the copy; must not exist.").Required().String(),
+		storage: newStorageFlags(cmd, defaultStoragePath),
+		output:  cmd.Arg("file", "Where to write the copy; must not exist.").Required().String(),
 	}
 }
 
 func (c *backupCmd) run(stdout io.Writer) error {
-	if err := store.Backup(context.Background(), *c.storagePath, *c.output); err != nil {
+	u, err := c.storage.postgresURL()
+	if err != nil {
+		return err
+	}
+	if u != "" {
+		return errors.New("backup copies a SQLite database; back up PostgreSQL with its own tools: pg_dump (or your provider's snapshots, e.g. Aliyun RDS backups)")
+	}
+	if err := store.Backup(context.Background(), *c.storage.path, *c.output); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s\n", *c.output)

@@ -5,22 +5,20 @@ import (
 	"log/slog"
 
 	"github.com/alecthomas/kingpin/v2"
-
-	"github.com/alertrouter/alertrouter/store"
 )
 
 type migrateCmd struct {
-	storagePath *string
+	storage *storageFlags
 }
 
 func newMigrateCmd(app *kingpin.Application) *migrateCmd {
 	cmd := app.Command("migrate", "Apply database migrations (serve applies them on start too).")
-	return &migrateCmd{storagePath: cmd.Flag("storage.path", "Directory of the SQLite database.").Default(defaultStoragePath).String()}
+	return &migrateCmd{storage: newStorageFlags(cmd, defaultStoragePath)}
 }
 
 func (c *migrateCmd) run(logger *slog.Logger) error {
 	ctx := context.Background()
-	st, err := store.Open(ctx, *c.storagePath)
+	st, err := c.storage.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -29,6 +27,6 @@ func (c *migrateCmd) run(logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	logger.Info("Database is up to date", "path", st.Path(), "version", current, "latest", latest)
+	logger.Info("Database is up to date", "database", st.Where(), "version", current, "latest", latest)
 	return nil
 }

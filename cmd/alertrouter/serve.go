@@ -21,7 +21,6 @@ import (
 
 	"github.com/alertrouter/alertrouter/config"
 	"github.com/alertrouter/alertrouter/router"
-	"github.com/alertrouter/alertrouter/store"
 )
 
 // Shutdown bounds: webhook requests in flight, then delivery attempts in flight.
@@ -31,8 +30,9 @@ const (
 )
 
 type serveCmd struct {
-	configFile, listenAddress, storagePath *string
-	readTimeout                            *time.Duration
+	configFile, listenAddress *string
+	storage                   *storageFlags
+	readTimeout               *time.Duration
 	// watchdogOnly is the `watchdog` command: the same process, which must have a
 	// watchdog section, with its own port and database so that it can run beside a
 	// router on one host, or alone on a second host.
@@ -44,7 +44,7 @@ func newServeCmd(app *kingpin.Application) *serveCmd {
 	return &serveCmd{
 		configFile:    configFileFlag(cmd, "Configuration file; the embedded default (everything to the log receiver) when empty.").String(),
 		listenAddress: cmd.Flag("web.listen-address", "Address to listen on for webhooks, the API and metrics.").Default(defaultListenAddress).String(),
-		storagePath:   cmd.Flag("storage.path", "Directory of the SQLite database.").Default(defaultStoragePath).String(),
+		storage:       newStorageFlags(cmd, defaultStoragePath),
 		readTimeout:   readTimeoutFlag(cmd),
 	}
 }
@@ -54,7 +54,7 @@ func newWatchdogCmd(app *kingpin.Application) *serveCmd {
 	return &serveCmd{
 		configFile:    configFileFlag(cmd, "Configuration file with a watchdog section and its receivers.").Required().String(),
 		listenAddress: cmd.Flag("web.listen-address", "Address to listen on for heartbeats, the API and metrics.").Default(defaultWatchdogListenAddress).String(),
-		storagePath:   cmd.Flag("storage.path", "Directory of the SQLite database.").Default(defaultWatchdogStoragePath).String(),
+		storage:       newStorageFlags(cmd, defaultWatchdogStoragePath),
 		readTimeout:   readTimeoutFlag(cmd),
 		watchdogOnly:  true,
 	}
@@ -84,12 +84,12 @@ func (c *serveCmd) run(logger *slog.Logger, stdout io.Writer) error {
 	}
 
 	ctx := context.Background()
-	st, err := store.Open(ctx, *c.storagePath)
+	st, err := c.storage.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	logger.Info("Store opened", "path", st.Path())
+	logger.Info("Store opened", "database", st.Where(), "replicated", st.Replicated())
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
