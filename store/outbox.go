@@ -61,7 +61,6 @@ type Notification struct {
 	FoldedInto int64
 }
 
-
 // Delivery order: a receiver gets the notifications of one host group in the order they
 // were enqueued, so that a resolution never overtakes its firing. Two rules keep it, and
 // let the dispatcher simply take due rows by (next_attempt_at, id): a new notification is
