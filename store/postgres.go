@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -52,6 +53,7 @@ type postgres struct {
 	// restarted process does not inherit the leases of its previous life.
 	holder string
 	where  string
+	closed atomic.Bool
 }
 
 // OpenPostgres connects to the PostgreSQL database at rawURL (a postgres:// URL or a
@@ -138,6 +140,9 @@ func newHolder() string {
 // take advisory locks (Tx.Lock). Before the commit, the receivers whose outbox grew are
 // told (pg_notify is delivered on commit, and only then).
 func (p *postgres) update(ctx context.Context, fn func(*Tx) error) error {
+	if p.closed.Load() {
+		return ErrClosed
+	}
 	ctx, cancel := context.WithTimeout(ctx, txTimeout)
 	defer cancel()
 	tx, err := p.db.BeginTx(ctx, nil)
@@ -174,7 +179,15 @@ func (p *postgres) ping(ctx context.Context) error {
 	return p.db.QueryRowContext(ctx, "SELECT 1").Scan(&one)
 }
 
-func (p *postgres) close() error { return p.db.Close() }
+// close gives up this replica's leases, so that another (or this one, restarted) takes
+// its receivers at once rather than after LeaseTTL, and closes the pool.
+func (p *postgres) close() error {
+	p.closed.Store(true)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, err := p.db.ExecContext(ctx, `DELETE FROM leases WHERE holder = $1`, p.holder)
+	return errors.Join(err, p.db.Close())
+}
 
 // LockKey names what a transaction decides on, for Tx.Lock.
 type LockKey int64

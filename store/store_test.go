@@ -91,10 +91,11 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 	}
 }
 
-func TestOutboxLifecycleSurvivesReopen(t *testing.T) {
+func TestOutboxLifecycleSurvivesReopen(t *testing.T) { forEachBackend(t, testOutboxLifecycleSurvivesReopen) }
+
+func testOutboxLifecycleSurvivesReopen(t *testing.T, open opener) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	s := openTest(t, dir)
+	s := open(t)
 	a := enqueue(t, s, "r1", t0)
 	b := enqueue(t, s, "r1", t0.Add(time.Second))
 	enqueue(t, s, "r2", t0)
@@ -114,7 +115,7 @@ func TestOutboxLifecycleSurvivesReopen(t *testing.T) {
 	}
 	s.Close()
 
-	s = openTest(t, dir)
+	s = open(t)
 	due, err = s.Due(ctx, "r1", t0.Add(30*time.Second), 10)
 	if err != nil || len(due) != 0 {
 		t.Fatalf("Due before retry time = %+v, %v; want none", due, err)
@@ -141,9 +142,11 @@ func TestOutboxLifecycleSurvivesReopen(t *testing.T) {
 	}
 }
 
-func TestThrottledRetryDoesNotCountAsAttempt(t *testing.T) {
+func TestThrottledRetryDoesNotCountAsAttempt(t *testing.T) { forEachBackend(t, testThrottledRetryDoesNotCountAsAttempt) }
+
+func testThrottledRetryDoesNotCountAsAttempt(t *testing.T, open opener) {
 	ctx := context.Background()
-	s := openTest(t, t.TempDir())
+	s := open(t)
 	id := enqueue(t, s, "r", t0)
 	if err := s.MarkRetry(ctx, id, t0.Add(time.Second), true, "429", t0); err != nil {
 		t.Fatal(err)
@@ -154,9 +157,11 @@ func TestThrottledRetryDoesNotCountAsAttempt(t *testing.T) {
 	}
 }
 
-func TestMarkDeadReleasesOnlyItsOwnClaims(t *testing.T) {
+func TestMarkDeadReleasesOnlyItsOwnClaims(t *testing.T) { forEachBackend(t, testMarkDeadReleasesOnlyItsOwnClaims) }
+
+func testMarkDeadReleasesOnlyItsOwnClaims(t *testing.T, open opener) {
 	ctx := context.Background()
-	s := openTest(t, t.TempDir())
+	s := open(t)
 	first := enqueue(t, s, "r", t0, Claim{Fingerprint: "f1", Status: "firing", StartsAt: t0, NotifiedAt: t0},
 		Claim{Fingerprint: "f2", Status: "firing", StartsAt: t0, NotifiedAt: t0})
 	// f2 is claimed again by a later notification: the first one's death must not release it.
@@ -189,9 +194,11 @@ func TestMarkDeadReleasesOnlyItsOwnClaims(t *testing.T) {
 	}
 }
 
-func TestExpireAndPrune(t *testing.T) {
+func TestExpireAndPrune(t *testing.T) { forEachBackend(t, testExpireAndPrune) }
+
+func testExpireAndPrune(t *testing.T, open opener) {
 	ctx := context.Background()
-	s := openTest(t, t.TempDir())
+	s := open(t)
 	old := enqueue(t, s, "gone", t0, Claim{Fingerprint: "f", Status: "firing", StartsAt: t0, NotifiedAt: t0})
 	fresh := enqueue(t, s, "gone", t0.Add(2*time.Hour))
 	if err := s.MarkRetry(ctx, old, t0.Add(time.Hour), false, "connection refused", t0); err != nil {
@@ -220,8 +227,10 @@ func TestExpireAndPrune(t *testing.T) {
 	}
 }
 
-func TestClaimsChunkedLookup(t *testing.T) {
-	s := openTest(t, t.TempDir())
+func TestClaimsChunkedLookup(t *testing.T) { forEachBackend(t, testClaimsChunkedLookup) }
+
+func testClaimsChunkedLookup(t *testing.T, open opener) {
+	s := open(t)
 	var claims []Claim
 	var fps []string
 	for i := range 1200 {
@@ -250,9 +259,11 @@ func TestParseState(t *testing.T) {
 }
 
 // Concurrent writes share transactions; a failing one is undone alone.
-func TestGroupCommitIsolatesFailures(t *testing.T) {
+func TestGroupCommitIsolatesFailures(t *testing.T) { forEachBackend(t, testGroupCommitIsolatesFailures) }
+
+func testGroupCommitIsolatesFailures(t *testing.T, open opener) {
 	ctx := context.Background()
-	s := openTest(t, t.TempDir())
+	s := open(t)
 	const n = 200
 	errs := make(chan error, n)
 	for i := range n {
@@ -300,8 +311,10 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 	}
 }
 
-func TestUpdateAfterCloseFails(t *testing.T) {
-	s := openTest(t, t.TempDir())
+func TestUpdateAfterCloseFails(t *testing.T) { forEachBackend(t, testUpdateAfterCloseFails) }
+
+func testUpdateAfterCloseFails(t *testing.T, open opener) {
+	s := open(t)
 	s.Close()
 	err := s.Update(context.Background(), func(*Tx) error { return nil })
 	if !errors.Is(err, ErrClosed) {
@@ -365,9 +378,11 @@ func TestGroupCommitAbortsWhenTheTransactionIsGone(t *testing.T) {
 
 // A notification never becomes due before an older pending one of its receiver and host
 // group, so a resolution cannot overtake its firing.
-func TestDeliveryOrderPerHostgroup(t *testing.T) {
+func TestDeliveryOrderPerHostgroup(t *testing.T) { forEachBackend(t, testDeliveryOrderPerHostgroup) }
+
+func testDeliveryOrderPerHostgroup(t *testing.T, open opener) {
 	ctx := context.Background()
-	s := openTest(t, t.TempDir())
+	s := open(t)
 	add := func(hostgroup string, at time.Time) int64 {
 		var id int64
 		err := s.Update(ctx, func(tx *Tx) error {
@@ -412,10 +427,11 @@ func TestDeliveryOrderPerHostgroup(t *testing.T) {
 	}
 }
 
-func TestMarkFoldedSendsTheDigestAndPointsAtItsHead(t *testing.T) {
+func TestMarkFoldedSendsTheDigestAndPointsAtItsHead(t *testing.T) { forEachBackend(t, testMarkFoldedSendsTheDigestAndPointsAtItsHead) }
+
+func testMarkFoldedSendsTheDigestAndPointsAtItsHead(t *testing.T, open opener) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	s := openTest(t, dir)
+	s := open(t)
 	head := enqueue(t, s, "r1", t0)
 	a := enqueue(t, s, "r1", t0)
 	b := enqueue(t, s, "r1", t0)
@@ -424,7 +440,7 @@ func TestMarkFoldedSendsTheDigestAndPointsAtItsHead(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	s = openTest(t, dir)
+	s = open(t)
 	sent, err := s.List(ctx, Filter{State: Sent, Limit: 10})
 	if err != nil || len(sent) != 3 {
 		t.Fatalf("sent = %+v, %v; want the head and two folded", sent, err)

@@ -1,0 +1,170 @@
+package store
+
+// What only PostgreSQL has: replicas on one database. Locks that serialize their dedupe
+// decisions, leases that give each receiver to one of them, wakeups across them, and a
+// database that goes away and comes back.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alertrouter/alertrouter/internal/pgtest"
+)
+
+func TestPostgresRefusesNewerSchema(t *testing.T) {
+	url := pgtest.New(t)
+	s := openPostgresTest(t, url)
+	if _, err := s.write.Exec(`INSERT INTO goose_db_version (version_id, is_applied) VALUES (999, true)`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	_, err := OpenPostgres(context.Background(), url)
+	if !errors.Is(err, ErrTooNew) {
+		t.Fatalf("OpenPostgres = %v, want ErrTooNew", err)
+	}
+}
+
+// Two replicas that get the same alerts at the same moment decide one after the other:
+// one notification per alert, however the race goes.
+func TestPostgresLocksSerializeDecisionsAcrossReplicas(t *testing.T) {
+	url := pgtest.New(t)
+	replicas := []*Store{openReplica(t, url), openReplica(t, url)}
+	const alerts, tries = 50, 4 // each replica tries each alert this many times at once
+	decide := func(s *Store, fp string) error {
+		return s.Update(context.Background(), func(tx *Tx) error {
+			if err := tx.Lock(ClaimLock("r", fp), QueueLock("r", "hg")); err != nil {
+				return err
+			}
+			prev, err := tx.Claims("r", []string{fp})
+			if err != nil || len(prev) > 0 {
+				return err // claimed already: a duplicate, suppressed
+			}
+			id, err := tx.Enqueue(NewNotification{Receiver: "r", Route: "x", Hostgroup: "hg", Status: "firing", Payload: []byte(`{}`)}, t0)
+			if err != nil {
+				return err
+			}
+			return tx.PutClaims([]Claim{{Receiver: "r", Fingerprint: fp, Status: "firing", StartsAt: t0, NotifiedAt: t0, NotificationID: id}})
+		})
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, alerts*tries*len(replicas))
+	for i := range alerts {
+		for range tries {
+			for _, s := range replicas {
+				wg.Go(func() { errs <- decide(s, fmt.Sprint("fp-", i)) })
+			}
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	pending, err := replicas[0].List(context.Background(), Filter{State: Pending, Limit: 10 * alerts})
+	if err != nil || len(pending) != alerts {
+		t.Fatalf("%d notifications for %d alerts (%v), want one each", len(pending), alerts, err)
+	}
+}
+
+// One replica at a time holds a receiver's lease; an outcome recorded without it is
+// refused; a replica that closes gives its leases up at once, one that stalls loses them
+// when they expire.
+func TestPostgresLeasesFenceOutcomes(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.New(t)
+	a := openPostgresTest(t, url) // holds the test receivers' leases
+	b := openReplica(t, url)
+	if held, err := b.Lease(ctx, ReceiverLease("r")); err != nil || held {
+		t.Fatalf("a second replica took a held lease: %v, %v", held, err)
+	}
+	first, second := enqueue(t, a, "r", t0), enqueue(t, a, "r", t0)
+	if err := b.MarkSent(ctx, first, "", t0); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("an outcome without the lease: %v, want ErrLeaseLost", err)
+	}
+	if err := a.MarkSent(ctx, first, "", t0); err != nil {
+		t.Fatalf("the holder's outcome: %v", err)
+	}
+	// a stalls: its lease expires, and b takes the receiver.
+	if _, err := a.write.Exec(`UPDATE leases SET expires_at = now() - interval '1 second' WHERE name = $1`, ReceiverLease("r")); err != nil {
+		t.Fatal(err)
+	}
+	if held, err := b.Lease(ctx, ReceiverLease("r")); err != nil || !held {
+		t.Fatalf("the expired lease was not taken: %v, %v", held, err)
+	}
+	if err := a.MarkRetry(ctx, second, t0.Add(time.Minute), false, "503", t0); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("the stalled replica recorded an outcome: %v", err)
+	}
+	if err := b.MarkSent(ctx, second, "", t0); err != nil {
+		t.Fatal(err)
+	}
+	// b closes: a takes the receiver back at once, without waiting for the expiry.
+	b.Close()
+	if held, err := a.Lease(ctx, ReceiverLease("r")); err != nil || !held {
+		t.Fatalf("a closed replica kept its lease: %v, %v", held, err)
+	}
+}
+
+// A commit that enqueues wakes the replicas listening, with the receiver's name.
+func TestPostgresWakesOtherReplicas(t *testing.T) {
+	url := pgtest.New(t)
+	listener, writer := openReplica(t, url), openReplica(t, url)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	woken, rescanned := make(chan string, 10), make(chan struct{}, 10)
+	go listener.Listen(ctx, func(r string) { woken <- r }, func() { rescanned <- struct{}{} })
+	select {
+	case <-rescanned: // listening: what was committed before is looked at once
+	case <-time.After(30 * time.Second):
+		t.Fatal("the listener did not connect")
+	}
+	enqueue(t, writer, "r2", t0)
+	select {
+	case r := <-woken:
+		if r != "r2" {
+			t.Fatalf("woken for %q, want r2", r)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no wakeup after a commit that enqueued")
+	}
+}
+
+// A database that goes away: writes fail (within their deadline, so that webhooks get
+// 503), Ping says so, and both work again once it is back, without a restart.
+func TestPostgresOutageAndRecovery(t *testing.T) {
+	srv := pgtest.Start(t)
+	srv.CreateDatabase(t, "outage")
+	url := srv.URL("outage")
+	s := openPostgresTest(t, url)
+	ctx := context.Background()
+	enqueue(t, s, "r", t0)
+	srv.Stop(t)
+	write := func() error {
+		return s.Update(ctx, func(tx *Tx) error {
+			_, err := tx.Enqueue(NewNotification{Receiver: "r", Route: "x", Hostgroup: "hg", Status: "firing", Payload: []byte(`{}`)}, t0)
+			return err
+		})
+	}
+	if err := write(); err == nil {
+		t.Fatal("a write succeeded with the database down")
+	}
+	if err := s.Ping(ctx); err == nil {
+		t.Fatal("Ping succeeded with the database down")
+	}
+	srv.Start(t)
+	deadline := time.Now().Add(30 * time.Second)
+	for s.Ping(ctx) != nil || write() != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("the store did not come back: ping %v, write %v", s.Ping(ctx), write())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if pending, _ := s.List(ctx, Filter{State: Pending, Limit: 10}); len(pending) != 2 {
+		t.Fatalf("%d pending after the outage, want the one from before and the one after", len(pending))
+	}
+}
