@@ -84,7 +84,17 @@ func newEnv(t *testing.T, cfgYAML, dir string, run bool) *env {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	e := &env{t: t, dir: dir, clock: &clock{now: testStart}, stdout: &syncBuffer{}, logs: &syncBuffer{}, reg: prometheus.NewRegistry()}
+	st, err := store.Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newEnvOn(t, cfgYAML, dir, st, run)
+}
+
+// newEnvOn starts a router on an open store: a replica, when it is PostgreSQL.
+func newEnvOn(t *testing.T, cfgYAML, dir string, st *store.Store, run bool) *env {
+	t.Helper()
+	e := &env{t: t, dir: dir, clock: &clock{now: testStart}, stdout: &syncBuffer{}, logs: &syncBuffer{}, reg: prometheus.NewRegistry(), store: st}
 	e.cfgFile = filepath.Join(dir, "alertrouter.yml")
 	if err := os.WriteFile(e.cfgFile, []byte(cfgYAML), 0o600); err != nil {
 		t.Fatal(err)
@@ -92,10 +102,6 @@ func newEnv(t *testing.T, cfgYAML, dir string, run bool) *env {
 	cfg, err := config.LoadFile(e.cfgFile)
 	if err != nil {
 		t.Fatalf("config: %v", err)
-	}
-	e.store, err = store.Open(context.Background(), dir)
-	if err != nil {
-		t.Fatal(err)
 	}
 	e.srv, err = New(cfg, Options{
 		Store: e.store, Logger: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),

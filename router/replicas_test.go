@@ -1,0 +1,102 @@
+package router
+
+// Replicated mode through the whole server: routers on one PostgreSQL, each taking the
+// same webhooks, as behind an Alertmanager pair that sends everything to every replica.
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alertrouter/alertrouter/internal/pgtest"
+	"github.com/alertrouter/alertrouter/receivers/webhook/webhooktest"
+	"github.com/alertrouter/alertrouter/store"
+)
+
+const replicaConfig = `
+receivers:
+  - name: hook
+    webhook:
+      url: %s
+routes:
+  - hostgroup_regex: '.+'
+    receivers: [hook]
+default_receivers: [hook]
+`
+
+func newReplica(t *testing.T, url, cfg string) *env {
+	t.Helper()
+	st, err := store.OpenPostgres(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newEnvOn(t, cfg, t.TempDir(), st, true)
+}
+
+// Both replicas get every webhook at the same moment: each alert reaches the receiver
+// once, delivered by whichever replica holds its lease.
+func TestReplicasDeliverEachAlertOnce(t *testing.T) {
+	url := pgtest.New(t)
+	hook := webhooktest.New(t)
+	cfg := fmt.Sprintf(replicaConfig, hook.URL())
+	replicas := []*env{newReplica(t, url, cfg), newReplica(t, url, cfg)}
+	const webhooks, perWebhook = 40, 5
+	var wg sync.WaitGroup
+	for i := range webhooks {
+		var alerts []alert
+		for j := range perWebhook {
+			alerts = append(alerts, alert{name: "GPU_TemperatureHigh", hostgroup: fmt.Sprintf("gpu-%d", i%4), instance: fmt.Sprintf("node-%d-%d", i, j)})
+		}
+		body := payload(fmt.Sprintf("am%d", i%2), alerts...)
+		for _, r := range replicas {
+			wg.Go(func() {
+				if res := r.post(body); res.Code != http.StatusOK {
+					t.Errorf("webhook answered %d: %s", res.Code, res.Raw)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	eventually(t, "every alert delivered", func() bool { return hook.Alerts() >= webhooks*perWebhook })
+	time.Sleep(time.Second) // a duplicate would arrive by now
+	for instance, n := range hook.AlertCounts("instance") {
+		if n != 1 {
+			t.Errorf("%s delivered %d times, want once", instance, n)
+		}
+	}
+	if got := len(hook.AlertCounts("instance")); got != webhooks*perWebhook {
+		t.Errorf("%d distinct alerts delivered, want %d", got, webhooks*perWebhook)
+	}
+	sent := replicas[0].list(store.Sent)
+	if len(sent) != webhooks {
+		t.Errorf("%d notifications sent, want %d (one per webhook: the copies were suppressed)", len(sent), webhooks)
+	}
+}
+
+// While the database is away, webhooks get 503 (Alertmanager retries) and the replica is
+// not ready; both come back by themselves.
+func TestReplicaAnswers503WhileTheDatabaseIsDown(t *testing.T) {
+	srv := pgtest.Start(t)
+	srv.CreateDatabase(t, "alertrouter")
+	hook := webhooktest.New(t)
+	e := newReplica(t, srv.URL("alertrouter"), fmt.Sprintf(replicaConfig, hook.URL()))
+	e.mustPost(payload("am1", alert{name: "A", hostgroup: "gpu-1", instance: "i1"}))
+	srv.Stop(t)
+	if r := e.post(payload("am1", alert{name: "B", hostgroup: "gpu-1", instance: "i2"})); r.Code != http.StatusServiceUnavailable {
+		t.Fatalf("webhook with the database down = %d %s, want 503", r.Code, r.Raw)
+	}
+	if r := e.do(http.MethodGet, "/-/ready", "", nil, nil); r.Code != http.StatusServiceUnavailable {
+		t.Fatalf("/-/ready with the database down = %d", r.Code)
+	}
+	srv.Start(t)
+	eventually(t, "the webhook accepted again", func() bool {
+		return e.post(payload("am1", alert{name: "B", hostgroup: "gpu-1", instance: "i2"})).Code == http.StatusOK
+	})
+	e.settle(5*time.Second, "both alerts delivered", func() bool { return hook.Alerts() == 2 })
+	if r := e.do(http.MethodGet, "/-/ready", "", nil, nil); r.Code != http.StatusOK {
+		t.Fatalf("/-/ready after the outage = %d", r.Code)
+	}
+}
