@@ -11,6 +11,7 @@ import (
 
 	_ "modernc.org/sqlite"
 
+	"github.com/alertrouter/alertrouter/internal/pgtest"
 	"github.com/alertrouter/alertrouter/receivers/dingtalk/dingtalktest"
 	"github.com/alertrouter/alertrouter/receivers/feishu/feishutest"
 	"github.com/alertrouter/alertrouter/receivers/receivertest"
@@ -197,4 +198,32 @@ default_receivers: [ding]
 		t.Fatalf("send-test with a wrong secret: %d %q %q", code, out, errOut)
 	}
 	receivertest.NoSecrets(t, "send-test output", out+errOut, "SECding", "SECother", dingtalktest.Token)
+}
+
+// The PostgreSQL flags: --storage.url or --storage.url-file, never with --storage.path;
+// migrate works on PostgreSQL, backup refuses it and names pg_dump.
+func TestStorageURLFlags(t *testing.T) {
+	url := pgtest.New(t)
+	urlFile := filepath.Join(t.TempDir(), "db_url")
+	if err := os.WriteFile(urlFile, []byte(url+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runCLI(t, "migrate", "--storage.url-file="+urlFile); code != 0 || !strings.Contains(errOut, "Database is up to date") {
+		t.Fatalf("migrate on PostgreSQL: %d %q", code, errOut)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"migrate", "--storage.url=" + url, "--storage.path=" + t.TempDir()}, "--storage.path and --storage.url are mutually exclusive"},
+		{[]string{"migrate", "--storage.url=" + url, "--storage.url-file=" + urlFile}, "--storage.url and --storage.url-file are mutually exclusive"},
+		{[]string{"backup", "--storage.url=" + url, filepath.Join(t.TempDir(), "copy.db")}, "pg_dump"},
+		{[]string{"migrate", "--storage.url=postgres://alertrouter:s3cretpw@127.0.0.1:1/db?connect_timeout=1"}, "connect"},
+	} {
+		code, _, errOut := runCLI(t, tc.args...)
+		if code == 0 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: %d %q, want an error saying %q", tc.args, code, errOut, tc.want)
+		}
+		receivertest.NoSecrets(t, "error", errOut, "s3cretpw")
+	}
 }
