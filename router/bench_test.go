@@ -16,6 +16,7 @@ import (
 
 	"github.com/alertrouter/alertrouter/config"
 	"github.com/alertrouter/alertrouter/internal/amtest"
+	"github.com/alertrouter/alertrouter/internal/pgtest"
 	"github.com/alertrouter/alertrouter/store"
 )
 
@@ -33,17 +34,31 @@ default_receivers: [a]
 var benchStart = time.Date(2026, 11, 21, 8, 0, 0, 0, time.UTC)
 
 // BenchmarkWebhook measures the webhook path: decode, route, dedupe and commit of
-// 10-alert webhooks whose alerts are all new, so each one is claimed for two receivers.
+// 10-alert webhooks whose alerts are all new, so each one is claimed for two receivers,
+// on each backend: the SQLite file, and a PostgreSQL on a local socket.
 func BenchmarkWebhook(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) {
+		st, err := store.Open(context.Background(), b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchmarkWebhook(b, st)
+	})
+	b.Run("postgres", func(b *testing.B) {
+		st, err := store.OpenPostgres(context.Background(), pgtest.New(b))
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchmarkWebhook(b, st)
+	})
+}
+
+func benchmarkWebhook(b *testing.B, st *store.Store) {
+	defer st.Close()
 	cfg, err := config.Load([]byte(benchConfig), "bench.yml")
 	if err != nil {
 		b.Fatal(err)
 	}
-	st, err := store.Open(context.Background(), b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
 	reg := prometheus.NewRegistry()
 	srv, err := New(cfg, Options{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Registerer: reg, Stdout: io.Discard})
 	if err != nil {
