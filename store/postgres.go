@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"net"
 	"net/url"
 	"os"
@@ -189,22 +190,34 @@ func (p *postgres) close() error {
 	return errors.Join(err, p.db.Close())
 }
 
-// LockKey names what a transaction decides on, for Tx.Lock.
-type LockKey int64
+// LockKey names what a transaction decides on, for Tx.Lock, and how: exclusive, or
+// shared with the other holders of the shared lock.
+type LockKey struct {
+	key    int64
+	shared bool
+}
 
-// ClaimLock is the key of one alert's dedupe decision at one receiver.
-func ClaimLock(receiver, fingerprint string) LockKey { return lockKey("claim", receiver, fingerprint) }
+// ClaimLock is the key of one alert's dedupe decision at one receiver: exclusive, so that
+// two replicas decide on one alert one after the other.
+func ClaimLock(receiver, fingerprint string) LockKey {
+	return LockKey{key: lockKey("claim", receiver, fingerprint)}
+}
 
-// QueueLock is the key of one (receiver, host group) delivery queue: its order.
-func QueueLock(receiver, hostgroup string) LockKey { return lockKey("queue", receiver, hostgroup) }
+// QueueLock is the key of one (receiver, host group) delivery queue, as an enqueue takes
+// it: shared, so that webhooks to one host group do not wait on each other (the claim
+// locks already order the notifications of one alert), while a retry, which pushes the
+// queue back, takes it exclusively (lockQueueOf) and never interleaves with an enqueue.
+func QueueLock(receiver, hostgroup string) LockKey {
+	return LockKey{key: lockKey("queue", receiver, hostgroup), shared: true}
+}
 
-func lockKey(kind, a, b string) LockKey {
+func lockKey(kind, a, b string) int64 {
 	h := fnv.New64a()
 	for _, s := range []string{kind, a, b} {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}
-	return LockKey(h.Sum64())
+	return int64(h.Sum64())
 }
 
 // Lock takes, on PostgreSQL, the transaction-scoped advisory locks of keys, all in one
@@ -217,13 +230,19 @@ func (t *Tx) Lock(keys ...LockKey) error {
 	if !t.pg || len(keys) == 0 {
 		return nil
 	}
-	ks := make([]int64, len(keys))
-	for i, k := range keys {
-		ks[i] = int64(k)
+	mode := make(map[int64]bool, len(keys)) // key -> shared; exclusive wins
+	for _, k := range keys {
+		if shared, seen := mode[k.key]; !seen || shared {
+			mode[k.key] = k.shared
+		}
 	}
-	slices.Sort(ks)
-	ks = slices.Compact(ks)
-	if _, err := t.tx.ExecContext(t.ctx, `SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k`, ks); err != nil {
+	ks := slices.Sorted(maps.Keys(mode))
+	shared := make([]bool, len(ks))
+	for i, k := range ks {
+		shared[i] = mode[k]
+	}
+	if _, err := t.tx.ExecContext(t.ctx, `SELECT CASE WHEN s THEN pg_advisory_xact_lock_shared(k) ELSE pg_advisory_xact_lock(k) END
+		FROM unnest($1::bigint[], $2::bool[]) AS l(k, s)`, ks, shared); err != nil {
 		return fmt.Errorf("lock: %w", err)
 	}
 	return nil
@@ -272,7 +291,9 @@ func (t *Tx) lockQueueOf(id int64) error {
 	if err != nil {
 		return fmt.Errorf("lock queue: %w", err)
 	}
-	return t.Lock(QueueLock(receiver, hostgroup))
+	exclusive := QueueLock(receiver, hostgroup)
+	exclusive.shared = false
+	return t.Lock(exclusive)
 }
 
 // ReceiverLease is the name of the lease of a receiver's delivery.
