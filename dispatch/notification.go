@@ -26,14 +26,28 @@ type Notification struct {
 // Enqueue writes n to the outbox in tx, due now or after the pending notifications of its
 // receiver and host group, and returns its id. The stored payload is n.Data as JSON.
 func Enqueue(tx *store.Tx, n Notification, now time.Time) (int64, error) {
-	payload, err := json.Marshal(n.Data)
+	ids, err := EnqueueAll(tx, []Notification{n}, now)
 	if err != nil {
-		return 0, fmt.Errorf("encode notification: %w", err)
+		return 0, err
 	}
-	return tx.Enqueue(store.NewNotification{
-		Receiver: n.Receiver, Route: n.Route, Hostgroup: n.Hostgroup, Status: n.Data.Status,
-		AlertNames: alertNames(n.Data.Alerts), AlertCount: len(n.Data.Alerts), Payload: payload,
-	}, now)
+	return ids[0], nil
+}
+
+// EnqueueAll is Enqueue for many notifications at once (one round trip on PostgreSQL); it
+// returns their ids in order.
+func EnqueueAll(tx *store.Tx, ns []Notification, now time.Time) ([]int64, error) {
+	rows := make([]store.NewNotification, len(ns))
+	for i, n := range ns {
+		payload, err := json.Marshal(n.Data)
+		if err != nil {
+			return nil, fmt.Errorf("encode notification: %w", err)
+		}
+		rows[i] = store.NewNotification{
+			Receiver: n.Receiver, Route: n.Route, Hostgroup: n.Hostgroup, Status: n.Data.Status,
+			AlertNames: alertNames(n.Data.Alerts), AlertCount: len(n.Data.Alerts), Payload: payload,
+		}
+	}
+	return tx.EnqueueAll(rows, now)
 }
 
 // alertNames are the distinct alert names, sorted, for listings.

@@ -108,14 +108,9 @@ func (s *Server) accept(ctx context.Context, rt *runtime, p *Payload, now time.T
 					}
 				}
 			}
-			for _, g := range chunk {
-				n, err := s.enqueueGroup(tx, rt, g, p, now, &t)
-				if err != nil {
-					return err
-				}
-				notifications += n
-			}
-			return nil
+			n, err := s.enqueueChunk(tx, rt, chunk, p, now, &t)
+			notifications = n
+			return err
 		})
 		if err != nil {
 			return acceptResult{}, err
@@ -181,71 +176,84 @@ func lockKeys(groups []*group) []store.LockKey {
 	return keys
 }
 
-// enqueueGroup decides which alerts of g the receiver gets and enqueues them as one
-// notification; it returns how many notifications it enqueued (0 or 1).
-func (s *Server) enqueueGroup(tx *store.Tx, rt *runtime, g *group, p *Payload, now time.Time, t *tally) (int, error) {
-	fps := make([]string, 0, len(g.alerts))
-	for _, a := range g.alerts {
-		fps = append(fps, a.Fingerprint)
+// enqueueChunk decides which alerts of each group its receiver gets and enqueues each
+// group's as one notification; it returns how many notifications it enqueued. Its reads
+// and writes are batch-shaped: one read of every claim, one insert of every
+// notification, one write of every claim, whatever the number of groups (on a remote
+// database, round trips are the cost). Groups decide in order, each seeing the claims of
+// those before it: an alert that two routes send to one receiver goes out once.
+func (s *Server) enqueueChunk(tx *store.Tx, rt *runtime, chunk []*group, p *Payload, now time.Time, t *tally) (int, error) {
+	var keys []store.ClaimKey
+	for _, g := range chunk {
+		for _, a := range g.alerts {
+			keys = append(keys, store.ClaimKey{Receiver: g.receiver, Fingerprint: a.Fingerprint})
+		}
 	}
-	prev, err := tx.Claims(g.receiver, fps)
+	claims, err := tx.ClaimsOf(keys)
 	if err != nil {
 		return 0, err
 	}
 	var (
-		send    template.Alerts
-		claims  []*store.Claim // every new dedupe state to write
-		sent    []*store.Claim // those held by the notification enqueued here
-		claimed = make(map[string]bool, len(g.alerts))
+		writes   []*store.Claim          // every new dedupe state to write, in order
+		outbox   []dispatch.Notification // what goes out
+		carriers [][]*store.Claim        // for each of outbox, the claims it holds
 	)
-	for _, a := range g.alerts {
-		if claimed[a.Fingerprint] { // the same alert twice in one payload
-			t.suppressed[[2]string{g.receiver, suppressDuplicate}]++
+	for _, g := range chunk {
+		var send template.Alerts
+		var sent []*store.Claim
+		claimed := make(map[string]bool, len(g.alerts))
+		for _, a := range g.alerts {
+			if claimed[a.Fingerprint] { // the same alert twice in one payload
+				t.suppressed[[2]string{g.receiver, suppressDuplicate}]++
+				continue
+			}
+			claimed[a.Fingerprint] = true
+			key := store.ClaimKey{Receiver: g.receiver, Fingerprint: a.Fingerprint}
+			var pc *store.Claim
+			if c, ok := claims[key]; ok {
+				pc = &c
+			}
+			v := decide(pc, a, g.receiver, now, rt.policy)
+			if v.claim != nil {
+				writes = append(writes, v.claim)
+				claims[key] = *v.claim
+			}
+			if v.send {
+				send = append(send, *a)
+				sent = append(sent, v.claim)
+			} else {
+				t.suppressed[[2]string{g.receiver, v.reason}]++
+			}
+		}
+		if len(send) == 0 {
 			continue
 		}
-		claimed[a.Fingerprint] = true
-		var pc *store.Claim
-		if c, ok := prev[a.Fingerprint]; ok {
-			pc = &c
-		}
-		v := decide(pc, a, g.receiver, now, rt.policy)
-		if v.claim != nil {
-			claims = append(claims, v.claim)
-		}
-		if v.send {
-			send = append(send, *a)
-			sent = append(sent, v.claim)
-		} else {
-			t.suppressed[[2]string{g.receiver, v.reason}]++
-		}
-	}
-	var id int64
-	if len(send) > 0 {
 		groupLabels := template.KV{}
 		if g.hostgroup != "" {
 			groupLabels[rt.cfg.Global.HostgroupLabel] = g.hostgroup
 		}
-		id, err = dispatch.Enqueue(tx, dispatch.Notification{
+		outbox = append(outbox, dispatch.Notification{
 			Receiver: g.receiver, Route: g.route, Hostgroup: g.hostgroup,
 			Data: receivers.NewData(g.receiver, g.status, send, groupLabels, p.Data.ExternalURL),
-		}, now)
-		if err != nil {
-			return 0, err
-		}
+		})
+		carriers = append(carriers, sent)
 		t.enqueued[g.receiver]++
 	}
-	for _, c := range sent {
-		c.NotificationID = id
-	}
-	writes := make([]store.Claim, len(claims))
-	for i, c := range claims {
-		writes[i] = *c
-	}
-	if err := tx.PutClaims(writes); err != nil {
+	ids, err := dispatch.EnqueueAll(tx, outbox, now)
+	if err != nil {
 		return 0, err
 	}
-	if id == 0 {
-		return 0, nil
+	for i, cs := range carriers {
+		for _, c := range cs {
+			c.NotificationID = ids[i]
+		}
 	}
-	return 1, nil
+	rows := make([]store.Claim, len(writes))
+	for i, c := range writes {
+		rows[i] = *c
+	}
+	if err := tx.PutClaims(rows); err != nil {
+		return 0, err
+	}
+	return len(outbox), nil
 }

@@ -38,6 +38,56 @@ const claimsQuery = `SELECT fingerprint, status, starts_at, notified_at, notific
 const pgClaimsQuery = `SELECT fingerprint, status, starts_at, notified_at, notification_id
 	FROM claims WHERE receiver = $1 AND fingerprint = ANY($2)`
 
+// ClaimKey names one alert at one receiver.
+type ClaimKey struct{ Receiver, Fingerprint string }
+
+const pgClaimsOfQuery = `SELECT c.receiver, c.fingerprint, c.status, c.starts_at, c.notified_at, c.notification_id
+	FROM claims c JOIN unnest($1::text[], $2::text[]) AS k(receiver, fingerprint) USING (receiver, fingerprint)`
+
+// ClaimsOf loads the claims of many receivers' alerts at once (one round trip on
+// PostgreSQL), keyed as asked. On a shared database, take their locks first.
+func (t *Tx) ClaimsOf(keys []ClaimKey) (map[ClaimKey]Claim, error) {
+	out := make(map[ClaimKey]Claim, len(keys))
+	if !t.pg {
+		byReceiver := map[string][]string{}
+		for _, k := range keys {
+			byReceiver[k.Receiver] = append(byReceiver[k.Receiver], k.Fingerprint)
+		}
+		for r, fps := range byReceiver {
+			claims, err := t.Claims(r, fps)
+			if err != nil {
+				return nil, err
+			}
+			for fp, c := range claims {
+				out[ClaimKey{r, fp}] = c
+			}
+		}
+		return out, nil
+	}
+	receivers, fps := make([]string, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		receivers[i], fps[i] = k.Receiver, k.Fingerprint
+	}
+	rows, err := t.tx.QueryContext(t.ctx, pgClaimsOfQuery, receivers, fps)
+	if err != nil {
+		return nil, fmt.Errorf("claims: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c Claim
+		var starts, notified int64
+		if err := rows.Scan(&c.Receiver, &c.Fingerprint, &c.Status, &starts, &notified, &c.NotificationID); err != nil {
+			return nil, fmt.Errorf("claims: %w", err)
+		}
+		c.StartsAt, c.NotifiedAt = time.Unix(0, starts), time.UnixMilli(notified)
+		out[ClaimKey{c.Receiver, c.Fingerprint}] = c
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("claims: %w", err)
+	}
+	return out, nil
+}
+
 // Claims loads the claims of one receiver for the given fingerprints, keyed by fingerprint.
 // On a shared database, take their locks first (Tx.Lock with ClaimLock keys).
 func (t *Tx) Claims(receiver string, fingerprints []string) (map[string]Claim, error) {
@@ -87,11 +137,12 @@ const pgPutClaimsQuery = `INSERT INTO claims (receiver, fingerprint, status, sta
 		notified_at = excluded.notified_at, notification_id = excluded.notification_id`
 
 // PutClaims writes claims, each replacing the receiver's previous claim for its
-// fingerprint. No two may have the same receiver and fingerprint.
+// fingerprint; of two for one alert at one receiver, the later wins.
 func (t *Tx) PutClaims(claims []Claim) error {
 	if len(claims) == 0 {
 		return nil
 	}
+	claims = lastPerKey(claims)
 	if !t.pg {
 		stmt := t.tx.StmtContext(t.ctx, t.stmts.putClaim)
 		for _, c := range claims {
@@ -117,3 +168,22 @@ func (t *Tx) PutClaims(claims []Claim) error {
 
 // PutClaim writes one claim (see PutClaims).
 func (t *Tx) PutClaim(c Claim) error { return t.PutClaims([]Claim{c}) }
+
+// lastPerKey keeps the last claim of each (receiver, fingerprint), in order: one
+// statement cannot update a row twice.
+func lastPerKey(claims []Claim) []Claim {
+	last := make(map[ClaimKey]int, len(claims))
+	for i, c := range claims {
+		last[ClaimKey{c.Receiver, c.Fingerprint}] = i
+	}
+	if len(last) == len(claims) {
+		return claims
+	}
+	out := make([]Claim, 0, len(last))
+	for i, c := range claims {
+		if last[ClaimKey{c.Receiver, c.Fingerprint}] == i {
+			out = append(out, c)
+		}
+	}
+	return out
+}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -73,33 +74,83 @@ const enqueueQuery = `INSERT INTO notifications
 			WHERE state = 'pending' AND receiver = ?1 AND hostgroup = ?3),
 		?8)`
 
-const pgEnqueueQuery = `INSERT INTO notifications
+// pgEnqueueAllQuery inserts many notifications in one statement, in order: each is due no
+// earlier than the pending ones of its receiver and host group committed before.
+// Identities are drawn in the order of ord, so the ids, sorted, are the rows' in order.
+const pgEnqueueAllQuery = `INSERT INTO notifications
 	(receiver, route, hostgroup, status, alertnames, alert_count, payload, created_at, next_attempt_at, updated_at)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
-		(SELECT GREATEST($8, COALESCE(MAX(next_attempt_at), 0)) FROM notifications
-			WHERE state = 'pending' AND receiver = $1 AND hostgroup = $3),
-		$8)
+	SELECT u.receiver, u.route, u.hostgroup, u.status, u.alertnames, u.alert_count, u.payload, $8,
+		(SELECT GREATEST($8, COALESCE(MAX(n.next_attempt_at), 0)) FROM notifications n
+			WHERE n.state = 'pending' AND n.receiver = u.receiver AND n.hostgroup = u.hostgroup),
+		$8
+	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::bytea[])
+		WITH ORDINALITY AS u(receiver, route, hostgroup, status, alertnames, alert_count, payload, ord)
+	ORDER BY u.ord
 	RETURNING id`
 
-// Enqueue inserts a pending notification, due now or after the pending ones of its
-// receiver and host group. On a shared database, take the queue's lock first (Tx.Lock
-// with a QueueLock key), so that two replicas enqueuing to one queue keep its order; its
-// receiver's replica is woken when the transaction commits.
+// Enqueue inserts one pending notification (see EnqueueAll).
 func (t *Tx) Enqueue(n NewNotification, now time.Time) (int64, error) {
-	args := []any{n.Receiver, n.Route, n.Hostgroup, n.Status, strings.Join(n.AlertNames, ","), n.AlertCount, n.Payload, now.UnixMilli()}
-	if t.pg {
-		var id int64
-		if err := t.tx.QueryRowContext(t.ctx, pgEnqueueQuery, args...).Scan(&id); err != nil {
-			return 0, fmt.Errorf("enqueue: %w", err)
-		}
-		t.woken = append(t.woken, n.Receiver)
-		return id, nil
-	}
-	res, err := t.tx.StmtContext(t.ctx, t.stmts.enqueue).ExecContext(t.ctx, args...)
+	ids, err := t.EnqueueAll([]NewNotification{n}, now)
 	if err != nil {
-		return 0, fmt.Errorf("enqueue: %w", err)
+		return 0, err
 	}
-	return res.LastInsertId()
+	return ids[0], nil
+}
+
+// EnqueueAll inserts pending notifications, in order (one statement on PostgreSQL), each
+// due now or after the pending ones of its receiver and host group, and returns their
+// ids. On a shared database, take their queues' locks first (Tx.Lock with QueueLock
+// keys); their receivers' replicas are woken when the transaction commits.
+func (t *Tx) EnqueueAll(ns []NewNotification, now time.Time) ([]int64, error) {
+	ids := make([]int64, 0, len(ns))
+	if !t.pg {
+		for _, n := range ns {
+			res, err := t.tx.StmtContext(t.ctx, t.stmts.enqueue).ExecContext(t.ctx,
+				n.Receiver, n.Route, n.Hostgroup, n.Status, strings.Join(n.AlertNames, ","), n.AlertCount, n.Payload, now.UnixMilli())
+			if err != nil {
+				return nil, fmt.Errorf("enqueue: %w", err)
+			}
+			id, err := res.LastInsertId()
+			if err != nil {
+				return nil, fmt.Errorf("enqueue: %w", err)
+			}
+			ids = append(ids, id)
+		}
+		return ids, nil
+	}
+	if len(ns) == 0 {
+		return ids, nil
+	}
+	var (
+		receivers, routes, hostgroups, statuses, names = make([]string, len(ns)), make([]string, len(ns)), make([]string, len(ns)), make([]string, len(ns)), make([]string, len(ns))
+		counts                                         = make([]int32, len(ns))
+		payloads                                       = make([][]byte, len(ns))
+	)
+	for i, n := range ns {
+		receivers[i], routes[i], hostgroups[i], statuses[i] = n.Receiver, n.Route, n.Hostgroup, n.Status
+		names[i], counts[i], payloads[i] = strings.Join(n.AlertNames, ","), int32(n.AlertCount), n.Payload
+	}
+	rows, err := t.tx.QueryContext(t.ctx, pgEnqueueAllQuery, receivers, routes, hostgroups, statuses, names, counts, payloads, now.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("enqueue: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("enqueue: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("enqueue: %w", err)
+	}
+	if len(ids) != len(ns) {
+		return nil, fmt.Errorf("enqueue: %d rows inserted for %d notifications", len(ids), len(ns))
+	}
+	slices.Sort(ids)
+	t.woken = append(t.woken, receivers...)
+	return ids, nil
 }
 
 const notificationColumns = `id, receiver, route, hostgroup, status, alertnames, alert_count, payload, state,

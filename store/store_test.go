@@ -91,7 +91,9 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 	}
 }
 
-func TestOutboxLifecycleSurvivesReopen(t *testing.T) { forEachBackend(t, testOutboxLifecycleSurvivesReopen) }
+func TestOutboxLifecycleSurvivesReopen(t *testing.T) {
+	forEachBackend(t, testOutboxLifecycleSurvivesReopen)
+}
 
 func testOutboxLifecycleSurvivesReopen(t *testing.T, open opener) {
 	ctx := context.Background()
@@ -142,7 +144,9 @@ func testOutboxLifecycleSurvivesReopen(t *testing.T, open opener) {
 	}
 }
 
-func TestThrottledRetryDoesNotCountAsAttempt(t *testing.T) { forEachBackend(t, testThrottledRetryDoesNotCountAsAttempt) }
+func TestThrottledRetryDoesNotCountAsAttempt(t *testing.T) {
+	forEachBackend(t, testThrottledRetryDoesNotCountAsAttempt)
+}
 
 func testThrottledRetryDoesNotCountAsAttempt(t *testing.T, open opener) {
 	ctx := context.Background()
@@ -157,7 +161,9 @@ func testThrottledRetryDoesNotCountAsAttempt(t *testing.T, open opener) {
 	}
 }
 
-func TestMarkDeadReleasesOnlyItsOwnClaims(t *testing.T) { forEachBackend(t, testMarkDeadReleasesOnlyItsOwnClaims) }
+func TestMarkDeadReleasesOnlyItsOwnClaims(t *testing.T) {
+	forEachBackend(t, testMarkDeadReleasesOnlyItsOwnClaims)
+}
 
 func testMarkDeadReleasesOnlyItsOwnClaims(t *testing.T, open opener) {
 	ctx := context.Background()
@@ -259,7 +265,9 @@ func TestParseState(t *testing.T) {
 }
 
 // Concurrent writes share transactions; a failing one is undone alone.
-func TestGroupCommitIsolatesFailures(t *testing.T) { forEachBackend(t, testGroupCommitIsolatesFailures) }
+func TestGroupCommitIsolatesFailures(t *testing.T) {
+	forEachBackend(t, testGroupCommitIsolatesFailures)
+}
 
 func testGroupCommitIsolatesFailures(t *testing.T, open opener) {
 	ctx := context.Background()
@@ -427,7 +435,9 @@ func testDeliveryOrderPerHostgroup(t *testing.T, open opener) {
 	}
 }
 
-func TestMarkFoldedSendsTheDigestAndPointsAtItsHead(t *testing.T) { forEachBackend(t, testMarkFoldedSendsTheDigestAndPointsAtItsHead) }
+func TestMarkFoldedSendsTheDigestAndPointsAtItsHead(t *testing.T) {
+	forEachBackend(t, testMarkFoldedSendsTheDigestAndPointsAtItsHead)
+}
 
 func testMarkFoldedSendsTheDigestAndPointsAtItsHead(t *testing.T, open opener) {
 	ctx := context.Background()
