@@ -17,6 +17,7 @@ type metrics struct {
 	reloadSuccessTime prometheus.Gauge
 	heartbeats        *prometheus.CounterVec
 	clockSkewed       prometheus.Counter
+	replicaConfigs    prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -59,11 +60,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Namespace: ns, Name: "config_last_reload_successful",
 			Help: "Whether the last configuration reload attempt was successful.",
 		}),
+		replicaConfigs: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: ns, Name: "replica_configs",
+			Help: "Distinct configs among the live replicas on the shared database, this one's included: 1 when they agree (always on SQLite).",
+		}),
 		reloadSuccessTime: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: ns, Name: "config_last_reload_success_timestamp_seconds",
 			Help: "Timestamp of the last successful configuration reload.",
 		}),
 	}
-	reg.MustRegister(m.alertsReceived, m.webhookRequests, m.webhookDuration, m.heartbeats, m.defaultRouted, m.enqueued, m.suppressed, m.reloadSuccess, m.reloadSuccessTime, m.clockSkewed)
+	reg.MustRegister(m.alertsReceived, m.webhookRequests, m.webhookDuration, m.heartbeats, m.defaultRouted, m.enqueued, m.suppressed, m.reloadSuccess, m.reloadSuccessTime, m.clockSkewed, m.replicaConfigs)
 	return m
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -98,5 +99,24 @@ func TestReplicaAnswers503WhileTheDatabaseIsDown(t *testing.T) {
 	e.settle(5*time.Second, "both alerts delivered", func() bool { return hook.Alerts() == 2 })
 	if r := e.do(http.MethodGet, "/-/ready", "", nil, nil); r.Code != http.StatusOK {
 		t.Fatalf("/-/ready after the outage = %d", r.Code)
+	}
+}
+
+// Replicas with different configs decide differently: the one that notices says so, in
+// its log and its metrics.
+func TestReplicasNoticeDifferentConfigs(t *testing.T) {
+	url := pgtest.New(t)
+	hook := webhooktest.New(t)
+	a := newReplica(t, url, fmt.Sprintf(replicaConfig, hook.URL()))
+	eventually(t, "the first replica's report", func() bool { return a.counter("alertrouter_replica_configs") == 1 })
+	// Another route (a different URL would not count: it is a secret, hashed as <secret>).
+	b := newReplica(t, url, strings.Replace(fmt.Sprintf(replicaConfig, hook.URL()), "'.+'", "'gpu-.+'", 1))
+	eventually(t, "the difference noticed", func() bool {
+		return b.counter("alertrouter_replica_configs") == 2 && strings.Contains(b.logs.String(), "Replicas run different configs")
+	})
+	same := newReplica(t, url, fmt.Sprintf(replicaConfig, hook.URL()))
+	eventually(t, "the third replica's report", func() bool { return same.counter("alertrouter_replica_configs") == 2 })
+	if strings.Contains(a.logs.String(), "different configs") && a.counter("alertrouter_replica_configs") != 2 {
+		t.Errorf("the first replica logged a difference but its metric says %v", a.counter("alertrouter_replica_configs"))
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -116,5 +117,48 @@ func (s *Server) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() { s.dispatcher.Run(ctx) })
 	wg.Go(func() { s.watchdog.Run(ctx) })
+	wg.Go(func() { s.compareConfigs(ctx) })
 	wg.Wait()
+}
+
+// configCompareInterval is how often a replica reports its config and compares it.
+const configCompareInterval = 15 * time.Second
+
+// compareConfigs tells, in replicated mode, when the live replicas run different configs:
+// they would route and dedupe differently. It logs each change and keeps
+// alertrouter_replica_configs.
+func (s *Server) compareConfigs(ctx context.Context) {
+	s.metrics.replicaConfigs.Set(1)
+	if !s.store.Replicated() {
+		return
+	}
+	t := time.NewTicker(configCompareInterval)
+	defer t.Stop()
+	last := ""
+	for {
+		hash := s.runtime.Load().configHash
+		others, err := s.store.ReportConfig(ctx, hash)
+		switch {
+		case err != nil:
+			if ctx.Err() == nil {
+				s.logger.Warn("Cannot compare this replica's config with the others'", "err", err)
+			}
+		default:
+			s.metrics.replicaConfigs.Set(float64(1 + len(others)))
+			if now := strings.Join(others, ","); now != last {
+				if len(others) > 0 {
+					s.logger.Warn("Replicas run different configs: they route and dedupe differently; deploy one config to all",
+						"this_config", hash, "other_configs", others)
+				} else if last != "" {
+					s.logger.Info("Replicas run one config again", "config", hash)
+				}
+				last = now
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

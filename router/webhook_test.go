@@ -12,8 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alertrouter/alertrouter/store"
 	"github.com/prometheus/alertmanager/template"
+
+	"github.com/alertrouter/alertrouter/store"
 )
 
 func TestBadInputIsRejectedAndStoresNothing(t *testing.T) {

@@ -187,6 +187,9 @@ func (p *postgres) close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	_, err := p.db.ExecContext(ctx, `DELETE FROM leases WHERE holder = $1`, p.holder)
+	if err == nil {
+		_, err = p.db.ExecContext(ctx, `DELETE FROM replicas WHERE holder = $1`, p.holder)
+	}
 	return errors.Join(err, p.db.Close())
 }
 
@@ -370,4 +373,38 @@ func (p *postgres) listen(ctx context.Context, wake func(string), rescan func())
 		}
 		wake(n.Payload)
 	}
+}
+
+// replicaSeen is how recently a replica must have reported its config to count as live.
+const replicaSeen = time.Minute
+
+// ReportConfig records the hash of this replica's config and returns the hashes of the
+// configs the other live replicas run, when they differ from it: replicas with different
+// configs route and dedupe differently. Nil on SQLite.
+func (s *Store) ReportConfig(ctx context.Context, hash string) ([]string, error) {
+	if s.pg == nil {
+		return nil, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, txTimeout)
+	defer cancel()
+	if _, err := s.pg.db.ExecContext(ctx, `INSERT INTO replicas (holder, config_hash, seen_at) VALUES ($1, $2, now())
+		ON CONFLICT (holder) DO UPDATE SET config_hash = excluded.config_hash, seen_at = excluded.seen_at`, s.pg.holder, hash); err != nil {
+		return nil, fmt.Errorf("report config: %w", err)
+	}
+	rows, err := s.pg.db.QueryContext(ctx, `SELECT DISTINCT config_hash FROM replicas
+		WHERE holder <> $1 AND config_hash <> $2 AND seen_at > now() - $3 * interval '1 millisecond'
+		ORDER BY config_hash`, s.pg.holder, hash, replicaSeen.Milliseconds())
+	if err != nil {
+		return nil, fmt.Errorf("report config: %w", err)
+	}
+	defer rows.Close()
+	var others []string
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			return nil, fmt.Errorf("report config: %w", err)
+		}
+		others = append(others, h)
+	}
+	return others, rows.Err()
 }
