@@ -120,3 +120,31 @@ func TestReplicasNoticeDifferentConfigs(t *testing.T) {
 		t.Errorf("the first replica logged a difference but its metric says %v", a.counter("alertrouter_replica_configs"))
 	}
 }
+
+// One replica at a time runs the once-per-cluster jobs; when it stops, another takes over.
+func TestOneReplicaLeads(t *testing.T) {
+	url := pgtest.New(t)
+	hook := webhooktest.New(t)
+	cfg := fmt.Sprintf(replicaConfig, hook.URL())
+	a, b := newReplica(t, url, cfg), newReplica(t, url, cfg)
+	leaders := func() (n int, who *env) {
+		for _, r := range []*env{a, b} {
+			if r.srv.dispatcher.Leader() {
+				n, who = n+1, r
+			}
+		}
+		return n, who
+	}
+	eventually(t, "a leader", func() bool { n, _ := leaders(); return n == 1 })
+	_, leader := leaders()
+	follower := a
+	if leader == a {
+		follower = b
+	}
+	time.Sleep(store.LeaseRenew + time.Second) // renewals keep one leader
+	if n, _ := leaders(); n != 1 {
+		t.Fatalf("%d leaders after a renewal, want 1", n)
+	}
+	leader.Close() // gives its leases up
+	eventually(t, "the other replica leads", func() bool { return follower.srv.dispatcher.Leader() })
+}

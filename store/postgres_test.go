@@ -168,3 +168,14 @@ func TestPostgresOutageAndRecovery(t *testing.T) {
 		t.Fatalf("%d pending after the outage, want the one from before and the one after", len(pending))
 	}
 }
+
+// The session settings replicated mode relies on.
+func TestPostgresSessionSettings(t *testing.T) {
+	s := openReplica(t, pgtest.New(t))
+	for setting, want := range map[string]string{"plan_cache_mode": "force_custom_plan", "synchronous_commit": "on", "application_name": "alertrouter"} {
+		var got string
+		if err := s.read.QueryRow("SELECT current_setting($1)", setting).Scan(&got); err != nil || got != want {
+			t.Errorf("%s = %q (%v), want %q", setting, got, err, want)
+		}
+	}
+}
