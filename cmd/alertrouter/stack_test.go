@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -542,6 +543,85 @@ func TestComposeRunsTheStackFiles(t *testing.T) {
 		cmd := compose.Services[service].Command // alertmanager-b's is merged from a's anchor
 		if !slices.Contains(cmd, "--cluster.listen-address=") {
 			t.Errorf("%s is clustered (command %v); TestStack runs the pair unclustered", service, cmd)
+		}
+	}
+}
+
+// examples/compose-ha.yml cannot run here either: this holds it to what replicated mode
+// needs. Both replicas read the database URL from a secret they are given, every secret
+// their configs read is given to them, and both Alertmanagers send to both replicas.
+func TestComposeHA(t *testing.T) {
+	raw, err := os.ReadFile("../../examples/compose-ha.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var compose struct {
+		Services map[string]struct {
+			Command []string `yaml:"command"`
+			Volumes []string `yaml:"volumes"`
+			Secrets []string `yaml:"secrets"`
+		} `yaml:"services"`
+		Secrets map[string]struct {
+			File string `yaml:"file"`
+		} `yaml:"secrets"`
+	}
+	if err := yaml.Unmarshal(raw, &compose); err != nil {
+		t.Fatal(err)
+	}
+	routerCfg, err := os.ReadFile("../../examples/alertrouter.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secretRef := regexp.MustCompile(`/run/secrets/([a-z_]+)`)
+	for _, replica := range []string{"alertrouter-a", "alertrouter-b"} {
+		svc := compose.Services[replica]
+		urlFile := ""
+		for _, arg := range svc.Command {
+			if v, ok := strings.CutPrefix(arg, "--storage.url-file="); ok {
+				urlFile = v
+			}
+		}
+		reads := secretRef.FindAllStringSubmatch(urlFile+" "+string(routerCfg), -1)
+		if urlFile == "" || len(reads) == 0 {
+			t.Errorf("%s does not read its database URL from a secret file: %v", replica, svc.Command)
+		}
+		for _, m := range reads {
+			if !slices.Contains(svc.Secrets, m[1]) {
+				t.Errorf("%s reads /run/secrets/%s, which it is not given", replica, m[1])
+			}
+			if s, ok := compose.Secrets[m[1]]; !ok || !strings.HasPrefix(s.File, "./secrets/") {
+				t.Errorf("secret %s is not declared from ./secrets/", m[1])
+			}
+		}
+		if !slices.Contains(svc.Volumes, "./alertrouter.yml:/etc/alertrouter/alertrouter.yml:ro") {
+			t.Errorf("%s does not mount alertrouter.yml", replica)
+		}
+	}
+	amCfg, err := os.ReadFile("../../examples/alertmanager-ha.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, am := range []string{"alertmanager-a", "alertmanager-b"} {
+		if !slices.Contains(compose.Services[am].Volumes, "./alertmanager-ha.yml:/etc/alertmanager/alertmanager.yml:ro") {
+			t.Errorf("%s does not run alertmanager-ha.yml", am)
+		}
+	}
+	for _, replica := range []string{"alertrouter-a", "alertrouter-b"} {
+		if !strings.Contains(string(amCfg), "http://"+replica+":9095/webhook") {
+			t.Errorf("alertmanager-ha.yml does not send to %s", replica)
+		}
+	}
+	// The Alertmanager config is valid for the Alertmanager we test with.
+	if am, err := exec.LookPath("prometheus-alertmanager"); err == nil {
+		amtool := filepath.Join(filepath.Dir(am), "amtool")
+		if _, err := os.Stat(amtool); err == nil {
+			tokenDir := t.TempDir()
+			cfg := strings.ReplaceAll(string(amCfg), "/run/secrets/alertrouter_token", filepath.Join(tokenDir, "token"))
+			os.WriteFile(filepath.Join(tokenDir, "token"), []byte("t\n"), 0o600)
+			os.WriteFile(filepath.Join(tokenDir, "am.yml"), []byte(cfg), 0o600)
+			if out, err := exec.Command(amtool, "check-config", filepath.Join(tokenDir, "am.yml")).CombinedOutput(); err != nil {
+				t.Errorf("amtool check-config alertmanager-ha.yml: %v\n%s", err, out)
+			}
 		}
 	}
 }
