@@ -206,26 +206,8 @@ func storm(t *testing.T, addr, token string, webhooks, perWebhook int, killAfter
 	for range 8 {
 		wg.Go(func() {
 			for i := range jobs {
-				var instances []string
-				w := amtest.Webhook{Receiver: "r", GroupKey: "g", ExternalURL: "http://am"}
-				for j := range perWebhook {
-					inst, hostgroup := alert(i, j)
-					instances = append(instances, inst)
-					w.Alerts = append(w.Alerts, amtest.Alert{Labels: map[string]string{"alertname": "Burst", "hostgroup": hostgroup, "instance": inst}, StartsAt: e2eStart})
-				}
-				body := w.String()
-				req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/webhook", strings.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				if token != "" {
-					req.Header.Set("Authorization", "Bearer "+token)
-				}
-				resp, err := http.DefaultClient.Do(req)
-				if err != nil {
-					continue // the router is down: not accepted
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
+				instances, code := postBurst(addr, token, i, perWebhook, alert)
+				if code == http.StatusOK {
 					mu.Lock()
 					accepted = append(accepted, instances...)
 					mu.Unlock()
@@ -248,6 +230,30 @@ func storm(t *testing.T, addr, token string, webhooks, perWebhook int, killAfter
 	wg.Wait()
 	<-killed
 	return accepted
+}
+
+// postBurst posts webhook i of a storm, perWebhook "Burst" alerts named by alert, and
+// returns their instances and the answer's status (0 when the router is unreachable).
+func postBurst(addr, token string, i, perWebhook int, alert func(i, j int) (instance, hostgroup string)) ([]string, int) {
+	var instances []string
+	w := amtest.Webhook{Receiver: "r", GroupKey: "g", ExternalURL: "http://am"}
+	for j := range perWebhook {
+		inst, hostgroup := alert(i, j)
+		instances = append(instances, inst)
+		w.Alerts = append(w.Alerts, amtest.Alert{Labels: map[string]string{"alertname": "Burst", "hostgroup": hostgroup, "instance": inst}, StartsAt: e2eStart})
+	}
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/webhook", strings.NewReader(w.String()))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return instances, 0
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return instances, resp.StatusCode
 }
 
 // SIGKILL while a burst is being delivered: after a restart, every alert that was

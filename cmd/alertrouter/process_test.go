@@ -55,12 +55,19 @@ func binary(t testing.TB) string {
 // startRouter runs alertrouter serve with the config text in dir.
 func startRouter(t *testing.T, dir, addr, cfg string) *testenv.Process {
 	t.Helper()
+	return startRouterOn(t, dir, addr, cfg, "--storage.path="+filepath.Join(dir, "data"))
+}
+
+// startRouterOn starts a router on the storage its flag names: a replica, with
+// --storage.url.
+func startRouterOn(t *testing.T, dir, addr, cfg, storageFlag string) *testenv.Process {
+	t.Helper()
 	cfgFile := filepath.Join(dir, "alertrouter.yml")
 	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	p := testenv.Start(t, dir, binary(t), "serve", "--config.file="+cfgFile, "--web.listen-address="+addr,
-		"--storage.path="+filepath.Join(dir, "data"), "--log.level=debug")
+		storageFlag, "--log.level=debug")
 	testenv.WaitReady(t, p, "http://"+addr+"/-/ready")
 	return p
 }

@@ -172,6 +172,21 @@ func (s *Server) Stop(t testing.TB) {
 	}
 }
 
+// Crash kills the server and its backends (SIGKILL), as a power cut or the OOM killer
+// does: the next Start recovers from the WAL.
+func (s *Server) Crash(t testing.TB) {
+	t.Helper()
+	if !s.running() {
+		t.Fatal("pgtest: Crash of a server that is not running")
+	}
+	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+	<-s.done
+	// Backends die with the group; the shared memory they held goes with the last of them.
+}
+
+// Socket is the path of the server's unix socket, for a test proxy in front of it.
+func (s *Server) Socket() string { return filepath.Join(s.dataDir, ".s.PGSQL."+port) }
+
 func (s *Server) running() bool {
 	if s.done == nil {
 		return false
