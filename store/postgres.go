@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -55,6 +56,12 @@ type postgres struct {
 	holder string
 	where  string
 	closed atomic.Bool
+
+	// held are the leases this replica holds, by name, with when they stop counting
+	// here (a little before they expire in the database). A commit need not notify the
+	// replica that delivers for a receiver when that replica is this one.
+	mu   sync.Mutex
+	held map[string]time.Time
 }
 
 // OpenPostgres connects to the PostgreSQL database at rawURL (a postgres:// URL or a
@@ -80,7 +87,7 @@ func OpenPostgres(ctx context.Context, rawURL string) (*Store, error) {
 	if config.ConnectTimeout == 0 {
 		config.ConnectTimeout = dialTimeout
 	}
-	p := &postgres{config: config, holder: newHolder(), where: describe(rawURL, config)}
+	p := &postgres{config: config, holder: newHolder(), where: describe(rawURL, config), held: map[string]time.Time{}}
 	p.db = stdlib.OpenDB(*config)
 	p.db.SetMaxOpenConns(maxConns)
 	p.db.SetMaxIdleConns(maxConns)
@@ -155,7 +162,7 @@ func (p *postgres) update(ctx context.Context, fn func(*Tx) error) error {
 		_ = tx.Rollback()
 		return err
 	}
-	if woken := uniq(t.woken); len(woken) > 0 {
+	if woken := p.remote(uniq(t.woken)); len(woken) > 0 {
 		if _, err := tx.ExecContext(ctx, `SELECT pg_notify('`+notifyChannel+`', r) FROM unnest($1::text[]) AS r`, woken); err != nil {
 			_ = tx.Rollback()
 			return fmt.Errorf("notify: %w", err)
@@ -165,6 +172,32 @@ func (p *postgres) update(ctx context.Context, fn func(*Tx) error) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// remote keeps the receivers whose lease this replica does not hold: another replica
+// delivers for them, and must be told (the dispatcher here is told in-process).
+func (p *postgres) remote(receivers []string) []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	out := receivers[:0]
+	for _, r := range receivers {
+		if until, ok := p.held[ReceiverLease(r)]; !ok || now.After(until) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// noteLease records whether this replica holds the lease name, as the database just said.
+func (p *postgres) noteLease(name string, held bool, renewed time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if held {
+		p.held[name] = renewed.Add(LeaseTTL - 2*LeaseRenew)
+	} else {
+		delete(p.held, name)
+	}
 }
 
 func uniq(s []string) []string {
@@ -315,6 +348,7 @@ func (s *Store) Lease(ctx context.Context, name string) (bool, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, txTimeout)
 	defer cancel()
+	start := time.Now()
 	var holder string
 	err := s.pg.db.QueryRowContext(ctx, `INSERT INTO leases (name, holder, expires_at)
 		VALUES ($1, $2, now() + $3 * interval '1 millisecond')
@@ -322,11 +356,14 @@ func (s *Store) Lease(ctx context.Context, name string) (bool, error) {
 			WHERE leases.holder = excluded.holder OR leases.expires_at <= now()
 		RETURNING holder`, name, s.pg.holder, LeaseTTL.Milliseconds()).Scan(&holder)
 	if errors.Is(err, sql.ErrNoRows) {
+		s.pg.noteLease(name, false, start)
 		return false, nil // another replica holds it
 	}
 	if err != nil {
+		s.pg.noteLease(name, false, start)
 		return false, fmt.Errorf("lease %s: %w", name, err)
 	}
+	s.pg.noteLease(name, holder == s.pg.holder, start)
 	return holder == s.pg.holder, nil
 }
 
