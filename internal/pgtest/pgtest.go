@@ -71,12 +71,12 @@ func Start(t testing.TB) *Server {
 	testenv.SkipShort(t)
 	bin := newestBinDir(binGlob)
 	if bin == "" {
-		missing(t, "PostgreSQL not installed: no "+binGlob+"/postgres (apt-get install postgresql)")
+		testenv.Missing(t, "PostgreSQL not installed: no "+binGlob+"/postgres (apt-get install postgresql)")
 	}
 	e := setup(bin)
 	if e.err != nil {
 		if errors.Is(e.err, errNoUser) {
-			missing(t, e.err.Error())
+			testenv.Missing(t, e.err.Error())
 		}
 		t.Fatal(e.err)
 	}
@@ -247,16 +247,6 @@ func (s *Server) logTail() string {
 		return err.Error()
 	}
 	return testenv.Tail(string(b), 3000)
-}
-
-// missing skips t, or fails it when ALERTROUTER_REQUIRE_INTEGRATION is set (CI), as
-// testenv.RequireCommand does for programs on PATH.
-func missing(t testing.TB, msg string) {
-	t.Helper()
-	if os.Getenv("ALERTROUTER_REQUIRE_INTEGRATION") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
 }
 
 // newestBinDir is the bin directory of the newest major version that has postgres,

@@ -30,12 +30,18 @@ func RequireCommand(t testing.TB, name string) string {
 	if err == nil {
 		return path
 	}
-	msg := fmt.Sprintf("%s not installed (apt-get install prometheus prometheus-alertmanager)", name)
+	Missing(t, fmt.Sprintf("%s not installed (apt-get install prometheus prometheus-alertmanager)", name))
+	return ""
+}
+
+// Missing skips a test whose dependency is missing, saying why, or fails it when
+// ALERTROUTER_REQUIRE_INTEGRATION is set: CI must run every integration test.
+func Missing(t testing.TB, msg string) {
+	t.Helper()
 	if os.Getenv("ALERTROUTER_REQUIRE_INTEGRATION") != "" {
 		t.Fatal(msg)
 	}
 	t.Skip(msg)
-	return ""
 }
 
 // FreeAddr returns a loopback address with a port that was free a moment ago.
