@@ -474,28 +474,37 @@ func containsInOrder(list, want []string) bool {
 	return i == len(want)
 }
 
+// composeFile is what the compose tests read of a compose file.
+type composeFile struct {
+	Services map[string]struct {
+		Command []string `yaml:"command"`
+		Volumes []string `yaml:"volumes"`
+		Secrets []string `yaml:"secrets"`
+	} `yaml:"services"`
+	Secrets map[string]struct {
+		File string `yaml:"file"`
+	} `yaml:"secrets"`
+}
+
+func readCompose(t *testing.T, path string) composeFile {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c composeFile
+	if err := yaml.Unmarshal(raw, &c); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // There is no Docker engine to run examples/docker-compose.yml, so this test holds it
 // to the files TestStack runs: each service mounts them where they point, the
 // Alertmanagers are not clustered (as in TestStack), every /run/secrets/NAME a config
 // reads is given to its service, and every compose host a config names is a service.
 func TestComposeRunsTheStackFiles(t *testing.T) {
-	raw, err := os.ReadFile("../../examples/docker-compose.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var compose struct {
-		Services map[string]struct {
-			Command []string `yaml:"command"`
-			Volumes []string `yaml:"volumes"`
-			Secrets []string `yaml:"secrets"`
-		} `yaml:"services"`
-		Secrets map[string]struct {
-			File string `yaml:"file"`
-		} `yaml:"secrets"`
-	}
-	if err := yaml.Unmarshal(raw, &compose); err != nil {
-		t.Fatal(err)
-	}
+	compose := readCompose(t, "../../examples/docker-compose.yml")
 	mounts := map[string][]string{
 		"prometheus":     {"./prometheus.yml:/etc/prometheus/prometheus.yml:ro", "./rules:/etc/prometheus/rules:ro"},
 		"alertmanager-a": {"./alertmanager.yml:/etc/alertmanager/alertmanager.yml:ro"},
@@ -551,23 +560,7 @@ func TestComposeRunsTheStackFiles(t *testing.T) {
 // needs. Both replicas read the database URL from a secret they are given, every secret
 // their configs read is given to them, and both Alertmanagers send to both replicas.
 func TestComposeHA(t *testing.T) {
-	raw, err := os.ReadFile("../../examples/compose-ha.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var compose struct {
-		Services map[string]struct {
-			Command []string `yaml:"command"`
-			Volumes []string `yaml:"volumes"`
-			Secrets []string `yaml:"secrets"`
-		} `yaml:"services"`
-		Secrets map[string]struct {
-			File string `yaml:"file"`
-		} `yaml:"secrets"`
-	}
-	if err := yaml.Unmarshal(raw, &compose); err != nil {
-		t.Fatal(err)
-	}
+	compose := readCompose(t, "../../examples/compose-ha.yml")
 	routerCfg, err := os.ReadFile("../../examples/alertrouter.yml")
 	if err != nil {
 		t.Fatal(err)
