@@ -157,7 +157,7 @@ func (d *Dispatcher) finishSent(w *worker, logger *slog.Logger, n *store.Notific
 // asks for the lease again before anything else.
 func (d *Dispatcher) leaseLost(w *worker, logger *slog.Logger, now time.Time) outcome {
 	logger.Warn("Another replica took over the receiver; its outcome was not recorded here")
-	w.leaseRenewed = time.Time{}
+	w.leased.Store(false) // keepLease takes it again if nobody else has
 	return outcome{pauseUntil: now}
 }
 

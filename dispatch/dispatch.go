@@ -125,7 +125,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		// Other replicas' commits wake the workers here; after a reconnection every
 		// worker looks again, for what was committed meanwhile.
 		background.Go(func() {
-			d.store.Listen(ctx, func(receiver string) { d.Notify([]string{receiver}) }, func() { d.Notify(d.receiverNames()) })
+			d.store.Listen(ctx, d.logger, func(receiver string) { d.Notify([]string{receiver}) }, func() { d.Notify(d.receiverNames()) })
 		})
 		background.Go(func() { d.lead(ctx) })
 	}
@@ -186,37 +186,35 @@ type worker struct {
 	unrecorded map[int64]error
 	// storeFailures counts store errors in a row, to back off from a failing store.
 	storeFailures int
-	// leaseRenewed is when the worker last renewed its receiver's lease, zero when it
-	// does not hold it (replicated mode).
-	leaseRenewed time.Time
+	// leased is set while this replica holds the receiver's lease (always on SQLite);
+	// keepLease maintains it, on its own goroutine, so that the lease is renewed through
+	// long attempts and pacing waits, not only between batches.
+	leased atomic.Bool
 }
 
-// holdLease makes sure, in replicated mode, that this replica delivers for the worker's
-// receiver: it renews the lease every store.LeaseRenew, and says false while another
-// replica holds it. On SQLite the lease is always held.
-func (d *Dispatcher) holdLease(ctx context.Context, w *worker, logger *slog.Logger) bool {
-	if !d.store.Replicated() {
-		return true
-	}
-	if !w.leaseRenewed.IsZero() && time.Since(w.leaseRenewed) < store.LeaseRenew {
-		return true
-	}
-	held, err := d.store.Lease(ctx, store.ReceiverLease(w.name))
-	switch {
-	case err != nil:
-		if ctx.Err() == nil {
+// keepLease takes and renews, in replicated mode, the lease of the worker's receiver every
+// store.LeaseRenew until ctx is done, and keeps w.leased true while it is held.
+func (d *Dispatcher) keepLease(ctx context.Context, w *worker, logger *slog.Logger) {
+	for ctx.Err() == nil {
+		held, err := d.store.Lease(ctx, store.ReceiverLease(w.name))
+		if err != nil && ctx.Err() == nil {
 			logger.Warn("Cannot renew the receiver's lease", "err", err)
 		}
-		held = false
-	case held && w.leaseRenewed.IsZero():
-		logger.Info("This replica delivers for the receiver now")
+		if was := w.leased.Swap(held); held && !was {
+			logger.Info("This replica delivers for the receiver now")
+			w.wakeUp()
+		} else if was && !held {
+			logger.Warn("This replica no longer delivers for the receiver: another took it over, or the database is out of reach")
+		}
+		sleep(ctx, store.LeaseRenew, nil)
 	}
-	if held {
-		w.leaseRenewed = time.Now()
-	} else {
-		w.leaseRenewed = time.Time{}
+}
+
+func (w *worker) wakeUp() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
 	}
-	return held
 }
 
 func (w *worker) isUnrecorded(id int64) bool {
@@ -252,6 +250,11 @@ func (d *Dispatcher) sync() {
 		ctx, cancel := context.WithCancel(d.ctx)
 		w := &worker{name: name, wake: make(chan struct{}, 1), cancel: cancel, unrecorded: map[int64]error{}}
 		d.workers[name] = w
+		if d.store.Replicated() {
+			d.wg.Go(func() { d.keepLease(ctx, w, d.logger.With("receiver", name)) })
+		} else {
+			w.leased.Store(true) // one alertrouter per SQLite file
+		}
 		d.wg.Go(func() { d.work(ctx, w) })
 	}
 }
@@ -260,9 +263,9 @@ func (d *Dispatcher) work(ctx context.Context, w *worker) {
 	logger := d.logger.With("receiver", w.name)
 	var pausedUntil time.Time
 	for ctx.Err() == nil {
-		if !d.holdLease(ctx, w, logger) {
-			// Another replica delivers for it; look again when its lease may have expired.
-			sleep(ctx, store.LeaseRenew, nil)
+		if !w.leased.Load() {
+			// Another replica delivers for it; keepLease wakes us when it is ours.
+			sleep(ctx, store.LeaseRenew, w.wake)
 			continue
 		}
 		if now := d.now(); now.Before(pausedUntil) {
@@ -285,6 +288,9 @@ func (d *Dispatcher) work(ctx context.Context, w *worker) {
 		for i := range due {
 			if ctx.Err() != nil {
 				return
+			}
+			if !w.leased.Load() {
+				break // lost mid-batch: the new holder delivers the rest
 			}
 			if held[due[i].Hostgroup] || done[due[i].ID] {
 				continue

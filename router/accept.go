@@ -2,6 +2,8 @@ package router
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/prometheus/alertmanager/template"
@@ -102,7 +104,8 @@ func (s *Server) accept(ctx context.Context, rt *runtime, p *Payload, now time.T
 				return err
 			}
 			if i == 0 {
-				for source := range heartbeats {
+				// In one order, so that two replicas writing the same rows never deadlock.
+				for _, source := range slices.Sorted(maps.Keys(heartbeats)) {
 					if err := tx.TouchHeartbeat(source, now); err != nil {
 						return err
 					}
@@ -163,12 +166,23 @@ func chunks(groups []*group, limit int) [][]*group {
 	return append(out, cur)
 }
 
-// lockKeys are the locks a commit of groups takes: each alert's claim at its receiver,
-// and each (receiver, host group) queue it may enqueue to.
+// lockKeys are the locks a commit of groups takes: each alert's claim at its receiver
+// (or, for a receiver with more than store.MaxClaimLocks alerts in the commit, the
+// receiver's own lock, exclusive), and each (receiver, host group) queue it may enqueue to.
 func lockKeys(groups []*group) []store.LockKey {
+	perReceiver := map[string]int{}
+	for _, g := range groups {
+		perReceiver[g.receiver] += len(g.alerts)
+	}
 	var keys []store.LockKey
+	for r, n := range perReceiver {
+		keys = append(keys, store.ReceiverLock(r, n > store.MaxClaimLocks))
+	}
 	for _, g := range groups {
 		keys = append(keys, store.QueueLock(g.receiver, g.hostgroup))
+		if perReceiver[g.receiver] > store.MaxClaimLocks {
+			continue
+		}
 		for _, a := range g.alerts {
 			keys = append(keys, store.ClaimLock(g.receiver, a.Fingerprint))
 		}

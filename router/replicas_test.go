@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/alertrouter/alertrouter/internal/pgtest"
+	"github.com/alertrouter/alertrouter/internal/testenv"
 	"github.com/alertrouter/alertrouter/receivers/webhook/webhooktest"
 	"github.com/alertrouter/alertrouter/store"
 )
@@ -147,4 +148,71 @@ func TestOneReplicaLeads(t *testing.T) {
 	}
 	leader.Close() // gives its leases up
 	eventually(t, "the other replica leads", func() bool { return follower.srv.dispatcher.Leader() })
+}
+
+// Mass outages come as huge webhooks: each alert's own lock would overflow PostgreSQL's
+// lock table (shared by the server, 64 per connection by default); past
+// store.MaxClaimLocks a transaction locks the whole receiver instead.
+func TestHugeWebhooksDoNotExhaustTheLockTable(t *testing.T) {
+	testenv.SkipShort(t)
+	url := pgtest.New(t)
+	e := newReplica(t, url, `
+receivers:
+  - {name: a, log: {}}
+  - {name: b, log: {}}
+routes:
+  - hostgroup_regex: '.+'
+    receivers: [a, b]
+default_receivers: [a]
+`)
+	var wg sync.WaitGroup
+	for w := range 4 {
+		var alerts []alert
+		for i := range 5000 {
+			alerts = append(alerts, alert{name: "NodeDown", hostgroup: fmt.Sprintf("hg-%d", i%3), instance: fmt.Sprintf("w%d-node-%d", w, i)})
+		}
+		body := payload("am1", alerts...)
+		wg.Go(func() {
+			if r := e.post(body); r.Code != http.StatusOK {
+				t.Errorf("a 5,000-alert webhook answered %d: %.300s", r.Code, r.Raw)
+			}
+		})
+	}
+	wg.Wait()
+	if n := e.counter("alertrouter_alerts_received_total"); n != 4*5000 {
+		t.Errorf("%v alerts received, want 20,000", n)
+	}
+	if n := len(e.list("")); n < 4*3*2 {
+		t.Errorf("%d notifications, want at least 24 (4 webhooks x 3 host groups x 2 receivers)", n)
+	}
+}
+
+// A batch that takes longer than the lease to deliver (a slow destination, a backlog)
+// keeps the lease: nothing is sent twice, even with one replica.
+func TestALongBatchKeepsItsLease(t *testing.T) {
+	testenv.SkipShort(t)
+	url := pgtest.New(t)
+	hook := webhooktest.New(t)
+	hook.SetDelay(500 * time.Millisecond)
+	st, err := store.OpenPostgres(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnvOn(t, fmt.Sprintf(replicaConfig, hook.URL()), t.TempDir(), st, false)
+	for i := range 60 {
+		e.mustPost(payload("am1", alert{name: "A", hostgroup: fmt.Sprintf("gpu-%d", i), instance: fmt.Sprint("i", i)}))
+	}
+	e.Close()
+	st, err = store.OpenPostgres(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e = newEnvOn(t, fmt.Sprintf(replicaConfig, hook.URL()), t.TempDir(), st, true)
+	testenv.Eventually(t, 2*time.Minute, "60 deliveries", func() bool { return hook.Alerts() >= 60 })
+	time.Sleep(2 * time.Second)
+	for instance, n := range hook.AlertCounts("instance") {
+		if n != 1 {
+			t.Errorf("%s delivered %d times, want once", instance, n)
+		}
+	}
 }

@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -153,6 +155,11 @@ func (t *Tx) PutClaims(claims []Claim) error {
 		}
 		return nil
 	}
+	// In key order, as every writer of claims rows should: two transactions updating the
+	// same rows in opposite orders deadlock.
+	claims = slices.SortedFunc(slices.Values(claims), func(a, b Claim) int {
+		return cmp.Or(cmp.Compare(a.Receiver, b.Receiver), cmp.Compare(a.Fingerprint, b.Fingerprint))
+	})
 	n := len(claims)
 	receivers, fps, statuses := make([]string, n), make([]string, n), make([]string, n)
 	starts, notified, ids := make([]int64, n), make([]int64, n), make([]int64, n)

@@ -99,8 +99,9 @@ func (t *Tx) Enqueue(n NewNotification, now time.Time) (int64, error) {
 
 // EnqueueAll inserts pending notifications, in order (one statement on PostgreSQL), each
 // due now or after the pending ones of its receiver and host group, and returns their
-// ids. On a shared database, take their queues' locks first (Tx.Lock with QueueLock
-// keys); their receivers' replicas are woken when the transaction commits.
+// ids. On a shared database it holds their queues' locks (shared; see QueueLock), taken
+// with the caller's others if it locked them already; their receivers' replicas are woken
+// when the transaction commits.
 func (t *Tx) EnqueueAll(ns []NewNotification, now time.Time) ([]int64, error) {
 	ids := make([]int64, 0, len(ns))
 	if !t.pg {
@@ -120,6 +121,15 @@ func (t *Tx) EnqueueAll(ns []NewNotification, now time.Time) ([]int64, error) {
 	}
 	if len(ns) == 0 {
 		return ids, nil
+	}
+	// The queues' shared locks, if the caller has not taken them with its others: a retry
+	// pushing a queue back must not interleave with this insert.
+	queues := make([]LockKey, len(ns))
+	for i, n := range ns {
+		queues[i] = QueueLock(n.Receiver, n.Hostgroup)
+	}
+	if err := t.Lock(queues...); err != nil {
+		return nil, err
 	}
 	var (
 		receivers, routes, hostgroups, statuses, names = make([]string, len(ns)), make([]string, len(ns)), make([]string, len(ns)), make([]string, len(ns)), make([]string, len(ns))

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -8,11 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"log/slog"
 	"maps"
 	"net"
 	"net/url"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -79,6 +82,14 @@ func OpenPostgres(ctx context.Context, rawURL string) (*Store, error) {
 	// means the notification is on the primary's disk.
 	config.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	config.RuntimeParams["synchronous_commit"] = "on"
+	// A replica that dies or is cut off mid-transaction must not keep its locks on the
+	// server until the server's own TCP keepalive (2 h by default) ends the session: the
+	// server ends a transaction left idle, and probes its clients' connections.
+	config.RuntimeParams["idle_in_transaction_session_timeout"] = fmt.Sprint((txTimeout + 5*time.Second).Milliseconds())
+	config.RuntimeParams["tcp_keepalives_idle"] = fmt.Sprint(int(keepAlive.Seconds()))
+	config.RuntimeParams["tcp_keepalives_interval"] = "5"
+	config.RuntimeParams["tcp_keepalives_count"] = "3"
+	config.RuntimeParams["tcp_user_timeout"] = fmt.Sprint((txTimeout + 5*time.Second).Milliseconds())
 	if config.RuntimeParams["application_name"] == "" {
 		config.RuntimeParams["application_name"] = "alertrouter"
 	}
@@ -128,12 +139,22 @@ func (p *postgres) migrations() (*goose.Provider, error) {
 		goose.WithDisableGlobalRegistry(true), goose.WithSessionLocker(locker))
 }
 
-// describe names the database for messages: the URL without its password.
+// describe names the database for messages: user, host, port and database, rebuilt from
+// the parsed config, so that no password (in the user part, or password= and
+// sslpassword= in the query) can be in it; and sslmode, which says how it is reached.
 func describe(rawURL string, config *pgx.ConnConfig) string {
-	if u, err := url.Parse(rawURL); err == nil && u.Scheme != "" {
-		return u.Redacted()
+	u := url.URL{Scheme: "postgres", User: url.User(config.User), Host: net.JoinHostPort(config.Host, fmt.Sprint(config.Port)), Path: "/" + config.Database}
+	if strings.HasPrefix(config.Host, "/") { // a unix socket directory
+		u.Host, u.RawQuery = "", url.Values{"host": {config.Host}}.Encode()
 	}
-	return fmt.Sprintf("postgres://%s@%s:%d/%s", config.User, config.Host, config.Port, config.Database)
+	if parsed, err := url.Parse(rawURL); err == nil {
+		if mode := parsed.Query().Get("sslmode"); mode != "" {
+			q := u.Query()
+			q.Set("sslmode", mode)
+			u.RawQuery = q.Encode()
+		}
+	}
+	return u.String()
 }
 
 func newHolder() string {
@@ -206,11 +227,19 @@ func uniq(s []string) []string {
 	return slices.Compact(s)
 }
 
+// ping reports whether the database answers and takes writes: a standby after a
+// failover, or a database made read-only, answers but takes none.
 func (p *postgres) ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	var one int
-	return p.db.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+	var readOnly string
+	if err := p.db.QueryRowContext(ctx, "SHOW transaction_read_only").Scan(&readOnly); err != nil {
+		return err
+	}
+	if readOnly == "on" {
+		return errors.New("the database is read-only (a standby?): writes would fail")
+	}
+	return nil
 }
 
 // close gives up this replica's leases, so that another (or this one, restarted) takes
@@ -227,16 +256,35 @@ func (p *postgres) close() error {
 }
 
 // LockKey names what a transaction decides on, for Tx.Lock, and how: exclusive, or
-// shared with the other holders of the shared lock.
+// shared with the other holders of the shared lock. Keys come in three classes, taken in
+// this order: a receiver's (ReceiverLock), a queue's (QueueLock), an alert's (ClaimLock).
 type LockKey struct {
+	class  int
 	key    int64
 	shared bool
 }
 
+// The classes of lock keys, in the order a transaction takes them: nobody waits for a
+// lock of an earlier class while holding one of a later class, so there is no cycle.
+const (
+	receiverClass = iota
+	queueClass
+	claimClass
+)
+
+// ReceiverLock is the key of all the dedupe decisions of one receiver. A transaction that
+// locks single alerts holds it shared; one that decides on too many alerts to lock each
+// (PostgreSQL's lock table is shared by the whole server and small: 64 per connection by
+// default) holds it exclusive instead.
+func ReceiverLock(receiver string, exclusive bool) LockKey {
+	return LockKey{class: receiverClass, key: lockKey("receiver", receiver, ""), shared: !exclusive}
+}
+
 // ClaimLock is the key of one alert's dedupe decision at one receiver: exclusive, so that
-// two replicas decide on one alert one after the other.
+// two replicas decide on one alert one after the other. Take its receiver's lock shared
+// with it.
 func ClaimLock(receiver, fingerprint string) LockKey {
-	return LockKey{key: lockKey("claim", receiver, fingerprint)}
+	return LockKey{class: claimClass, key: lockKey("claim", receiver, fingerprint)}
 }
 
 // QueueLock is the key of one (receiver, host group) delivery queue, as an enqueue takes
@@ -244,8 +292,12 @@ func ClaimLock(receiver, fingerprint string) LockKey {
 // locks already order the notifications of one alert), while a retry, which pushes the
 // queue back, takes it exclusively (lockQueueOf) and never interleaves with an enqueue.
 func QueueLock(receiver, hostgroup string) LockKey {
-	return LockKey{key: lockKey("queue", receiver, hostgroup), shared: true}
+	return LockKey{class: queueClass, key: lockKey("queue", receiver, hostgroup), shared: true}
 }
+
+// MaxClaimLocks is how many alerts of one receiver a transaction locks one by one; past
+// it, it takes the receiver's lock exclusively.
+const MaxClaimLocks = 200
 
 func lockKey(kind, a, b string) int64 {
 	h := fnv.New64a()
@@ -257,29 +309,48 @@ func lockKey(kind, a, b string) int64 {
 }
 
 // Lock takes, on PostgreSQL, the transaction-scoped advisory locks of keys, all in one
-// round trip and in one order (sorted), so that two transactions never wait on each
-// other in a cycle. Take every lock a transaction needs in one call, before its reads:
-// two replicas that got the same alert then decide one after the other, and the second
-// sees the first's claim. The locks go with the transaction. SQLite needs none: its one
-// writer runs transactions one at a time.
+// round trip and in one order (by class, then sorted), so that two transactions never
+// wait on each other in a cycle. Take every lock a transaction needs in one call, before
+// its reads: two replicas that got the same alert then decide one after the other, and
+// the second sees the first's claim. The locks go with the transaction. SQLite needs
+// none: its one writer runs transactions one at a time.
 func (t *Tx) Lock(keys ...LockKey) error {
 	if !t.pg || len(keys) == 0 {
 		return nil
 	}
-	mode := make(map[int64]bool, len(keys)) // key -> shared; exclusive wins
+	type id struct {
+		class int
+		key   int64
+	}
+	mode := make(map[id]bool, len(keys)) // -> shared; exclusive wins
 	for _, k := range keys {
-		if shared, seen := mode[k.key]; !seen || shared {
-			mode[k.key] = k.shared
+		i := id{k.class, k.key}
+		if onlyShared, held := t.locks[i.key]; held && (k.shared || !onlyShared) {
+			continue // held already, as strongly
+		}
+		if shared, seen := mode[i]; !seen || shared {
+			mode[i] = k.shared
 		}
 	}
-	ks := slices.Sorted(maps.Keys(mode))
-	shared := make([]bool, len(ks))
-	for i, k := range ks {
-		shared[i] = mode[k]
+	if len(mode) == 0 {
+		return nil
+	}
+	ids := slices.SortedFunc(maps.Keys(mode), func(a, b id) int { return cmp.Or(cmp.Compare(a.class, b.class), cmp.Compare(a.key, b.key)) })
+	ks, shared := make([]int64, len(ids)), make([]bool, len(ids))
+	for i, k := range ids {
+		ks[i], shared[i] = k.key, mode[k]
 	}
 	if _, err := t.tx.ExecContext(t.ctx, `SELECT CASE WHEN s THEN pg_advisory_xact_lock_shared(k) ELSE pg_advisory_xact_lock(k) END
-		FROM unnest($1::bigint[], $2::bool[]) AS l(k, s)`, ks, shared); err != nil {
+		FROM unnest($1::bigint[], $2::bool[]) WITH ORDINALITY AS l(k, s, n) ORDER BY n`, ks, shared); err != nil {
 		return fmt.Errorf("lock: %w", err)
+	}
+	if t.locks == nil {
+		t.locks = map[int64]bool{}
+	}
+	for i, k := range ks {
+		if _, held := t.locks[k]; !held || !shared[i] {
+			t.locks[k] = shared[i]
+		}
 	}
 	return nil
 }
@@ -371,17 +442,26 @@ func (s *Store) Lease(ctx context.Context, name string) (bool, error) {
 // their commits land, until ctx ends. After every (re)connection it calls rescan, for
 // what was committed while it was not listening. It returns at once on SQLite, where the
 // dispatcher is told in-process.
-func (s *Store) Listen(ctx context.Context, wake func(receiver string), rescan func()) {
+func (s *Store) Listen(ctx context.Context, logger *slog.Logger, wake func(receiver string), rescan func()) {
 	if s.pg == nil {
 		return
 	}
-	wait := time.Second
+	const minWait = time.Second
+	wait := minWait
 	for ctx.Err() == nil {
+		connected := time.Now()
 		err := s.pg.listen(ctx, wake, rescan)
 		if ctx.Err() != nil {
 			return
 		}
-		_ = err // the connection dropped: the slow poll covers the gap, then we reconnect
+		// The connection dropped: the slow poll covers the gap, then we reconnect; soon
+		// again after a connection that lasted.
+		if time.Since(connected) > time.Minute {
+			wait = minWait
+		}
+		if logger != nil {
+			logger.Warn("Lost the PostgreSQL listener connection; reconnecting", "err", err, "in", wait)
+		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():

@@ -36,7 +36,7 @@ func TestPostgresLocksSerializeDecisionsAcrossReplicas(t *testing.T) {
 	const alerts, tries = 50, 4 // each replica tries each alert this many times at once
 	decide := func(s *Store, fp string) error {
 		return s.Update(context.Background(), func(tx *Tx) error {
-			if err := tx.Lock(ClaimLock("r", fp), QueueLock("r", "hg")); err != nil {
+			if err := tx.Lock(ReceiverLock("r", false), ClaimLock("r", fp), QueueLock("r", "hg")); err != nil {
 				return err
 			}
 			prev, err := tx.Claims("r", []string{fp})
@@ -117,7 +117,7 @@ func TestPostgresWakesOtherReplicas(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	woken, rescanned := make(chan string, 10), make(chan struct{}, 10)
-	go listener.Listen(ctx, func(r string) { woken <- r }, func() { rescanned <- struct{}{} })
+	go listener.Listen(ctx, nil, func(r string) { woken <- r }, func() { rescanned <- struct{}{} })
 	select {
 	case <-rescanned: // listening: what was committed before is looked at once
 	case <-time.After(30 * time.Second):

@@ -67,6 +67,8 @@ type Tx struct {
 	pg     bool
 	holder string
 	woken  []string
+	// locks are the advisory locks the transaction holds: true when only shared.
+	locks map[int64]bool
 }
 
 // statements are the SQLite writer's hot-path statements, prepared once: parsing SQL text

@@ -219,6 +219,7 @@ func TestStorageURLFlags(t *testing.T) {
 		{[]string{"migrate", "--storage.url=" + url, "--storage.url-file=" + urlFile}, "--storage.url and --storage.url-file are mutually exclusive"},
 		{[]string{"backup", "--storage.url=" + url, filepath.Join(t.TempDir(), "copy.db")}, "pg_dump"},
 		{[]string{"migrate", "--storage.url=postgres://alertrouter:s3cretpw@127.0.0.1:1/db?connect_timeout=1"}, "connect"},
+		{[]string{"migrate", "--storage.url=postgres://alertrouter@127.0.0.1:1/db?password=s3cretpw&sslpassword=s3cretpw&connect_timeout=1"}, "connect"},
 	} {
 		code, _, errOut := runCLI(t, tc.args...)
 		if code == 0 || !strings.Contains(errOut, tc.want) {
