@@ -207,7 +207,7 @@ func TestALongBatchKeepsItsLease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e = newEnvOn(t, fmt.Sprintf(replicaConfig, hook.URL()), t.TempDir(), st, true)
+	newEnvOn(t, fmt.Sprintf(replicaConfig, hook.URL()), t.TempDir(), st, true)
 	testenv.Eventually(t, 2*time.Minute, "60 deliveries", func() bool { return hook.Alerts() >= 60 })
 	time.Sleep(2 * time.Second)
 	for instance, n := range hook.AlertCounts("instance") {
