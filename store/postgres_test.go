@@ -179,3 +179,50 @@ func TestPostgresSessionSettings(t *testing.T) {
 		}
 	}
 }
+
+// A retry on one replica and an enqueue to the same queue on another, at the same moment:
+// the queue locks keep the resolution from becoming due before the firing it follows.
+func TestPostgresRetryAndEnqueueKeepTheQueueInOrder(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.New(t)
+	a, b := openPostgresTest(t, url), openReplica(t, url)
+	const queues = 200
+	firings := make([]int64, queues)
+	for i := range queues {
+		err := a.Update(ctx, func(tx *Tx) error {
+			ids, err := tx.EnqueueAll([]NewNotification{{Receiver: "r", Route: "x", Hostgroup: fmt.Sprint("hg-", i), Status: "firing", Payload: []byte(`{}`)}}, t0)
+			firings[i] = ids[0]
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	retryAt := t0.Add(time.Hour)
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*queues)
+	for i := range queues {
+		wg.Go(func() { errs <- a.MarkRetry(ctx, firings[i], retryAt, false, "503", t0) })
+		wg.Go(func() {
+			errs <- b.Update(ctx, func(tx *Tx) error {
+				_, err := tx.EnqueueAll([]NewNotification{{Receiver: "r", Route: "x", Hostgroup: fmt.Sprint("hg-", i), Status: "resolved", Payload: []byte(`{}`)}}, t0)
+				return err
+			})
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Due at any moment before the retry: no resolution may be, since its firing is not.
+	due, err := a.Due(ctx, "r", retryAt.Add(-time.Second), 10*queues)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(due) != 0 {
+		t.Fatalf("%d resolutions became due before their firings' retry", len(due))
+	}
+}
