@@ -226,3 +226,41 @@ func TestPostgresRetryAndEnqueueKeepTheQueueInOrder(t *testing.T) {
 		t.Fatalf("%d resolutions became due before their firings' retry", len(due))
 	}
 }
+
+// A replica whose link to the database goes silent in the middle of a transaction: the
+// server ends the session it left (idle_in_transaction_session_timeout), so its locks do
+// not outlive it, and another replica takes them within seconds, not hours.
+func TestPostgresPartitionMidTransactionReleasesTheLocks(t *testing.T) {
+	srv := pgtest.Start(t)
+	srv.CreateDatabase(t, "db")
+	partition := srv.NewPartition(t)
+	cutOff, other := openReplica(t, partition.URL("db")), openReplica(t, srv.URL("db"))
+	keys := []LockKey{ReceiverLock("r", false), ClaimLock("r", "fp"), QueueLock("r", "hg")}
+	locked := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- cutOff.Update(context.Background(), func(tx *Tx) error {
+			if err := tx.Lock(keys...); err != nil {
+				return err
+			}
+			close(locked)
+			partition.Cut()
+			_, err := tx.Claims("r", []string{"fp"})
+			return err
+		})
+	}()
+	<-locked
+	if err := <-done; err == nil {
+		t.Fatal("a transaction through a cut link committed")
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		err := other.Update(context.Background(), func(tx *Tx) error { return tx.Lock(keys...) })
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the other replica still cannot take the locks: %v", err)
+		}
+	}
+}

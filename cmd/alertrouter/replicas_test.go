@@ -8,7 +8,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -151,66 +150,14 @@ func TestReplicasRideOutPostgresRestarts(t *testing.T) {
 	t.Logf("%d alerts accepted, %d answers refused while the database was down, %d notifications sent twice", len(accepted), refused, len(resent))
 }
 
-// blackhole is a TCP proxy in front of PostgreSQL's unix socket that can stop
-// forwarding, as a network partition does: connections stay open and go silent.
-type blackhole struct {
-	ln  net.Listener
-	cut atomic.Bool
-}
-
-func newBlackhole(t *testing.T, socket string) *blackhole {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &blackhole{ln: ln}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			client, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go b.forward(client, socket)
-		}
-	}()
-	return b
-}
-
-func (b *blackhole) forward(client net.Conn, socket string) {
-	defer client.Close()
-	server, err := net.Dial("unix", socket)
-	if err != nil {
-		return
-	}
-	defer server.Close()
-	pipe := func(dst, src net.Conn) {
-		buf := make([]byte, 32<<10)
-		for {
-			n, err := src.Read(buf)
-			if err != nil {
-				return
-			}
-			if !b.cut.Load() {
-				if _, err := dst.Write(buf[:n]); err != nil {
-					return
-				}
-			}
-		}
-	}
-	go pipe(server, client)
-	pipe(client, server)
-}
-
 // A replica cut off from the database loses its leases and stops sending, with a batch
 // of notifications in hand; another replica takes its receiver over and delivers them. Only
 // the one in flight at the cut may go out twice.
 func TestReplicaCutOffFromTheDatabaseIsReplaced(t *testing.T) {
 	srv := pgtest.Start(t)
 	srv.CreateDatabase(t, "alertrouter")
-	hole := newBlackhole(t, srv.Socket())
-	direct := srv.URL("alertrouter")
-	viaProxy := fmt.Sprintf("postgres://postgres@%s/alertrouter?sslmode=disable", hole.ln.Addr())
+	partition := srv.NewPartition(t)
+	direct, viaProxy := srv.URL("alertrouter"), partition.URL("alertrouter")
 	rec := webhooktest.New(t)
 	cfg := fmt.Sprintf(replicaCfg, rec.URL())
 	cutAddr, okAddr := testenv.FreeAddr(t), testenv.FreeAddr(t)
@@ -234,7 +181,7 @@ func TestReplicaCutOffFromTheDatabaseIsReplaced(t *testing.T) {
 		accepted[inst[0]] = true
 	}
 	time.Sleep(500 * time.Millisecond) // the worker has its batch and is sending the first
-	hole.cut.Store(true)
+	partition.Cut()
 	release()
 
 	resent := deliveredOnce(t, rec, accepted)
