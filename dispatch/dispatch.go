@@ -317,7 +317,8 @@ func (d *Dispatcher) work(ctx context.Context, w *worker) {
 	}
 }
 
-// leaseBound shortens a worker's wait in replicated mode, so that it renews its lease in time.
+// leaseBound shortens a worker's wait in replicated mode: a wakeup from another replica
+// can be lost (the listener reconnecting), and a lease keepLease just took must be used.
 func (d *Dispatcher) leaseBound(wait time.Duration) time.Duration {
 	if d.store.Replicated() {
 		return min(wait, store.LeaseRenew)
