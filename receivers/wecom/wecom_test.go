@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -231,8 +233,8 @@ func TestAnswers(t *testing.T) {
 		{name: "system busy", script: func(f *wecomtest.Fake) { f.Refuse(-1, "system busy") }, says: "system busy"},
 		{name: "unknown code", script: func(f *wecomtest.Fake) { f.Refuse(48002, "api forbidden") }, limited: true, says: "code 48002 (api forbidden"},
 		{name: "5xx", script: func(f *wecomtest.Fake) { f.FailStatus(502) }, says: "502"},
-		{name: "not JSON", script: func(f *wecomtest.Fake) { f.AnswerRaw("<html>portal login " + wecomtest.Key + "</html>") }, says: "portal login"},
-		{name: "JSON without errcode", script: func(f *wecomtest.Fake) { f.AnswerRaw(`{"status":"ok"}`) }, says: `without a code: {"status":"ok"}`},
+		{name: "not JSON", script: func(f *wecomtest.Fake) { f.SetAnswer(body("<html>portal login " + wecomtest.Key + "</html>")) }, says: "portal login"},
+		{name: "JSON without errcode", script: func(f *wecomtest.Fake) { f.SetAnswer(body(`{"status":"ok"}`)) }, says: `without a code: {"status":"ok"}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -662,4 +664,9 @@ func FuzzAnswer(f *testing.F) {
 func typed(rc receivers.RobotConfig, messageType string) receivers.RobotConfig {
 	rc.MessageType = messageType
 	return rc
+}
+
+// body is an answer of HTTP 200 with this body, which need not be JSON.
+func body(b string) func(http.ResponseWriter) {
+	return func(w http.ResponseWriter) { io.WriteString(w, b) }
 }

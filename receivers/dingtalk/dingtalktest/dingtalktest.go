@@ -121,14 +121,12 @@ func (m Message) Rings() []string {
 // Fake is a fake DingTalk robot. Its methods are safe to call while it serves.
 type Fake struct {
 	srv *httptest.Server
+	// Script has the knobs Refuse, FailStatus and SetAnswer.
+	receivertest.Script
 
 	mu       sync.Mutex
 	secret   string
 	keyword  string
-	code     int // answered to every request when not 0
-	msg      string
-	status   int                         // HTTP status answered when not 0
-	answer   func(w http.ResponseWriter) // scripted answer when not nil
 	requests int
 	messages []Message
 	throttle receivertest.Throttle
@@ -174,31 +172,6 @@ func (f *Fake) SetKeyword(keyword string) {
 	f.keyword = keyword
 }
 
-// Refuse answers every valid request from now on with errcode code and errmsg msg, as
-// DingTalk answers a security failure (CodeSecurity, MsgIPNotAllowed), a dissolved
-// group or a code nobody documented; 0 stops it. Refused messages are not recorded.
-func (f *Fake) Refuse(code int, msg string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.code, f.msg = code, msg
-}
-
-// FailStatus answers every request from now on with HTTP status (a 5xx from DingTalk's
-// gateway); 0 stops it.
-func (f *Fake) FailStatus(status int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.status = status
-}
-
-// SetAnswer scripts the answer to every request from now on (a body that is not JSON);
-// nil answers as DingTalk does. Scripted answers record nothing.
-func (f *Fake) SetAnswer(answer func(w http.ResponseWriter)) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.answer = answer
-}
-
 // Throttle answers the next n valid requests as DingTalk does past 20 messages a minute
 // (errcode 130101), recording none of them; 0 stops throttling.
 func (f *Fake) Throttle(n int) { f.throttle.Set(n, 0) }
@@ -223,8 +196,9 @@ func (f *Fake) Messages() []Message {
 func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.requests++
-	secret, keyword, code, msg, status, scripted := f.secret, f.keyword, f.code, f.msg, f.status, f.answer
+	secret, keyword := f.secret, f.keyword
 	f.mu.Unlock()
+	code, msg, status, scripted := f.Scripted()
 	if r.Method != http.MethodPost || r.URL.Path != "/robot/send" {
 		http.NotFound(w, r)
 		return

@@ -186,15 +186,13 @@ func (m Message) Links() []string {
 // Fake is a fake Feishu custom bot. Its methods are safe to call while it serves.
 type Fake struct {
 	srv *httptest.Server
+	// Script has the knobs Refuse, FailStatus and SetAnswer.
+	receivertest.Script
 
 	mu           sync.Mutex
 	secret       string
 	legacy       bool
-	status       int
-	code         int
-	codeMsg      string
 	throttleCode int
-	answer       func(w http.ResponseWriter)
 	messages     []Message
 	throttle     receivertest.Throttle
 }
@@ -255,30 +253,6 @@ func (f *Fake) Throttled() int { return f.throttle.Count() }
 // CodeIPNotAllowed, CodeKeyword) and Feishu's message for it, recording none; 0 stops.
 func (f *Fake) FailSecurity(code int) { f.Refuse(code, messages[code]) }
 
-// Refuse answers every request from now on with code and msg (a code Feishu does not
-// document, say), recording none; 0 stops.
-func (f *Fake) Refuse(code int, msg string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.code, f.codeMsg = code, msg
-}
-
-// FailStatus answers every request from now on with an HTTP status (a 5xx from Feishu's
-// gateway) and an HTML page, recording none; 0 stops.
-func (f *Fake) FailStatus(status int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.status = status
-}
-
-// SetAnswer scripts the answer to every request from now on; nil answers as Feishu does.
-// Scripted answers record nothing.
-func (f *Fake) SetAnswer(answer func(w http.ResponseWriter)) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.answer = answer
-}
-
 // Messages returns a copy of the accepted messages, in order.
 func (f *Fake) Messages() []Message {
 	f.mu.Lock()
@@ -307,8 +281,9 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.mu.Lock()
-	answer, status, code, codeMsg, secret, legacy, throttleCode := f.answer, f.status, f.code, f.codeMsg, f.secret, f.legacy, f.throttleCode
+	secret, legacy, throttleCode := f.secret, f.legacy, f.throttleCode
 	f.mu.Unlock()
+	code, codeMsg, status, answer := f.Scripted()
 	switch {
 	case answer != nil:
 		answer(w)

@@ -61,15 +61,13 @@ type Message struct {
 // Fake is a fake WeCom group robot. Its methods are safe to call while it serves.
 type Fake struct {
 	srv *httptest.Server
+	// Script has the knobs Refuse, FailStatus and SetAnswer.
+	receivertest.Script
 
 	mu       sync.Mutex
 	messages []Message
 	requests int
 	denyIP   bool
-	status   int    // answer this HTTP status; 0: answer as WeCom does
-	code     int    // answer this errcode to valid requests; 0: accept
-	codeMsg  string // with this errmsg
-	raw      string // answer this body, HTTP 200; "": JSON
 	throttle receivertest.Throttle
 }
 
@@ -116,30 +114,6 @@ func (f *Fake) DenyIP(deny bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.denyIP = deny
-}
-
-// FailStatus answers every request with this HTTP status (a 5xx from WeCom's gateway);
-// 0 stops.
-func (f *Fake) FailStatus(status int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.status = status
-}
-
-// Refuse answers every request with a valid key with this errcode and errmsg (an
-// undocumented code, -1 "system busy"), recording nothing; 0 stops.
-func (f *Fake) Refuse(code int, msg string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.code, f.codeMsg = code, msg
-}
-
-// AnswerRaw answers every request with HTTP 200 and this body, which need not be JSON
-// (a captive portal); "" stops.
-func (f *Fake) AnswerRaw(body string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.raw = body
 }
 
 // Requests is how many requests the fake received, accepted or not.
@@ -225,8 +199,9 @@ type body struct {
 func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.requests++
-	status, denyIP, code, codeMsg, raw := f.status, f.denyIP, f.code, f.codeMsg, f.raw
+	denyIP := f.denyIP
 	f.mu.Unlock()
+	code, codeMsg, status, scripted := f.Scripted()
 	if status != 0 {
 		http.Error(w, "<html><body>502 Bad Gateway</body></html>", status)
 		return
@@ -235,8 +210,8 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	if raw != "" {
-		io.WriteString(w, raw)
+	if scripted != nil {
+		scripted(w)
 		return
 	}
 	if r.URL.Query().Get("key") != Key {
