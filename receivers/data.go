@@ -1,6 +1,9 @@
 package receivers
 
-import "github.com/prometheus/alertmanager/template"
+import (
+	"github.com/prometheus/alertmanager/template"
+	"github.com/prometheus/common/model"
+)
 
 // NewData is the template data of a notification in Alertmanager's shape: CommonLabels
 // and CommonAnnotations are the pairs that every alert has, as Alertmanager computes them.
@@ -33,4 +36,33 @@ func commonKV(alerts template.Alerts, kv func(*template.Alert) template.KV) temp
 		}
 	}
 	return common
+}
+
+// Urgency is how a message should look at a glance: resolved, or the most severe
+// severity label of its firing alerts (critical, then warning; anything else is info).
+type Urgency int
+
+// The urgencies, from calmest to most severe.
+const (
+	Resolved Urgency = iota
+	Info
+	Warning
+	Critical
+)
+
+// UrgencyOf is the urgency of d: Resolved when it is resolved.
+func UrgencyOf(d *Data) Urgency {
+	if d.Status == string(model.AlertResolved) {
+		return Resolved
+	}
+	u := Info
+	for _, a := range d.Alerts.Firing() {
+		switch a.Labels["severity"] {
+		case "critical":
+			return Critical
+		case "warning":
+			u = Warning
+		}
+	}
+	return u
 }

@@ -15,8 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/common/model"
-
 	"github.com/alertrouter/alertrouter/receivers"
 )
 
@@ -259,19 +257,7 @@ func escapedLen(s string) int {
 // Color is the card header's colour: green when resolved, else by the most severe firing
 // alert, as Slack's bar is.
 func Color(d *receivers.Data) string {
-	if d.Status == string(model.AlertResolved) {
-		return "green"
-	}
-	color := "blue" // info and unknown severities
-	for _, a := range d.Alerts.Firing() {
-		switch a.Labels["severity"] {
-		case "critical":
-			return "red"
-		case "warning":
-			color = "orange"
-		}
-	}
-	return color
+	return [...]string{receivers.Resolved: "green", receivers.Info: "blue", receivers.Warning: "orange", receivers.Critical: "red"}[receivers.UrgencyOf(d)]
 }
 
 // frame is a message but its text.

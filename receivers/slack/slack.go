@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/common/model"
 	"github.com/slack-go/slack"
 
 	"github.com/alertrouter/alertrouter/config/duration"
@@ -190,19 +189,7 @@ func (r *Receiver) attachment(m *receivers.Message) (slack.Attachment, error) {
 
 // Color is the attachment's bar: green when resolved, else by the most severe firing alert.
 func Color(d *receivers.Data) string {
-	if d.Status == string(model.AlertResolved) {
-		return "good"
-	}
-	color := "#439FE0" // info and unknown severities
-	for _, a := range d.Alerts.Firing() {
-		switch a.Labels["severity"] {
-		case "critical":
-			return "danger"
-		case "warning":
-			color = "warning"
-		}
-	}
-	return color
+	return [...]string{receivers.Resolved: "good", receivers.Info: "#439FE0", receivers.Warning: "warning", receivers.Critical: "danger"}[receivers.UrgencyOf(d)]
 }
 
 // classify sorts Slack's answers for the dispatcher: rate limits wait, 5xx and network
