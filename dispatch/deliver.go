@@ -113,12 +113,7 @@ func (d *Dispatcher) finishSent(w *worker, logger *slog.Logger, n *store.Notific
 	for i, f := range folded {
 		ids[i] = f.ID
 	}
-	var err error
-	if len(ids) == 0 {
-		err = d.store.MarkSent(context.Background(), n.ID, note, now)
-	} else {
-		err = d.store.MarkFolded(context.Background(), n.ID, ids, note, now)
-	}
+	err := d.store.MarkFolded(context.Background(), n.ID, ids, note, now)
 	if errors.Is(err, store.ErrLeaseLost) {
 		return d.leaseLost(w, logger, now)
 	}
@@ -157,7 +152,7 @@ func (d *Dispatcher) finishSent(w *worker, logger *slog.Logger, n *store.Notific
 // asks for the lease again before anything else.
 func (d *Dispatcher) leaseLost(w *worker, logger *slog.Logger, now time.Time) outcome {
 	logger.Warn("Another replica took over the receiver; its outcome was not recorded here")
-	w.leased.Store(false) // keepLease takes it again if nobody else has
+	w.leased.Store(false) // keepReceiverLease takes it again if nobody else has
 	return outcome{pauseUntil: now}
 }
 

@@ -138,20 +138,11 @@ func (d *Dispatcher) Run(ctx context.Context) {
 // the watchdog): always on SQLite, while it holds the leader lease on PostgreSQL.
 func (d *Dispatcher) Leader() bool { return d.leader.Load() }
 
-// lead takes and renews the leader lease every store.LeaseRenew until ctx is done.
+// lead holds the leader lease while it can (see keepLease) until ctx is done.
 func (d *Dispatcher) lead(ctx context.Context) {
-	for {
-		held, err := d.store.Lease(ctx, store.LeaderLease)
-		if err != nil && ctx.Err() == nil {
-			d.logger.Warn("Cannot renew the leader lease", "err", err)
-		}
-		if was := d.leader.Swap(held); was != held {
-			d.logger.Info("Leadership changed", "leader", held)
-		}
-		if sleep(ctx, store.LeaseRenew, nil); ctx.Err() != nil {
-			return
-		}
-	}
+	d.keepLease(ctx, store.LeaderLease, &d.leader, d.logger.With("lease", store.LeaderLease), func(held bool) {
+		d.logger.Info("Leadership changed", "leader", held)
+	})
 }
 
 // Notify wakes the workers of receivers that have new notifications, so that delivery
@@ -161,10 +152,7 @@ func (d *Dispatcher) Notify(receivers []string) {
 	defer d.mu.Unlock()
 	for _, name := range receivers {
 		if w, ok := d.workers[name]; ok {
-			select {
-			case w.wake <- struct{}{}:
-			default:
-			}
+			w.wakeUp()
 		}
 	}
 }
@@ -187,27 +175,39 @@ type worker struct {
 	// storeFailures counts store errors in a row, to back off from a failing store.
 	storeFailures int
 	// leased is set while this replica holds the receiver's lease (always on SQLite);
-	// keepLease maintains it, on its own goroutine, so that the lease is renewed through
-	// long attempts and pacing waits, not only between batches.
+	// keepReceiverLease maintains it.
 	leased atomic.Bool
 }
 
-// keepLease takes and renews, in replicated mode, the lease of the worker's receiver every
-// store.LeaseRenew until ctx is done, and keeps w.leased true while it is held.
-func (d *Dispatcher) keepLease(ctx context.Context, w *worker, logger *slog.Logger) {
+// keepLease takes and renews the lease name every store.LeaseRenew until ctx is done,
+// keeps held true while this replica holds it, and tells changed when that changes. It
+// runs on its own goroutine, so that a lease is renewed through long attempts and pacing
+// waits, not only between batches.
+func (d *Dispatcher) keepLease(ctx context.Context, name string, held *atomic.Bool, logger *slog.Logger, changed func(held bool)) {
 	for ctx.Err() == nil {
-		held, err := d.store.Lease(ctx, store.ReceiverLease(w.name))
+		now, err := d.store.Lease(ctx, name)
 		if err != nil && ctx.Err() == nil {
-			logger.Warn("Cannot renew the receiver's lease", "err", err)
+			logger.Warn("Cannot renew a lease", "err", err)
 		}
-		if was := w.leased.Swap(held); held && !was {
-			logger.Info("This replica delivers for the receiver now")
-			w.wakeUp()
-		} else if was && !held {
-			logger.Warn("This replica no longer delivers for the receiver: another took it over, or the database is out of reach")
+		if was := held.Swap(now); was != now {
+			changed(now)
 		}
 		sleep(ctx, store.LeaseRenew, nil)
 	}
+}
+
+// keepReceiverLease holds the lease of the worker's receiver (see keepLease), and wakes
+// the worker when it becomes this replica's.
+func (d *Dispatcher) keepReceiverLease(ctx context.Context, w *worker) {
+	logger := d.logger.With("receiver", w.name)
+	d.keepLease(ctx, store.ReceiverLease(w.name), &w.leased, logger, func(held bool) {
+		if held {
+			logger.Info("This replica delivers for the receiver now")
+			w.wakeUp()
+		} else {
+			logger.Warn("This replica no longer delivers for the receiver: another took it over, or the database is out of reach")
+		}
+	})
 }
 
 func (w *worker) wakeUp() {
@@ -251,7 +251,7 @@ func (d *Dispatcher) sync() {
 		w := &worker{name: name, wake: make(chan struct{}, 1), cancel: cancel, unrecorded: map[int64]error{}}
 		d.workers[name] = w
 		if d.store.Replicated() {
-			d.wg.Go(func() { d.keepLease(ctx, w, d.logger.With("receiver", name)) })
+			d.wg.Go(func() { d.keepReceiverLease(ctx, w) })
 		} else {
 			w.leased.Store(true) // one alertrouter per SQLite file
 		}
@@ -264,7 +264,7 @@ func (d *Dispatcher) work(ctx context.Context, w *worker) {
 	var pausedUntil time.Time
 	for ctx.Err() == nil {
 		if !w.leased.Load() {
-			// Another replica delivers for it; keepLease wakes us when it is ours.
+			// Another replica delivers for it; keepReceiverLease wakes us when it is ours.
 			sleep(ctx, store.LeaseRenew, w.wake)
 			continue
 		}
@@ -318,7 +318,7 @@ func (d *Dispatcher) work(ctx context.Context, w *worker) {
 }
 
 // leaseBound shortens a worker's wait in replicated mode: a wakeup from another replica
-// can be lost (the listener reconnecting), and a lease keepLease just took must be used.
+// can be lost (the listener reconnecting), and a lease just taken must be used.
 func (d *Dispatcher) leaseBound(wait time.Duration) time.Duration {
 	if d.store.Replicated() {
 		return min(wait, store.LeaseRenew)

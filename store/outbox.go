@@ -232,7 +232,7 @@ func (s *Store) MarkSent(ctx context.Context, id int64, note string, now time.Ti
 func (s *Store) MarkFolded(ctx context.Context, head int64, folded []int64, note string, now time.Time) error {
 	ms := now.UnixMilli()
 	err := s.Update(ctx, func(t *Tx) error {
-		if err := t.fence(head); err != nil {
+		if err := t.fence(head, false); err != nil {
 			return err
 		}
 		for _, id := range append([]int64{head}, folded...) {
@@ -275,10 +275,7 @@ func (s *Store) MarkRetry(ctx context.Context, id int64, next time.Time, throttl
 		inc = 0
 	}
 	err := s.Update(ctx, func(t *Tx) error {
-		if err := t.fence(id); err != nil {
-			return err
-		}
-		if err := t.lockQueueOf(id); err != nil {
+		if err := t.fence(id, true); err != nil {
 			return err
 		}
 		if _, err := t.tx.ExecContext(t.ctx, t.sql(`UPDATE notifications
@@ -301,7 +298,7 @@ func (s *Store) MarkRetry(ctx context.Context, id int64, next time.Time, throttl
 // alerts it carried are sent again when Alertmanager repeats them.
 func (s *Store) MarkDead(ctx context.Context, id int64, lastError string, now time.Time) error {
 	return s.Update(ctx, func(t *Tx) error {
-		if err := t.fence(id); err != nil {
+		if err := t.fence(id, false); err != nil {
 			return err
 		}
 		return t.markDead(id, 1, lastError, now)

@@ -290,7 +290,7 @@ func ClaimLock(receiver, fingerprint string) LockKey {
 // QueueLock is the key of one (receiver, host group) delivery queue, as an enqueue takes
 // it: shared, so that webhooks to one host group do not wait on each other (the claim
 // locks already order the notifications of one alert), while a retry, which pushes the
-// queue back, takes it exclusively (lockQueueOf) and never interleaves with an enqueue.
+// queue back, takes it exclusively (Tx.fence) and never interleaves with an enqueue.
 func QueueLock(receiver, hostgroup string) LockKey {
 	return LockKey{class: queueClass, key: lockKey("queue", receiver, hostgroup), shared: true}
 }
@@ -358,13 +358,15 @@ func (t *Tx) Lock(keys ...LockKey) error {
 // fence makes sure, on PostgreSQL, that this replica holds the lease of notification
 // id's receiver, and keeps the lease row from being taken over until the transaction
 // ends (FOR SHARE): an outcome is recorded only by the replica that delivers for the
-// receiver. A notification that is gone needs no fence.
-func (t *Tx) fence(id int64) error {
+// receiver. A notification that is gone needs no fence. When lockQueue is set it also
+// takes the exclusive lock of the notification's queue (see QueueLock): a retry that
+// pushes the queue back must not interleave with an enqueue to it.
+func (t *Tx) fence(id int64, lockQueue bool) error {
 	if !t.pg {
 		return nil
 	}
-	var receiver string
-	err := t.tx.QueryRowContext(t.ctx, `SELECT receiver FROM notifications WHERE id = $1`, id).Scan(&receiver)
+	var receiver, hostgroup string
+	err := t.tx.QueryRowContext(t.ctx, `SELECT receiver, hostgroup FROM notifications WHERE id = $1`, id).Scan(&receiver, &hostgroup)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}
@@ -380,23 +382,8 @@ func (t *Tx) fence(id int64) error {
 	if err != nil {
 		return fmt.Errorf("fence: %w", err)
 	}
-	return nil
-}
-
-// lockQueueOf takes, on PostgreSQL, the queue lock of notification id's receiver and host
-// group (see Tx.Lock): a retry that pushes the queue back must not interleave with an
-// enqueue to it.
-func (t *Tx) lockQueueOf(id int64) error {
-	if !t.pg {
+	if !lockQueue {
 		return nil
-	}
-	var receiver, hostgroup string
-	err := t.tx.QueryRowContext(t.ctx, `SELECT receiver, hostgroup FROM notifications WHERE id = $1`, id).Scan(&receiver, &hostgroup)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("lock queue: %w", err)
 	}
 	exclusive := QueueLock(receiver, hostgroup)
 	exclusive.shared = false
