@@ -54,7 +54,7 @@ type AnswerError struct {
 func (e *AnswerError) Error() string {
 	s := fmt.Sprintf("%s answered code %d", e.Platform, e.Code)
 	if msg := strings.TrimSpace(e.Msg); msg != "" {
-		s += fmt.Sprintf(" (%s)", truncateBytes(strings.ToValidUTF8(msg, ""), 200))
+		s += fmt.Sprintf(" (%s)", TruncateBytes(strings.ToValidUTF8(msg, ""), 200))
 	}
 	if e.Hint != "" {
 		s += ": " + e.Hint

@@ -132,9 +132,7 @@ func cutBytes(s string, keep int) string {
 
 // TruncateBytes cuts s to at most limit bytes, never inside a character, and marks the
 // cut with an ellipsis: for titles and excerpts that have a limit of their own.
-func TruncateBytes(s string, limit int) string { return truncateBytes(s, limit) }
-
-func truncateBytes(s string, limit int) string {
+func TruncateBytes(s string, limit int) string {
 	if len(s) <= limit {
 		return s
 	}

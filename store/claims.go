@@ -173,9 +173,6 @@ func (t *Tx) PutClaims(claims []Claim) error {
 	return nil
 }
 
-// PutClaim writes one claim (see PutClaims).
-func (t *Tx) PutClaim(c Claim) error { return t.PutClaims([]Claim{c}) }
-
 // lastPerKey keeps the last claim of each (receiver, fingerprint), in order: one
 // statement cannot update a row twice.
 func lastPerKey(claims []Claim) []Claim {

@@ -254,18 +254,6 @@ func (s *Store) MarkFolded(ctx context.Context, head int64, folded []int64, note
 	return nil
 }
 
-// exec runs one statement as a write operation.
-func (s *Store) exec(ctx context.Context, what, query string, args ...any) error {
-	err := s.Update(ctx, func(t *Tx) error {
-		_, err := t.tx.ExecContext(t.ctx, t.sql(query), args...)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	return nil
-}
-
 // MarkRetry schedules another attempt, and holds back the later notifications of the
 // same receiver and host group until then. A throttled attempt (the receiver asked us to
 // wait) does not count as an attempt.

@@ -111,14 +111,6 @@ func (s *Store) closeDBs() error {
 	return errors.Join(errs...)
 }
 
-// Path is the SQLite database file; empty on PostgreSQL.
-func (s *Store) Path() string {
-	if s.pg != nil {
-		return ""
-	}
-	return s.where
-}
-
 // The kinds of connection the store opens.
 type connRole int
 

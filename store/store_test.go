@@ -36,7 +36,7 @@ func enqueue(t *testing.T, s *Store, receiver string, now time.Time, claims ...C
 		}
 		for _, c := range claims {
 			c.Receiver, c.NotificationID = receiver, id
-			if err := tx.PutClaim(c); err != nil {
+			if err := tx.PutClaims([]Claim{c}); err != nil {
 				return err
 			}
 		}
@@ -281,7 +281,7 @@ func testGroupCommitIsolatesFailures(t *testing.T, open opener) {
 				if err != nil {
 					return err
 				}
-				if err := tx.PutClaim(Claim{Receiver: "r", Fingerprint: fmt.Sprint(i), Status: "firing", StartsAt: t0, NotifiedAt: t0, NotificationID: id}); err != nil {
+				if err := tx.PutClaims([]Claim{{Receiver: "r", Fingerprint: fmt.Sprint(i), Status: "firing", StartsAt: t0, NotifiedAt: t0, NotificationID: id}}); err != nil {
 					return err
 				}
 				if i%10 == 0 {
@@ -339,8 +339,11 @@ func TestGroupCommitAbortsWhenTheTransactionIsGone(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t, t.TempDir())
 	// RAISE(ROLLBACK) undoes the whole transaction, as SQLITE_FULL does.
-	if err := s.exec(ctx, "trigger", `CREATE TRIGGER boom BEFORE INSERT ON notifications
-		WHEN NEW.receiver = 'boom' BEGIN SELECT RAISE(ROLLBACK, 'simulated disk full'); END`); err != nil {
+	if err := s.Update(ctx, func(tx *Tx) error {
+		_, err := tx.tx.ExecContext(tx.ctx, `CREATE TRIGGER boom BEFORE INSERT ON notifications
+		WHEN NEW.receiver = 'boom' BEGIN SELECT RAISE(ROLLBACK, 'simulated disk full'); END`)
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
 	enqueueOp := func(receiver string) func(*Tx) error {
