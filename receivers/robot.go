@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -160,3 +161,32 @@ func MarshalJSON(v any) ([]byte, error) {
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
+
+// Robot is what the IM robot receivers share when they send: their config's templates,
+// their HTTP client and their pace. Each receiver embeds one, beside its own config.
+type Robot struct {
+	conf   *RobotConfig
+	tmpl   *Templates
+	client HTTPClient
+}
+
+// NewRobot is the Robot of a validated config.
+func NewRobot(conf *RobotConfig, tmpl *Templates) Robot {
+	return Robot{conf: conf, tmpl: tmpl, client: NewHTTPClientFor(&conf.HTTPClientConfig, conf.Timeout.Or(DefaultRobotTimeout))}
+}
+
+// RateLimit is how fast the dispatcher may send to the robot.
+func (r *Robot) RateLimit() (float64, int) { return r.conf.RateLimit, r.conf.Burst }
+
+// Client is the robot's HTTP client, or why there is none.
+func (r *Robot) Client() (*http.Client, error) { return r.client.Get() }
+
+// Data is m's template data with its values escaped (IMEscape, IMEscapeURL): data that
+// can mention no one and make no markup.
+func (r *Robot) Data(m *Message) *Data { return MapData(m.Data, IMEscape, IMEscapeURL) }
+
+// Title renders the title template on escaped data.
+func (r *Robot) Title(d *Data) (string, error) { return r.tmpl.Text(r.conf.Title, d) }
+
+// Text renders the text template on escaped data.
+func (r *Robot) Text(d *Data) (string, error) { return r.tmpl.Text(r.conf.Text, d) }

@@ -133,9 +133,8 @@ func checkToken(raw string) error {
 
 // Receiver posts to a DingTalk robot.
 type Receiver struct {
-	conf   *Config
-	tmpl   *receivers.Templates
-	client receivers.HTTPClient
+	receivers.Robot
+	conf *Config
 }
 
 var (
@@ -146,12 +145,8 @@ var (
 
 // New returns a receiver for a validated conf.
 func New(conf *Config, tmpl *receivers.Templates) *Receiver {
-	return &Receiver{conf: conf, tmpl: tmpl,
-		client: receivers.NewHTTPClientFor(&conf.HTTPClientConfig, conf.Timeout.Or(receivers.DefaultRobotTimeout))}
+	return &Receiver{Robot: receivers.NewRobot(&conf.RobotConfig, tmpl), conf: conf}
 }
-
-// RateLimit is how fast the dispatcher may send to this robot.
-func (r *Receiver) RateLimit() (float64, int) { return r.conf.RateLimit, r.conf.Burst }
 
 // Fits reports whether m renders in one message within MaxText with all its alerts: it
 // measures exactly what Send would send.
@@ -175,7 +170,7 @@ func (r *Receiver) Send(ctx context.Context, m *receivers.Message) (err error) {
 	if err != nil {
 		return err
 	}
-	client, err := r.client.Get()
+	client, err := r.Client()
 	if err != nil {
 		return err
 	}
@@ -287,8 +282,8 @@ type prepared struct {
 }
 
 func (r *Receiver) prepare(m *receivers.Message) (*prepared, error) {
-	data := receivers.MapData(m.Data, receivers.IMEscape, receivers.IMEscapeURL)
-	title, err := r.tmpl.Text(r.conf.Title, data)
+	data := r.Data(m)
+	title, err := r.Title(data)
 	if err != nil {
 		return nil, receivers.Permanent(fmt.Errorf("render title: %w", err))
 	}
@@ -312,7 +307,7 @@ func (r *Receiver) prepare(m *receivers.Message) (*prepared, error) {
 	return &prepared{
 		preview: receivers.TruncateBytes(title, maxTitle),
 		data:    data,
-		body:    func(d *receivers.Data) (string, error) { return r.tmpl.Text(r.conf.Text, d) },
+		body:    func(d *receivers.Data) (string, error) { return r.Text(d) },
 		compose: compose,
 		fit: receivers.Fit{
 			Limit: MaxText,

@@ -114,9 +114,8 @@ func (c *Config) signed() bool { return c.Secret != "" || c.SecretFile != "" }
 
 // Receiver posts to a Feishu custom bot.
 type Receiver struct {
-	conf   *Config
-	tmpl   *receivers.Templates
-	client receivers.HTTPClient
+	receivers.Robot
+	conf *Config
 }
 
 var (
@@ -127,11 +126,8 @@ var (
 
 // New returns a receiver for a validated conf.
 func New(conf *Config, tmpl *receivers.Templates) *Receiver {
-	return &Receiver{conf: conf, tmpl: tmpl, client: receivers.NewHTTPClientFor(&conf.HTTPClientConfig, conf.Timeout.Or(receivers.DefaultRobotTimeout))}
+	return &Receiver{Robot: receivers.NewRobot(&conf.RobotConfig, tmpl), conf: conf}
 }
-
-// RateLimit is how fast the dispatcher may send to this receiver.
-func (r *Receiver) RateLimit() (float64, int) { return r.conf.RateLimit, r.conf.Burst }
 
 // Send posts the notification as one message, within Feishu's size limit.
 func (r *Receiver) Send(ctx context.Context, m *receivers.Message) (err error) {
@@ -147,7 +143,7 @@ func (r *Receiver) Send(ctx context.Context, m *receivers.Message) (err error) {
 		return fmt.Errorf("secret_file: %w", err)
 	}
 	secrets = append(secrets, secret)
-	client, err := r.client.Get()
+	client, err := r.Client()
 	if err != nil {
 		return err
 	}
@@ -215,14 +211,14 @@ func (r *Receiver) body(m *receivers.Message, timestamp, sign string) ([]byte, e
 }
 
 func (r *Receiver) renderText(d *receivers.Data) (string, error) {
-	return r.tmpl.Text(r.conf.Text, d)
+	return r.Text(d)
 }
 
 // prepare renders what a message of m holds besides its text, and the Fit that measures
 // the text by the whole request it makes: Send and Fits share it.
 func (r *Receiver) prepare(m *receivers.Message, timestamp, sign string) (*frame, *receivers.Data, receivers.Fit, error) {
-	data := receivers.MapData(m.Data, receivers.IMEscape, receivers.IMEscapeURL)
-	title, err := r.tmpl.Text(r.conf.Title, data)
+	data := r.Data(m)
+	title, err := r.Title(data)
 	if err != nil {
 		return nil, nil, receivers.Fit{}, fmt.Errorf("render title: %w", err)
 	}

@@ -146,9 +146,8 @@ func (c *Config) SecretFiles() map[string]string {
 
 // Receiver posts to one WeCom group robot.
 type Receiver struct {
-	conf   *Config
-	tmpl   *receivers.Templates
-	client receivers.HTTPClient
+	receivers.Robot
+	conf *Config
 }
 
 var (
@@ -159,11 +158,8 @@ var (
 
 // New returns a receiver for a validated conf.
 func New(conf *Config, tmpl *receivers.Templates) *Receiver {
-	return &Receiver{conf: conf, tmpl: tmpl, client: receivers.NewHTTPClientFor(&conf.HTTPClientConfig, conf.Timeout.Or(receivers.DefaultRobotTimeout))}
+	return &Receiver{Robot: receivers.NewRobot(&conf.RobotConfig, tmpl), conf: conf}
 }
-
-// RateLimit is how fast the dispatcher may send to this robot.
-func (r *Receiver) RateLimit() (float64, int) { return r.conf.RateLimit, r.conf.Burst }
 
 // Codes is WeCom's table of answer codes (errcode); the others are retried a few times.
 var Codes = map[int]receivers.CodeMeaning{
@@ -213,7 +209,7 @@ func (r *Receiver) Send(ctx context.Context, m *receivers.Message) (err error) {
 		return err
 	}
 	secrets = append(secrets, hook)
-	client, err := r.client.Get()
+	client, err := r.Client()
 	if err != nil {
 		return err
 	}
@@ -284,12 +280,12 @@ type layout struct {
 
 func (r *Receiver) layout(m *receivers.Message) (*layout, error) {
 	// Values are data: they mention nobody and make no markup.
-	data := receivers.MapData(m.Data, receivers.IMEscape, receivers.IMEscapeURL)
-	title, err := r.tmpl.Text(r.conf.Title, data)
+	data := r.Data(m)
+	title, err := r.Title(data)
 	if err != nil {
 		return nil, fmt.Errorf("render title: %w", err)
 	}
-	l := &layout{data: data, render: func(d *receivers.Data) (string, error) { return r.tmpl.Text(r.conf.Text, d) }}
+	l := &layout{data: data, render: func(d *receivers.Data) (string, error) { return r.Text(d) }}
 	limit := MaxText
 	if r.conf.MessageType == Markdown {
 		limit = MaxMarkdown
