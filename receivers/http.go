@@ -58,17 +58,10 @@ func CheckURL(raw string) error {
 	return nil
 }
 
-// PostJSON posts body to rawURL, with a bearer token when token is not empty and the
-// extra headers, and turns the answer into an error classified for the dispatcher (see CheckResponse).
-func PostJSON(ctx context.Context, client *http.Client, rawURL, token string, body []byte, header http.Header) error {
-	header = header.Clone()
-	if header == nil {
-		header = http.Header{}
-	}
-	if token != "" {
-		header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := Post(ctx, client, rawURL, "application/json", body, header)
+// PostChecked posts body with the content type and extra headers, and turns the answer
+// into an error classified for the dispatcher (see CheckResponse).
+func PostChecked(ctx context.Context, client *http.Client, rawURL, contentType string, body []byte, header http.Header) error {
+	resp, err := Post(ctx, client, rawURL, contentType, body, header)
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-func TestPostJSONClassifiesAnswers(t *testing.T) {
+func TestPostCheckedClassifiesAnswers(t *testing.T) {
 	tests := []struct {
 		code       int
 		header     map[string]string
@@ -42,7 +42,7 @@ func TestPostJSONClassifiesAnswers(t *testing.T) {
 			w.WriteHeader(tt.code)
 			_, _ = w.Write([]byte("  the reason\n"))
 		}))
-		err := PostJSON(context.Background(), NewHTTPClient(5*time.Second), srv.URL, "", []byte(`{}`), nil)
+		err := PostChecked(context.Background(), NewHTTPClient(5*time.Second), srv.URL, "application/json", []byte(`{}`), nil)
 		srv.Close()
 		if tt.ok {
 			if err != nil {
@@ -71,11 +71,11 @@ func TestPostJSONClassifiesAnswers(t *testing.T) {
 	}
 }
 
-func TestPostJSONSendsTokenAndHeaders(t *testing.T) {
+func TestPostCheckedSendsTokenAndHeaders(t *testing.T) {
 	var got http.Header
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = r.Header.Clone() }))
 	defer srv.Close()
-	if err := PostJSON(context.Background(), srv.Client(), srv.URL, "tok", []byte(`{}`), http.Header{"X-Id": {"7"}}); err != nil {
+	if err := PostChecked(context.Background(), srv.Client(), srv.URL, "application/json", []byte(`{}`), http.Header{"X-Id": {"7"}, "Authorization": {"Bearer tok"}}); err != nil {
 		t.Fatal(err)
 	}
 	if got.Get("Authorization") != "Bearer tok" || got.Get("X-Id") != "7" || got.Get("Content-Type") != "application/json" || got.Get("User-Agent") != UserAgent {
@@ -83,15 +83,15 @@ func TestPostJSONSendsTokenAndHeaders(t *testing.T) {
 	}
 }
 
-func TestPostJSONRedactsURL(t *testing.T) {
+func TestPostCheckedRedactsURL(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL + "/services/T0/B0/s3cr3t"
 	srv.Close()
-	err := PostJSON(context.Background(), http.DefaultClient, url, "", []byte(`{}`), nil)
+	err := PostChecked(context.Background(), http.DefaultClient, url, "application/json", []byte(`{}`), nil)
 	if err == nil || strings.Contains(err.Error(), "s3cr3t") || IsPermanent(err) {
 		t.Fatalf("error = %v, want a retryable error without the URL", err)
 	}
-	err = PostJSON(context.Background(), http.DefaultClient, "http://[::1]:namedport/s3cr3t", "", nil, nil)
+	err = PostChecked(context.Background(), http.DefaultClient, "http://[::1]:namedport/s3cr3t", "application/json", nil, nil)
 	if err == nil || strings.Contains(err.Error(), "s3cr3t") || !IsPermanent(err) {
 		t.Fatalf("invalid URL error = %v", err)
 	}

@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"mime"
 	"net/http"
@@ -255,16 +254,7 @@ func (r *Receiver) Send(ctx context.Context, m *receivers.Message) (err error) {
 	if token != "" {
 		header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := receivers.Post(ctx, client, rawURL, r.conf.contentType(), body, header)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		// Read a little of what is left, so that the connection can be reused.
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, receivers.MaxAnswer))
-		resp.Body.Close()
-	}()
-	return receivers.CheckResponse(resp)
+	return receivers.PostChecked(ctx, client, rawURL, r.conf.contentType(), body, header)
 }
 
 // contentType is content_type, or its default for a config that skipped Validate.
