@@ -38,6 +38,17 @@ func (c *HTTPClientConfig) Validate() error {
 // NewClient is a client for the destination, bounded by timeout, with the proxy and TLS
 // settings, that does not follow redirects (see NewHTTPClient).
 func (c *HTTPClientConfig) NewClient(timeout time.Duration) (*http.Client, error) {
+	transport, err := c.NewTransport()
+	if err != nil {
+		return nil, err
+	}
+	client := NewHTTPClient(timeout)
+	client.Transport = transport
+	return client, nil
+}
+
+// NewTransport is the transport of the settings, for clients that an SDK builds (Aliyun's).
+func (c *HTTPClientConfig) NewTransport() (*http.Transport, error) {
 	tlsConf, err := promconfig.NewTLSConfig(&c.TLSConfig)
 	if err != nil {
 		return nil, fmt.Errorf("tls_config: %w", err)
@@ -52,9 +63,7 @@ func (c *HTTPClientConfig) NewClient(timeout time.Duration) (*http.Client, error
 		}
 		transport.Proxy = http.ProxyURL(u)
 	}
-	client := NewHTTPClient(timeout)
-	client.Transport = transport
-	return client, nil
+	return transport, nil
 }
 
 // Secrets are the client settings' secrets, for Scrub: a proxy may echo its own URL,

@@ -64,6 +64,8 @@ type Config struct {
 	Endpoint string            `yaml:"endpoint"`
 	Scheme   string            `yaml:"scheme"` // https (default) or http
 	Timeout  duration.Duration `yaml:"timeout"`
+
+	receivers.HTTPClientConfig `yaml:",inline"`
 }
 
 var (
@@ -114,7 +116,7 @@ func (c *Config) Validate() error {
 	if c.Content == "" {
 		c.Content = DefaultContent
 	}
-	return nil
+	return c.HTTPClientConfig.Validate()
 }
 
 // CheckTemplates renders the content once, so that a broken template rejects the config.
@@ -175,8 +177,9 @@ func (r *Receiver) Send(ctx context.Context, m *receivers.Message) (err error) {
 	if err != nil {
 		return err
 	}
-	// Requests carry only a signature, but an answer must not carry the secret either.
-	defer func() { err = receivers.Scrub(err, secret) }()
+	// Requests carry only a signature, but an answer must not carry the secret either,
+	// nor a proxy its own URL and password.
+	defer func() { err = receivers.Scrub(err, append(r.conf.Secrets(), secret)...) }()
 	for _, batch := range batches(events) {
 		if err := r.put(ctx, client, batch); err != nil {
 			return err
@@ -257,6 +260,18 @@ func (r *Receiver) client() (client *cms.Client, secret string, err error) {
 	conf := sdk.NewConfig().WithTimeout(timeout).WithAutoRetry(false).WithScheme(strings.ToUpper(r.conf.Scheme))
 	if client, err = cms.NewClientWithOptions(r.conf.RegionID, conf, cred); err != nil {
 		return nil, "", receivers.Permanent(fmt.Errorf("cms client: %s", scrub(err.Error())))
+	}
+	// proxy_url and tls_config, as on every HTTP receiver. The SDK applies a proxy and
+	// InsecureSkipVerify of its own on each request: give it ours, so that it keeps them.
+	transport, err := r.conf.HTTPClientConfig.NewTransport()
+	if err != nil {
+		return nil, "", err
+	}
+	client.SetTransport(transport)
+	client.SetHTTPSInsecure(r.conf.TLSConfig.InsecureSkipVerify)
+	if proxy := string(r.conf.ProxyURL); proxy != "" {
+		client.SetHttpProxy(proxy)
+		client.SetHttpsProxy(proxy)
 	}
 	r.cached, r.key = client, key
 	return client, secret, nil

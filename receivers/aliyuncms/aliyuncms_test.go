@@ -238,3 +238,29 @@ func TestEchoedRequestsLeakNoSecret(t *testing.T) {
 		t.Errorf("error carries the request's signature: %v", err)
 	}
 }
+
+// Like every HTTP receiver: through a proxy (teams in China reach cloud APIs through one),
+// and to an endpoint behind a private CA.
+func TestProxyAndPrivateCA(t *testing.T) {
+	f := cmstest.New(t)
+	proxy := receivertest.NewProxy(t)
+	c := config(f)
+	c.ProxyURL = receivers.Secret(proxy.URL())
+	if err := newReceiver(t, c).Send(context.Background(), receivertest.Message(1, "firing", "critical")); err != nil {
+		t.Fatalf("through the proxy: %v", err)
+	}
+	if hosts := proxy.Hosts(); len(hosts) != 1 || hosts[0] != f.Host() || len(f.Events()) != 1 {
+		t.Fatalf("the proxy saw %v and the fake %d events, want %s and 1", hosts, len(f.Events()), f.Host())
+	}
+
+	tlsFake := cmstest.NewTLS(t)
+	c = config(tlsFake)
+	c.Scheme = "https"
+	if err := newReceiver(t, c).Send(context.Background(), receivertest.Message(1, "firing", "critical")); err == nil || receivers.IsPermanent(err) {
+		t.Fatalf("a server of an unknown CA: %v, want a retryable refusal", err)
+	}
+	c.TLSConfig.CAFile = receivertest.CAFile(t, tlsFake.Server())
+	if err := newReceiver(t, c).Send(context.Background(), receivertest.Message(1, "firing", "critical")); err != nil || len(tlsFake.Events()) != 1 {
+		t.Fatalf("with ca_file: %v, %d events", err, len(tlsFake.Events()))
+	}
+}

@@ -45,10 +45,20 @@ type Fake struct {
 // New starts a fake, closed when the test ends.
 func New(t testing.TB) *Fake {
 	f := &Fake{}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.srv.Close)
+	f.srv = receivertest.Serve(t, http.HandlerFunc(f.serve))
 	return f
 }
+
+// NewTLS starts a fake over HTTPS with a certificate of its own (a private CA, see
+// receivertest.CAFile), for a receiver with scheme https.
+func NewTLS(t testing.TB) *Fake {
+	f := &Fake{}
+	f.srv = receivertest.ServeTLS(t, http.HandlerFunc(f.serve))
+	return f
+}
+
+// Server is the fake's server, for receivertest.CAFile.
+func (f *Fake) Server() *httptest.Server { return f.srv }
 
 // Host is the fake's host:port, for a receiver's endpoint with scheme http: the CMS
 // receiver takes an endpoint, not a URL.
