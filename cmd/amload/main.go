@@ -6,6 +6,14 @@
 //
 // Every alert is new (a unique instance label), so each is routed, claimed and enqueued:
 // the router's worst case. Stop a run early with Ctrl-C.
+//
+// --serve-ceiling=ADDR runs, instead, the ceiling to compare alertrouter with: a server
+// that reads and decodes each webhook exactly as alertrouter does (router.DecodePayload)
+// and answers 200, storing nothing. What amload reaches against it is the most that HTTP
+// and JSON allow on this machine:
+//
+//	go run ./cmd/amload --serve-ceiling=:9097 &
+//	go run ./cmd/amload --url=http://127.0.0.1:9097/webhook --concurrency=32 --duration=20s
 package main
 
 import (
@@ -35,8 +43,16 @@ func main() {
 		perWebhook  = flag.Int("alerts", 10, "alerts per webhook")
 		hostgroups  = flag.Int("hostgroups", 4, "distinct hostgroup values")
 		token       = flag.String("bearer-token", "", "bearer token for the webhook")
+		ceiling     = flag.String("serve-ceiling", "", "instead of sending, serve a /webhook on this address that only decodes and answers 200")
 	)
 	flag.Parse()
+	if *ceiling != "" {
+		if err := serveCeiling(*ceiling); err != nil {
+			fmt.Fprintln(os.Stderr, "amload:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, *duration)
