@@ -41,7 +41,7 @@ func (d *Dispatcher) deliver(ctx context.Context, w *worker, logger *slog.Logger
 		// Delivered already; only the record of it failed. Record it, don't resend it.
 		return d.finishSent(w, logger, n, nil, partial, d.now())
 	}
-	msg, err := decode(n)
+	msg, err := Decode(n)
 	if err != nil {
 		return d.finishDead(w, logger, n, "permanent", err)
 	}
@@ -163,7 +163,7 @@ func (d *Dispatcher) leaseLost(w *worker, logger *slog.Logger, now time.Time) ou
 func digest(f receivers.Folder, msg *receivers.Message, candidates []*store.Notification) (*receivers.Message, []*store.Notification, error) {
 	msgs := []*receivers.Message{msg}
 	for _, c := range candidates {
-		m, err := decode(c)
+		m, err := Decode(c)
 		if err != nil {
 			break
 		}

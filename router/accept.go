@@ -95,8 +95,14 @@ func (s *Server) accept(ctx context.Context, rt *runtime, p *Payload, now time.T
 	var woken []string
 	defer func() { s.dispatcher.Notify(woken) }() // what was committed goes out, even if a later commit failed
 	for i, chunk := range chunks(groups, maxAlertsPerCommit) {
-		t := newTally()
-		notifications := 0
+		// Everything that does not depend on the dedupe decisions is done before the
+		// transaction, in this request's goroutine: SQLite's one writer runs the
+		// transactions of all requests one after the other.
+		batches, err := newBatches(chunk, rt.cfg.Global.HostgroupLabel, p.Data.ExternalURL)
+		if err != nil {
+			return acceptResult{}, err
+		}
+		keys := claimKeys(chunk)
 		// Replicas on one database decide one after the other on the same alert, and
 		// enqueue to one queue in order (ARCHITECTURE.md, invariant 3). SQLite's one
 		// writer needs no locks: the keys are not even hashed there.
@@ -104,8 +110,11 @@ func (s *Server) accept(ctx context.Context, rt *runtime, p *Payload, now time.T
 		if s.store.Replicated() {
 			locks = lockKeys(chunk)
 		}
-		err := s.store.Update(ctx, func(tx *store.Tx) error {
-			if err := tx.Lock(locks...); err != nil {
+		t := newTally()
+		notifications := 0
+		err = s.store.Update(ctx, func(tx *store.Tx) error {
+			claims, err := tx.ClaimsOf(keys, locks...)
+			if err != nil {
 				return err
 			}
 			if i == 0 {
@@ -116,8 +125,10 @@ func (s *Server) accept(ctx context.Context, rt *runtime, p *Payload, now time.T
 					}
 				}
 			}
-			n, err := s.enqueueChunk(tx, rt, chunk, p, now, &t)
-			notifications = n
+			t = newTally() // fn runs once, but its counts must be those of the commit
+			e := decideChunk(chunk, batches, claims, rt.policy, now, &t)
+			notifications = len(e.Notifications)
+			_, err = tx.EnqueueAll(e, now)
 			return err
 		})
 		if err != nil {
@@ -195,33 +206,86 @@ func lockKeys(groups []*group) []store.LockKey {
 	return keys
 }
 
-// enqueueChunk decides which alerts of each group its receiver gets and enqueues each
-// group's as one notification; it returns how many notifications it enqueued. Its reads
-// and writes are batch-shaped: one read of every claim, one insert of every
-// notification, one write of every claim, whatever the number of groups (on a remote
-// database, round trips are the cost). Groups decide in order, each seeing the claims of
-// those before it: an alert that two routes send to one receiver goes out once.
-func (s *Server) enqueueChunk(tx *store.Tx, rt *runtime, chunk []*group, p *Payload, now time.Time, t *tally) (int, error) {
+// claimKeys are the claims a commit of groups decides on.
+func claimKeys(groups []*group) []store.ClaimKey {
 	var keys []store.ClaimKey
-	for _, g := range chunk {
+	for _, g := range groups {
 		for _, a := range g.alerts {
 			keys = append(keys, store.ClaimKey{Receiver: g.receiver, Fingerprint: a.Fingerprint})
 		}
 	}
-	claims, err := tx.ClaimsOf(keys)
-	if err != nil {
-		return 0, err
+	return keys
+}
+
+// batches are the alerts of a commit's groups stored once: one batch per host group and
+// status, which every receiver that gets some of those alerts shares.
+type batches struct {
+	bodies [][]byte
+	// of each group, in order: its batch, and the index in it of each of its alerts
+	batch []int
+	index [][]int
+	// size of each batch, in alerts
+	size []int
+}
+
+// newBatches encodes the batches of groups.
+func newBatches(groups []*group, hostgroupLabel, externalURL string) (*batches, error) {
+	type key struct{ hostgroup, status string }
+	type open struct {
+		n     int
+		batch *dispatch.Batch
+		at    map[*template.Alert]int
 	}
-	var (
-		writes   []*store.Claim          // every new dedupe state to write, in order
-		outbox   []dispatch.Notification // what goes out
-		carriers [][]*store.Claim        // for each of outbox, the claims it holds
-	)
-	for _, g := range chunk {
+	b := &batches{batch: make([]int, len(groups)), index: make([][]int, len(groups))}
+	byKey := map[key]*open{}
+	var order []*open
+	for gi, g := range groups {
+		k := key{g.hostgroup, g.status}
+		o := byKey[k]
+		if o == nil {
+			groupLabels := template.KV{}
+			if g.hostgroup != "" {
+				groupLabels[hostgroupLabel] = g.hostgroup
+			}
+			o = &open{n: len(order), batch: &dispatch.Batch{GroupLabels: groupLabels, ExternalURL: externalURL}, at: map[*template.Alert]int{}}
+			byKey[k] = o
+			order = append(order, o)
+		}
+		b.batch[gi] = o.n
+		b.index[gi] = make([]int, len(g.alerts))
+		for ai, a := range g.alerts {
+			at, ok := o.at[a]
+			if !ok {
+				at = len(o.batch.Alerts)
+				o.at[a] = at
+				o.batch.Alerts = append(o.batch.Alerts, *a)
+			}
+			b.index[gi][ai] = at
+		}
+	}
+	for _, o := range order {
+		body, err := dispatch.EncodeBatch(o.batch)
+		if err != nil {
+			return nil, err
+		}
+		b.bodies = append(b.bodies, body)
+		b.size = append(b.size, len(o.batch.Alerts))
+	}
+	return b, nil
+}
+
+// decideChunk decides which alerts of each group its receiver gets, given the claims on
+// record, and returns what the commit writes: each group's alerts that go out as one
+// notification, and the new claims. Groups decide in order, each seeing the claims of
+// those before it: an alert that two routes send to one receiver goes out once.
+func decideChunk(chunk []*group, b *batches, claims map[store.ClaimKey]store.Claim, p policy, now time.Time, t *tally) store.Enqueued {
+	e := store.Enqueued{Batches: b.bodies}
+	for gi, g := range chunk {
 		var send template.Alerts
-		var sent []*store.Claim
+		var carried []int
+		var held []store.Claim
 		claimed := make(map[string]bool, len(g.alerts))
-		for _, a := range g.alerts {
+		for ai, a := range g.alerts {
 			if claimed[a.Fingerprint] { // the same alert twice in one payload
 				t.suppressed[[2]string{g.receiver, suppressDuplicate}]++
 				continue
@@ -232,47 +296,46 @@ func (s *Server) enqueueChunk(tx *store.Tx, rt *runtime, chunk []*group, p *Payl
 			if c, ok := claims[key]; ok {
 				pc = &c
 			}
-			v := decide(pc, a, g.receiver, now, rt.policy)
+			v := decide(pc, a, g.receiver, now, p)
 			if v.claim != nil {
-				writes = append(writes, v.claim)
 				claims[key] = *v.claim
 			}
-			if v.send {
-				send = append(send, *a)
-				sent = append(sent, v.claim)
-			} else {
+			if !v.send {
 				t.suppressed[[2]string{g.receiver, v.reason}]++
+				if v.claim != nil {
+					e.Claims = append(e.Claims, store.NewClaim{Claim: *v.claim, HeldBy: store.NotHeld})
+				}
+				continue
 			}
+			send = append(send, *a)
+			carried = append(carried, b.index[gi][ai])
+			held = append(held, *v.claim)
 		}
 		if len(send) == 0 {
 			continue
 		}
-		groupLabels := template.KV{}
-		if g.hostgroup != "" {
-			groupLabels[rt.cfg.Global.HostgroupLabel] = g.hostgroup
+		for _, c := range held {
+			e.Claims = append(e.Claims, store.NewClaim{Claim: c, HeldBy: len(e.Notifications)})
 		}
-		outbox = append(outbox, dispatch.Notification{
-			Receiver: g.receiver, Route: g.route, Hostgroup: g.hostgroup,
-			Data: receivers.NewData(g.receiver, g.status, send, groupLabels, p.Data.ExternalURL),
+		e.Notifications = append(e.Notifications, store.NewNotification{
+			Receiver: g.receiver, Route: g.route, Hostgroup: g.hostgroup, Status: g.status,
+			AlertNames: dispatch.AlertNames(send), AlertCount: len(send),
+			Batch: b.batch[gi], Alerts: allOrSome(carried, b.size[b.batch[gi]]),
 		})
-		carriers = append(carriers, sent)
 		t.enqueued[g.receiver]++
 	}
-	ids, err := dispatch.EnqueueAll(tx, outbox, now)
-	if err != nil {
-		return 0, err
+	return e
+}
+
+// allOrSome is indices, or nil when they are every alert of a batch of n, in order.
+func allOrSome(indices []int, n int) []int {
+	if len(indices) != n {
+		return indices
 	}
-	for i, cs := range carriers {
-		for _, c := range cs {
-			c.NotificationID = ids[i]
+	for i, x := range indices {
+		if x != i {
+			return indices
 		}
 	}
-	rows := make([]store.Claim, len(writes))
-	for i, c := range writes {
-		rows[i] = *c
-	}
-	if err := tx.PutClaims(rows); err != nil {
-		return 0, err
-	}
-	return len(outbox), nil
+	return nil
 }

@@ -210,7 +210,7 @@ func TestJanitorPrunesAndExpires(t *testing.T) {
 	}
 	// A notification for a receiver that a reload removed: no worker will ever take it.
 	if err := e.store.Update(context.Background(), func(tx *store.Tx) error {
-		_, err := tx.Enqueue(store.NewNotification{Receiver: "removed", Route: "routes[9]", Hostgroup: "x", Status: "firing", AlertNames: []string{"B"}, AlertCount: 1, Payload: []byte(`{}`)}, e.clock.Now())
+		_, err := tx.Enqueue(store.NewNotification{Receiver: "removed", Route: "routes[9]", Hostgroup: "x", Status: "firing", AlertNames: []string{"B"}, AlertCount: 1}, []byte(`{}`), e.clock.Now())
 		return err
 	}); err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package router
 
 import (
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/prometheus/alertmanager/template"
 
+	"github.com/alertrouter/alertrouter/dispatch"
 	"github.com/alertrouter/alertrouter/store"
 )
 
@@ -448,11 +448,11 @@ func TestHugeWebhookIsCommittedInPartsAndRetriedWhole(t *testing.T) {
 	}
 	seen := map[string]int{}
 	for _, n := range e.list("") {
-		var d template.Data
-		if err := json.Unmarshal(n.Payload, &d); err != nil {
+		m, err := dispatch.Decode(&n)
+		if err != nil {
 			t.Fatal(err)
 		}
-		for _, a := range d.Alerts {
+		for _, a := range m.Data.Alerts {
 			seen[a.Labels["instance"]]++
 		}
 	}

@@ -1,13 +1,13 @@
 package store
 
 import (
-	"cmp"
 	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math"
-	"slices"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Claim is the dedupe state of one alert at one receiver: the last status claimed for
@@ -46,9 +46,10 @@ type ClaimKey struct{ Receiver, Fingerprint string }
 const pgClaimsOfQuery = `SELECT c.receiver, c.fingerprint, c.status, c.starts_at, c.notified_at, c.notification_id
 	FROM claims c JOIN unnest($1::text[], $2::text[]) AS k(receiver, fingerprint) USING (receiver, fingerprint)`
 
-// ClaimsOf loads the claims of many receivers' alerts at once (one round trip on
-// PostgreSQL), keyed as asked. On a shared database, take their locks first.
-func (t *Tx) ClaimsOf(keys []ClaimKey) (map[ClaimKey]Claim, error) {
+// ClaimsOf loads the claims of many receivers' alerts at once, keyed as asked. On a
+// shared database it first takes locks (see Lock): the locks, the read and, when they
+// are the transaction's first statements, its BEGIN go in one round trip.
+func (t *Tx) ClaimsOf(keys []ClaimKey, locks ...LockKey) (map[ClaimKey]Claim, error) {
 	out := make(map[ClaimKey]Claim, len(keys))
 	if !t.pg {
 		byReceiver := map[string][]string{}
@@ -70,22 +71,40 @@ func (t *Tx) ClaimsOf(keys []ClaimKey) (map[ClaimKey]Claim, error) {
 	for i, k := range keys {
 		receivers[i], fps[i] = k.Receiver, k.Fingerprint
 	}
-	rows, err := t.tx.QueryContext(t.ctx, pgClaimsOfQuery, receivers, fps)
-	if err != nil {
-		return nil, fmt.Errorf("claims: %w", err)
+	b := &pgx.Batch{}
+	ks, shared := t.toLock(locks)
+	if len(ks) > 0 {
+		b.Queue(lockQuery, ks, shared)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var c Claim
-		var starts, notified int64
-		if err := rows.Scan(&c.Receiver, &c.Fingerprint, &c.Status, &starts, &notified, &c.NotificationID); err != nil {
-			return nil, fmt.Errorf("claims: %w", err)
+	b.Queue(pgClaimsOfQuery, receivers, fps)
+	err := t.batch(b, func(br pgx.BatchResults) error {
+		if len(ks) > 0 {
+			if _, err := br.Exec(); err != nil {
+				return fmt.Errorf("lock: %w", err)
+			}
+			t.holdLocks(ks, shared)
 		}
-		c.StartsAt, c.NotifiedAt = time.Unix(0, starts), time.UnixMilli(notified)
-		out[ClaimKey{c.Receiver, c.Fingerprint}] = c
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("claims: %w", err)
+		rows, err := br.Query()
+		if err != nil {
+			return fmt.Errorf("claims: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var c Claim
+			var starts, notified int64
+			if err := rows.Scan(&c.Receiver, &c.Fingerprint, &c.Status, &starts, &notified, &c.NotificationID); err != nil {
+				return fmt.Errorf("claims: %w", err)
+			}
+			c.StartsAt, c.NotifiedAt = time.Unix(0, starts), time.UnixMilli(notified)
+			out[ClaimKey{c.Receiver, c.Fingerprint}] = c
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("claims: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -96,7 +115,7 @@ func (t *Tx) Claims(receiver string, fingerprints []string) (map[string]Claim, e
 	var rows *sql.Rows
 	var err error
 	if t.pg {
-		rows, err = t.tx.QueryContext(t.ctx, pgClaimsQuery, receiver, fingerprints)
+		rows, err = t.query(pgClaimsQuery, receiver, fingerprints)
 	} else {
 		var fps []byte
 		if fps, err = json.Marshal(fingerprints); err != nil {
@@ -130,52 +149,21 @@ const putClaimQuery = `INSERT INTO claims (receiver, fingerprint, status, starts
 		status = excluded.status, starts_at = excluded.starts_at,
 		notified_at = excluded.notified_at, notification_id = excluded.notification_id`
 
-// pgPutClaimsQuery writes many claims in one statement (one round trip): arrays of each
-// column, unnested into rows.
-const pgPutClaimsQuery = `INSERT INTO claims (receiver, fingerprint, status, starts_at, notified_at, notification_id)
-	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
-	ON CONFLICT (receiver, fingerprint) DO UPDATE SET
-		status = excluded.status, starts_at = excluded.starts_at,
-		notified_at = excluded.notified_at, notification_id = excluded.notification_id`
-
-// PutClaims writes claims, each replacing the receiver's previous claim for its
-// fingerprint; of two for one alert at one receiver, the later wins.
+// PutClaims writes claims that no notification of this transaction holds (see
+// EnqueueAll), each replacing the receiver's previous claim for its fingerprint; of two
+// for one alert at one receiver, the later wins.
 func (t *Tx) PutClaims(claims []Claim) error {
-	if len(claims) == 0 {
-		return nil
-	}
-	claims = lastPerKey(claims)
-	if !t.pg {
-		stmt := t.tx.StmtContext(t.ctx, t.stmts.putClaim)
-		for _, c := range claims {
-			if _, err := stmt.ExecContext(t.ctx, c.Receiver, c.Fingerprint, c.Status,
-				ClaimTime(c.StartsAt).UnixNano(), c.NotifiedAt.UnixMilli(), c.NotificationID); err != nil {
-				return fmt.Errorf("put claim: %w", err)
-			}
-		}
-		return nil
-	}
-	// In key order, as every writer of claims rows should: two transactions updating the
-	// same rows in opposite orders deadlock.
-	claims = slices.SortedFunc(slices.Values(claims), func(a, b Claim) int {
-		return cmp.Or(cmp.Compare(a.Receiver, b.Receiver), cmp.Compare(a.Fingerprint, b.Fingerprint))
-	})
-	n := len(claims)
-	receivers, fps, statuses := make([]string, n), make([]string, n), make([]string, n)
-	starts, notified, ids := make([]int64, n), make([]int64, n), make([]int64, n)
+	e := Enqueued{Claims: make([]NewClaim, len(claims))}
 	for i, c := range claims {
-		receivers[i], fps[i], statuses[i] = c.Receiver, c.Fingerprint, c.Status
-		starts[i], notified[i], ids[i] = ClaimTime(c.StartsAt).UnixNano(), c.NotifiedAt.UnixMilli(), c.NotificationID
+		e.Claims[i] = NewClaim{Claim: c, HeldBy: NotHeld}
 	}
-	if _, err := t.tx.ExecContext(t.ctx, pgPutClaimsQuery, receivers, fps, statuses, starts, notified, ids); err != nil {
-		return fmt.Errorf("put claims: %w", err)
-	}
-	return nil
+	_, err := t.EnqueueAll(e, time.Time{})
+	return err
 }
 
 // lastPerKey keeps the last claim of each (receiver, fingerprint), in order: one
 // statement cannot update a row twice.
-func lastPerKey(claims []Claim) []Claim {
+func lastPerKey(claims []NewClaim) []NewClaim {
 	last := make(map[ClaimKey]int, len(claims))
 	for i, c := range claims {
 		last[ClaimKey{c.Receiver, c.Fingerprint}] = i
@@ -183,7 +171,7 @@ func lastPerKey(claims []Claim) []Claim {
 	if len(last) == len(claims) {
 		return claims
 	}
-	out := make([]Claim, 0, len(last))
+	out := make([]NewClaim, 0, len(last))
 	for i, c := range claims {
 		if last[ClaimKey{c.Receiver, c.Fingerprint}] == i {
 			out = append(out, c)

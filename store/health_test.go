@@ -45,7 +45,7 @@ func TestPingFailsWhileWritesFail(t *testing.T) {
 	for i := range 100 {
 		failed = s.Update(ctx, func(tx *Tx) error {
 			_, err := tx.Enqueue(NewNotification{Receiver: "ops", Route: "r", Hostgroup: "hg", Status: "firing",
-				AlertNames: []string{"A"}, AlertCount: 1, Payload: []byte(big)}, t0.Add(time.Duration(i)))
+				AlertNames: []string{"A"}, AlertCount: 1}, []byte(big), t0.Add(time.Duration(i)))
 			return err
 		})
 		if failed != nil {
@@ -83,7 +83,7 @@ func TestWALShrinksAfterCheckpoint(t *testing.T) {
 	if err := s.Update(ctx, func(tx *Tx) error {
 		for i := range 24 {
 			if _, err := tx.Enqueue(NewNotification{Receiver: "ops", Route: "r", Hostgroup: "hg", Status: "firing",
-				AlertNames: []string{"A"}, AlertCount: 1, Payload: big}, t0.Add(time.Duration(i))); err != nil {
+				AlertNames: []string{"A"}, AlertCount: 1}, big, t0.Add(time.Duration(i))); err != nil {
 				return err
 			}
 		}

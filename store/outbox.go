@@ -1,11 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -29,7 +31,9 @@ func ParseState(s string) (State, error) {
 	return "", fmt.Errorf("unknown state %q (want pending, sent or dead)", s)
 }
 
-// NewNotification is what the webhook handler enqueues.
+// NewNotification is a notification to enqueue. Its alerts are stored once, in a batch
+// (an encoded list of alerts, the caller's format) that the notifications of one
+// transaction share: two receivers that get the same alerts do not store them twice.
 type NewNotification struct {
 	Receiver   string
 	Route      string
@@ -37,19 +41,47 @@ type NewNotification struct {
 	Status     string // firing or resolved
 	AlertNames []string
 	AlertCount int
-	Payload    []byte // JSON of the template data to render
+	// Batch is the index, in Enqueued.Batches, of the batch that holds its alerts.
+	Batch int
+	// Alerts are the indices of the batch's alerts it carries; nil for all of them.
+	Alerts []int
+}
+
+// NewClaim is a dedupe claim to write, and the notification of the same transaction that
+// holds it: its NotificationID becomes that notification's id.
+type NewClaim struct {
+	Claim
+	// HeldBy is the index, in Enqueued.Notifications, of the notification that carries the
+	// alert, or NotHeld when the claim changes without a notification (it keeps its
+	// NotificationID).
+	HeldBy int
+}
+
+// NotHeld is the HeldBy of a claim that no notification carries.
+const NotHeld = -1
+
+// Enqueued is what one transaction adds to the outbox: batches of encoded alerts, the
+// notifications that carry them, and the dedupe claims that record them. A batch that no
+// notification points at is not stored.
+type Enqueued struct {
+	Batches       [][]byte
+	Notifications []NewNotification
+	Claims        []NewClaim
 }
 
 // Notification is a stored outbox row.
 type Notification struct {
-	ID            int64
-	Receiver      string
-	Route         string
-	Hostgroup     string
-	Status        string
-	AlertNames    []string
-	AlertCount    int
-	Payload       []byte
+	ID         int64
+	Receiver   string
+	Route      string
+	Hostgroup  string
+	Status     string
+	AlertNames []string
+	AlertCount int
+	// Batch is the encoded batch that holds the notification's alerts, and Alerts the
+	// indices of the ones it carries (nil for all).
+	Batch         []byte
+	Alerts        []int
 	State         State
 	Attempts      int
 	LastError     string
@@ -65,86 +97,172 @@ type Notification struct {
 // Delivery order: a receiver gets the notifications of one host group in the order they
 // were enqueued, so that a resolution never overtakes its firing. Two rules keep it, and
 // let the dispatcher simply take due rows by (next_attempt_at, id): a new notification is
-// due no earlier than the pending ones of its receiver and host group (Enqueue), and a
+// due no earlier than the pending ones of its receiver and host group (EnqueueAll), and a
 // retry pushes the later ones back with it (MarkRetry).
 const enqueueQuery = `INSERT INTO notifications
-	(receiver, route, hostgroup, status, alertnames, alert_count, payload, created_at, next_attempt_at, updated_at)
-	VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,
-		(SELECT MAX(?8, IFNULL(MAX(next_attempt_at), 0)) FROM notifications
+	(receiver, route, hostgroup, status, alertnames, alert_count, batch_id, alerts, created_at, next_attempt_at, updated_at)
+	VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,
+		(SELECT MAX(?9, IFNULL(MAX(next_attempt_at), 0)) FROM notifications
 			WHERE state = 'pending' AND receiver = ?1 AND hostgroup = ?3),
-		?8)`
+		?9)`
 
-// pgEnqueueAllQuery inserts many notifications in one statement, in order: each is due no
-// earlier than the pending ones of its receiver and host group committed before.
-// Identities are drawn in the order of ord, so the ids, sorted, are the rows' in order.
-const pgEnqueueAllQuery = `INSERT INTO notifications
-	(receiver, route, hostgroup, status, alertnames, alert_count, payload, created_at, next_attempt_at, updated_at)
-	SELECT u.receiver, u.route, u.hostgroup, u.status, u.alertnames, u.alert_count, u.payload, $8,
-		(SELECT GREATEST($8, COALESCE(MAX(n.next_attempt_at), 0)) FROM notifications n
-			WHERE n.state = 'pending' AND n.receiver = u.receiver AND n.hostgroup = u.hostgroup),
-		$8
-	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::bytea[])
-		WITH ORDINALITY AS u(receiver, route, hostgroup, status, alertnames, alert_count, payload, ord)
-	ORDER BY u.ord
-	RETURNING id`
+const putBatchQuery = `INSERT INTO batches (created_at, body) VALUES (?, ?)`
 
-// Enqueue inserts one pending notification (see EnqueueAll).
-func (t *Tx) Enqueue(n NewNotification, now time.Time) (int64, error) {
-	ids, err := t.EnqueueAll([]NewNotification{n}, now)
+// pgEnqueueQuery is EnqueueAll on PostgreSQL: one statement (one round trip) that inserts
+// the batches, then the notifications that point at them, then upserts the claims that
+// point at the notifications. Each list comes as arrays, one per column ($2, $3-$10,
+// $11-$17); a notification names its batch, and a claim its notification, by ordinal
+// (1-based; 0 for none: the claim keeps the notification id it has). Identities are drawn in the order of the ordinals, so the ids,
+// sorted, are the rows' in order. Each notification is due no earlier than the pending
+// ones of its receiver and host group committed before.
+const pgEnqueueQuery = `WITH
+	b AS (INSERT INTO batches (created_at, body)
+		SELECT $1, x.body FROM unnest($2::bytea[]) WITH ORDINALITY AS x(body, ord) ORDER BY x.ord
+		RETURNING id),
+	bo AS (SELECT id, row_number() OVER (ORDER BY id) AS ord FROM b),
+	n AS (INSERT INTO notifications
+			(receiver, route, hostgroup, status, alertnames, alert_count, batch_id, alerts, created_at, next_attempt_at, updated_at)
+		SELECT u.receiver, u.route, u.hostgroup, u.status, u.alertnames, u.alert_count, bo.id, u.alerts, $1,
+			(SELECT GREATEST($1, COALESCE(MAX(q.next_attempt_at), 0)) FROM notifications q
+				WHERE q.state = 'pending' AND q.receiver = u.receiver AND q.hostgroup = u.hostgroup),
+			$1
+		FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::bigint[], $10::text[])
+			WITH ORDINALITY AS u(receiver, route, hostgroup, status, alertnames, alert_count, batch, alerts, ord)
+		JOIN bo ON bo.ord = u.batch
+		ORDER BY u.ord
+		RETURNING id),
+	no AS (SELECT id, row_number() OVER (ORDER BY id) AS ord FROM n),
+	c AS (INSERT INTO claims (receiver, fingerprint, status, starts_at, notified_at, notification_id)
+		SELECT k.receiver, k.fingerprint, k.status, k.starts_at, k.notified_at, COALESCE(no.id, k.notification_id)
+		FROM unnest($11::text[], $12::text[], $13::text[], $14::bigint[], $15::bigint[], $16::bigint[], $17::bigint[])
+			WITH ORDINALITY AS k(receiver, fingerprint, status, starts_at, notified_at, notification_id, held_by, ord)
+		LEFT JOIN no ON no.ord = k.held_by
+		ORDER BY k.ord
+		ON CONFLICT (receiver, fingerprint) DO UPDATE SET
+			status = excluded.status, starts_at = excluded.starts_at,
+			notified_at = excluded.notified_at, notification_id = excluded.notification_id)
+	SELECT id FROM no ORDER BY id`
+
+// Enqueue inserts one pending notification that carries every alert of batch (see
+// EnqueueAll), and returns its id.
+func (t *Tx) Enqueue(n NewNotification, batch []byte, now time.Time) (int64, error) {
+	n.Batch, n.Alerts = 0, nil
+	ids, err := t.EnqueueAll(Enqueued{Batches: [][]byte{batch}, Notifications: []NewNotification{n}}, now)
 	if err != nil {
 		return 0, err
 	}
 	return ids[0], nil
 }
 
-// EnqueueAll inserts pending notifications, in order (one statement on PostgreSQL), each
-// due now or after the pending ones of its receiver and host group, and returns their
-// ids. On a shared database it holds their queues' locks (shared; see QueueLock), taken
-// with the caller's others if it locked them already; their receivers' replicas are woken
-// when the transaction commits.
-func (t *Tx) EnqueueAll(ns []NewNotification, now time.Time) ([]int64, error) {
-	ids := make([]int64, 0, len(ns))
-	if !t.pg {
-		for _, n := range ns {
-			res, err := t.tx.StmtContext(t.ctx, t.stmts.enqueue).ExecContext(t.ctx,
-				n.Receiver, n.Route, n.Hostgroup, n.Status, strings.Join(n.AlertNames, ","), n.AlertCount, n.Payload, now.UnixMilli())
-			if err != nil {
-				return nil, fmt.Errorf("enqueue: %w", err)
-			}
-			id, err := res.LastInsertId()
-			if err != nil {
-				return nil, fmt.Errorf("enqueue: %w", err)
-			}
-			ids = append(ids, id)
+// EnqueueAll stores e: its batches, its notifications (pending, in order, each due now or
+// after the pending ones of its receiver and host group) and its claims (each replacing
+// the receiver's previous claim for the fingerprint; of two for one alert, the later
+// wins). It returns the notifications' ids, in order. On PostgreSQL it is one statement;
+// it holds the notifications' queue locks (shared; see QueueLock), taken with the
+// caller's others if it locked them already, and wakes their receivers' replicas when the
+// transaction commits.
+func (t *Tx) EnqueueAll(e Enqueued, now time.Time) ([]int64, error) {
+	for _, n := range e.Notifications {
+		if n.Batch < 0 || n.Batch >= len(e.Batches) {
+			return nil, fmt.Errorf("enqueue: notification for %s names batch %d of %d", n.Receiver, n.Batch, len(e.Batches))
 		}
-		return ids, nil
 	}
-	if len(ns) == 0 {
-		return ids, nil
+	for _, c := range e.Claims {
+		if c.HeldBy != NotHeld && (c.HeldBy < 0 || c.HeldBy >= len(e.Notifications)) {
+			return nil, fmt.Errorf("enqueue: claim held by notification %d of %d", c.HeldBy, len(e.Notifications))
+		}
+	}
+	if t.pg {
+		return t.pgEnqueue(e, now)
+	}
+	ms := now.UnixMilli()
+	batchIDs := make([]int64, len(e.Batches)) // 0 until stored
+	ids := make([]int64, len(e.Notifications))
+	for i, n := range e.Notifications {
+		if batchIDs[n.Batch] == 0 {
+			res, err := t.tx.StmtContext(t.ctx, t.stmts.putBatch).ExecContext(t.ctx, ms, e.Batches[n.Batch])
+			if err != nil {
+				return nil, fmt.Errorf("enqueue: %w", err)
+			}
+			if batchIDs[n.Batch], err = res.LastInsertId(); err != nil {
+				return nil, fmt.Errorf("enqueue: %w", err)
+			}
+		}
+		res, err := t.tx.StmtContext(t.ctx, t.stmts.enqueue).ExecContext(t.ctx,
+			n.Receiver, n.Route, n.Hostgroup, n.Status, strings.Join(n.AlertNames, ","), n.AlertCount,
+			batchIDs[n.Batch], alertList(n.Alerts), ms)
+		if err != nil {
+			return nil, fmt.Errorf("enqueue: %w", err)
+		}
+		if ids[i], err = res.LastInsertId(); err != nil {
+			return nil, fmt.Errorf("enqueue: %w", err)
+		}
+	}
+	stmt := t.tx.StmtContext(t.ctx, t.stmts.putClaim)
+	for _, c := range e.Claims {
+		id := c.NotificationID
+		if c.HeldBy != NotHeld {
+			id = ids[c.HeldBy]
+		}
+		if _, err := stmt.ExecContext(t.ctx, c.Receiver, c.Fingerprint, c.Status,
+			ClaimTime(c.StartsAt).UnixNano(), c.NotifiedAt.UnixMilli(), id); err != nil {
+			return nil, fmt.Errorf("put claim: %w", err)
+		}
+	}
+	return ids, nil
+}
+
+func (t *Tx) pgEnqueue(e Enqueued, now time.Time) ([]int64, error) {
+	if len(e.Notifications) == 0 && len(e.Claims) == 0 {
+		return nil, nil
 	}
 	// The queues' shared locks, if the caller has not taken them with its others: a retry
 	// pushing a queue back must not interleave with this insert.
-	queues := make([]LockKey, len(ns))
-	for i, n := range ns {
+	queues := make([]LockKey, len(e.Notifications))
+	for i, n := range e.Notifications {
 		queues[i] = QueueLock(n.Receiver, n.Hostgroup)
 	}
 	if err := t.Lock(queues...); err != nil {
 		return nil, err
 	}
-	var (
-		receivers, routes, hostgroups, statuses, names = make([]string, len(ns)), make([]string, len(ns)), make([]string, len(ns)), make([]string, len(ns)), make([]string, len(ns))
-		counts                                         = make([]int32, len(ns))
-		payloads                                       = make([][]byte, len(ns))
-	)
+	// Only the batches that notifications point at, renumbered from 1.
+	ordinal := make([]int64, len(e.Batches))
+	var batches [][]byte
+	for _, n := range e.Notifications {
+		if ordinal[n.Batch] == 0 {
+			batches = append(batches, e.Batches[n.Batch])
+			ordinal[n.Batch] = int64(len(batches))
+		}
+	}
+	ns := e.Notifications
+	receivers, routes, hostgroups, statuses, names := make([]string, len(ns)), make([]string, len(ns)), make([]string, len(ns)), make([]string, len(ns)), make([]string, len(ns))
+	counts, batchOrd, alerts := make([]int32, len(ns)), make([]int64, len(ns)), make([]*string, len(ns))
 	for i, n := range ns {
 		receivers[i], routes[i], hostgroups[i], statuses[i] = n.Receiver, n.Route, n.Hostgroup, n.Status
-		names[i], counts[i], payloads[i] = strings.Join(n.AlertNames, ","), int32(n.AlertCount), n.Payload
+		names[i], counts[i], batchOrd[i], alerts[i] = strings.Join(n.AlertNames, ","), int32(n.AlertCount), ordinal[n.Batch], alertList(n.Alerts)
 	}
-	rows, err := t.tx.QueryContext(t.ctx, pgEnqueueAllQuery, receivers, routes, hostgroups, statuses, names, counts, payloads, now.UnixMilli())
+	// The last claim of each alert, in key order, as every writer of claims rows should:
+	// one statement cannot update a row twice, and two transactions updating the same
+	// rows in opposite orders deadlock.
+	claims := slices.SortedFunc(slices.Values(lastPerKey(e.Claims)), func(a, b NewClaim) int {
+		return cmp.Or(cmp.Compare(a.Receiver, b.Receiver), cmp.Compare(a.Fingerprint, b.Fingerprint))
+	})
+	nc := len(claims)
+	cReceivers, fps, cStatuses := make([]string, nc), make([]string, nc), make([]string, nc)
+	starts, notified, notificationIDs, heldBy := make([]int64, nc), make([]int64, nc), make([]int64, nc), make([]int64, nc)
+	for i, c := range claims {
+		cReceivers[i], fps[i], cStatuses[i] = c.Receiver, c.Fingerprint, c.Status
+		starts[i], notified[i] = ClaimTime(c.StartsAt).UnixNano(), c.NotifiedAt.UnixMilli()
+		notificationIDs[i], heldBy[i] = c.NotificationID, int64(c.HeldBy+1)
+	}
+	rows, err := t.query(pgEnqueueQuery, now.UnixMilli(), batches,
+		receivers, routes, hostgroups, statuses, names, counts, batchOrd, alerts,
+		cReceivers, fps, cStatuses, starts, notified, notificationIDs, heldBy)
 	if err != nil {
 		return nil, fmt.Errorf("enqueue: %w", err)
 	}
 	defer rows.Close()
+	ids := make([]int64, 0, len(ns))
 	for rows.Next() {
 		var id int64
 		if err := rows.Scan(&id); err != nil {
@@ -158,13 +276,47 @@ func (t *Tx) EnqueueAll(ns []NewNotification, now time.Time) ([]int64, error) {
 	if len(ids) != len(ns) {
 		return nil, fmt.Errorf("enqueue: %d rows inserted for %d notifications", len(ids), len(ns))
 	}
-	slices.Sort(ids)
 	t.woken = append(t.woken, receivers...)
 	return ids, nil
 }
 
-const notificationColumns = `id, receiver, route, hostgroup, status, alertnames, alert_count, payload, state,
-	attempts, last_error, created_at, next_attempt_at, updated_at, sent_at, folded_into`
+// alertList is how a notification's alert indices are stored: "0,2,5", or NULL for all.
+func alertList(alerts []int) *string {
+	if alerts == nil {
+		return nil
+	}
+	parts := make([]string, len(alerts))
+	for i, a := range alerts {
+		parts[i] = strconv.Itoa(a)
+	}
+	s := strings.Join(parts, ",")
+	return &s
+}
+
+func parseAlertList(s sql.NullString) ([]int, error) {
+	if !s.Valid {
+		return nil, nil
+	}
+	out := []int{}
+	if s.String == "" {
+		return out, nil
+	}
+	for _, p := range strings.Split(s.String, ",") {
+		i, err := strconv.Atoi(p)
+		if err != nil || i < 0 {
+			return nil, fmt.Errorf("alerts %q: not a list of indices", s.String)
+		}
+		out = append(out, i)
+	}
+	return out, nil
+}
+
+// notificationColumns are what scanNotifications reads, from notificationsFrom.
+const (
+	notificationColumns = `n.id, n.receiver, n.route, n.hostgroup, n.status, n.alertnames, n.alert_count, b.body, n.alerts,
+	n.state, n.attempts, n.last_error, n.created_at, n.next_attempt_at, n.updated_at, n.sent_at, n.folded_into`
+	notificationsFrom = `notifications n JOIN batches b ON b.id = n.batch_id`
+)
 
 func scanNotifications(rows *sql.Rows) ([]Notification, error) {
 	defer rows.Close()
@@ -173,12 +325,17 @@ func scanNotifications(rows *sql.Rows) ([]Notification, error) {
 		var (
 			n                      Notification
 			names                  string
+			alerts                 sql.NullString
 			created, next, updated int64
 			sent, folded           sql.NullInt64
 		)
-		if err := rows.Scan(&n.ID, &n.Receiver, &n.Route, &n.Hostgroup, &n.Status, &names, &n.AlertCount, &n.Payload,
+		if err := rows.Scan(&n.ID, &n.Receiver, &n.Route, &n.Hostgroup, &n.Status, &names, &n.AlertCount, &n.Batch, &alerts,
 			&n.State, &n.Attempts, &n.LastError, &created, &next, &updated, &sent, &folded); err != nil {
 			return nil, err
+		}
+		var err error
+		if n.Alerts, err = parseAlertList(alerts); err != nil {
+			return nil, fmt.Errorf("notification %d: %w", n.ID, err)
 		}
 		if names != "" {
 			n.AlertNames = strings.Split(names, ",")
@@ -195,9 +352,9 @@ func scanNotifications(rows *sql.Rows) ([]Notification, error) {
 
 // Due returns up to limit pending notifications of one receiver whose next attempt is due, oldest first.
 func (s *Store) Due(ctx context.Context, receiver string, now time.Time, limit int) ([]Notification, error) {
-	rows, err := s.read.QueryContext(ctx, s.sql(`SELECT `+notificationColumns+` FROM notifications
-		WHERE state = 'pending' AND receiver = ? AND next_attempt_at <= ?
-		ORDER BY next_attempt_at, id LIMIT ?`), receiver, now.UnixMilli(), limit)
+	rows, err := s.read.QueryContext(ctx, s.sql(`SELECT `+notificationColumns+` FROM `+notificationsFrom+`
+		WHERE n.state = 'pending' AND n.receiver = ? AND n.next_attempt_at <= ?
+		ORDER BY n.next_attempt_at, n.id LIMIT ?`), receiver, now.UnixMilli(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("due: %w", err)
 	}
@@ -240,9 +397,9 @@ func (s *Store) MarkFolded(ctx context.Context, head int64, folded []int64, note
 			if id != head {
 				into = head
 			}
-			if _, err := t.tx.ExecContext(t.ctx, t.sql(`UPDATE notifications
+			if _, err := t.exec(`UPDATE notifications
 				SET state = 'sent', attempts = attempts + 1, last_error = ?, sent_at = ?, updated_at = ?, folded_into = ?
-				WHERE id = ? AND state = 'pending'`), note, ms, ms, into, id); err != nil {
+				WHERE id = ? AND state = 'pending'`, note, ms, ms, into, id); err != nil {
 				return err
 			}
 		}
@@ -266,14 +423,14 @@ func (s *Store) MarkRetry(ctx context.Context, id int64, next time.Time, throttl
 		if err := t.fence(id, true); err != nil {
 			return err
 		}
-		if _, err := t.tx.ExecContext(t.ctx, t.sql(`UPDATE notifications
+		if _, err := t.exec(`UPDATE notifications
 			SET attempts = attempts + ?, last_error = ?, next_attempt_at = ?, updated_at = ?
-			WHERE id = ? AND state = 'pending'`), inc, lastError, next.UnixMilli(), now.UnixMilli(), id); err != nil {
+			WHERE id = ? AND state = 'pending'`, inc, lastError, next.UnixMilli(), now.UnixMilli(), id); err != nil {
 			return err
 		}
-		_, err := t.tx.ExecContext(t.ctx, t.sql(`UPDATE notifications SET next_attempt_at = ?1
+		_, err := t.exec(`UPDATE notifications SET next_attempt_at = ?1
 			WHERE state = 'pending' AND id > ?2 AND next_attempt_at < ?1
-			AND (receiver, hostgroup) = (SELECT receiver, hostgroup FROM notifications WHERE id = ?2)`), next.UnixMilli(), id)
+			AND (receiver, hostgroup) = (SELECT receiver, hostgroup FROM notifications WHERE id = ?2)`, next.UnixMilli(), id)
 		return err
 	})
 	if err != nil {
@@ -295,16 +452,16 @@ func (s *Store) MarkDead(ctx context.Context, id int64, lastError string, now ti
 
 func (t *Tx) markDead(id int64, attemptInc int, lastError string, now time.Time) error {
 	ms := now.UnixMilli()
-	res, err := t.tx.ExecContext(t.ctx, t.sql(`UPDATE notifications
+	res, err := t.exec(`UPDATE notifications
 		SET state = 'dead', attempts = attempts + ?, last_error = ?, updated_at = ?
-		WHERE id = ? AND state = 'pending'`), attemptInc, lastError, ms, id)
+		WHERE id = ? AND state = 'pending'`, attemptInc, lastError, ms, id)
 	if err != nil {
 		return fmt.Errorf("mark dead: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return err // already finished (sent): its claims stand
 	}
-	if _, err := t.tx.ExecContext(t.ctx, t.sql(`DELETE FROM claims WHERE notification_id = ?`), id); err != nil {
+	if _, err := t.exec(`DELETE FROM claims WHERE notification_id = ?`, id); err != nil {
 		return fmt.Errorf("release claims: %w", err)
 	}
 	return nil
@@ -330,7 +487,7 @@ func (s *Store) Expire(ctx context.Context, configured []string, cutoff time.Tim
 		if t.pg {
 			list = configured
 		}
-		rows, err := t.tx.QueryContext(t.ctx, t.pick(`SELECT id, receiver, last_error FROM notifications
+		rows, err := t.query(t.pick(`SELECT id, receiver, last_error FROM notifications
 			WHERE state = 'pending' AND created_at < ?
 			AND receiver NOT IN (SELECT value FROM json_each(?))`, `SELECT id, receiver, last_error FROM notifications
 			WHERE state = 'pending' AND created_at < $1 AND NOT (receiver = ANY($2))`), cutoff.UnixMilli(), list)
@@ -380,13 +537,13 @@ type Filter struct {
 
 // List returns the most recent notifications first.
 func (s *Store) List(ctx context.Context, f Filter) ([]Notification, error) {
-	q := `SELECT ` + notificationColumns + ` FROM notifications`
+	q := `SELECT ` + notificationColumns + ` FROM ` + notificationsFrom
 	var args []any
 	if f.State != "" {
-		q += ` WHERE state = ?`
+		q += ` WHERE n.state = ?`
 		args = append(args, string(f.State))
 	}
-	q += ` ORDER BY id DESC LIMIT ?`
+	q += ` ORDER BY n.id DESC LIMIT ?`
 	args = append(args, f.Limit)
 	rows, err := s.read.QueryContext(ctx, s.sql(q), args...)
 	if err != nil {
@@ -415,19 +572,25 @@ func (s *Store) PendingByReceiver(ctx context.Context) (map[string]int, error) {
 	return out, rows.Err()
 }
 
-// Prune deletes finished notifications and dedupe claims last touched before cutoff.
+// Prune deletes finished notifications and dedupe claims last touched before cutoff, and
+// the batches that no notification points at any more.
 // Pending notifications are never pruned: Expire ends them first.
 func (s *Store) Prune(ctx context.Context, cutoff time.Time) (notifications, claims int64, err error) {
 	ms := cutoff.UnixMilli()
 	err = s.Update(ctx, func(t *Tx) error {
-		res, err := t.tx.ExecContext(t.ctx, t.sql(`DELETE FROM notifications WHERE state != 'pending' AND updated_at < ?`), ms)
+		res, err := t.exec(`DELETE FROM notifications WHERE state != 'pending' AND updated_at < ?`, ms)
 		if err != nil {
 			return err
 		}
 		if notifications, err = res.RowsAffected(); err != nil {
 			return err
 		}
-		res, err = t.tx.ExecContext(t.ctx, t.sql(`DELETE FROM claims WHERE notified_at < ?`), ms)
+		// The batches whose last notification went: none is newer than its notifications.
+		if _, err := t.exec(`DELETE FROM batches WHERE created_at < ?
+			AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.batch_id = batches.id)`, ms); err != nil {
+			return err
+		}
+		res, err = t.exec(`DELETE FROM claims WHERE notified_at < ?`, ms)
 		if err != nil {
 			return err
 		}

@@ -166,33 +166,61 @@ func newHolder() string {
 
 // update runs fn in its own transaction, bounded by txTimeout, and commits. Replicas (and
 // this process's goroutines) run theirs concurrently: the decisions that must not race
-// take advisory locks (Tx.Lock). Before the commit, the receivers whose outbox grew are
-// told (pg_notify is delivered on commit, and only then).
+// take advisory locks (Tx.Lock). The receivers whose outbox grew are told in the commit's
+// round trip (pg_notify is delivered on commit, and only then).
 func (p *postgres) update(ctx context.Context, fn func(*Tx) error) error {
 	if p.closed.Load() {
 		return ErrClosed
 	}
 	ctx, cancel := context.WithTimeout(ctx, txTimeout)
 	defer cancel()
-	tx, err := p.db.BeginTx(ctx, nil)
+	conn, err := p.db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	t := &Tx{tx: tx, ctx: ctx, pg: true, holder: p.holder}
+	// A connection given back inside a transaction (a failed rollback) is discarded by
+	// the pool, never reused: pgx's stdlib checks on reset.
+	defer conn.Close()
+	t := &Tx{conn: conn, ctx: ctx, pg: true, holder: p.holder}
 	if err := fn(t); err != nil {
-		_ = tx.Rollback()
+		if t.begun {
+			rollback(conn)
+		}
 		return err
 	}
-	if woken := p.remote(uniq(t.woken)); len(woken) > 0 {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_notify('`+notifyChannel+`', r) FROM unnest($1::text[]) AS r`, woken); err != nil {
-			_ = tx.Rollback()
-			return fmt.Errorf("notify: %w", err)
-		}
+	if !t.begun {
+		return nil // fn wrote nothing
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+	b := &pgx.Batch{}
+	woken := p.remote(uniq(t.woken))
+	if len(woken) > 0 {
+		b.Queue(`SELECT pg_notify('`+notifyChannel+`', r) FROM unnest($1::text[]) AS r`, woken)
+	}
+	b.Queue("COMMIT")
+	err = t.batch(b, func(br pgx.BatchResults) error {
+		if len(woken) > 0 {
+			if _, err := br.Exec(); err != nil {
+				return fmt.Errorf("notify: %w", err)
+			}
+		}
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("commit: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		rollback(conn)
+		return err
 	}
 	return nil
+}
+
+// rollback ends a failed transaction. It has a context of its own: the transaction's
+// may be what ran out.
+func rollback(conn *sql.Conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, _ = conn.ExecContext(ctx, "ROLLBACK")
 }
 
 // remote keeps the receivers whose lease this replica does not hold: another replica
@@ -315,9 +343,27 @@ func lockKey(kind, a, b string) int64 {
 // the second sees the first's claim. The locks go with the transaction. SQLite needs
 // none: its one writer runs transactions one at a time.
 func (t *Tx) Lock(keys ...LockKey) error {
-	if !t.pg || len(keys) == 0 {
+	if !t.pg {
 		return nil
 	}
+	ks, shared := t.toLock(keys)
+	if len(ks) == 0 {
+		return nil
+	}
+	if _, err := t.exec(lockQuery, ks, shared); err != nil {
+		return fmt.Errorf("lock: %w", err)
+	}
+	t.holdLocks(ks, shared)
+	return nil
+}
+
+// lockQuery takes advisory locks in the order given: $1 the keys, $2 whether each is shared.
+const lockQuery = `SELECT CASE WHEN s THEN pg_advisory_xact_lock_shared(k) ELSE pg_advisory_xact_lock(k) END
+	FROM unnest($1::bigint[], $2::bool[]) WITH ORDINALITY AS l(k, s, n) ORDER BY n`
+
+// toLock is what of keys the transaction does not hold yet (or holds only shared, and
+// now needs exclusive), in the order to take it: by class, then by key.
+func (t *Tx) toLock(keys []LockKey) (ks []int64, shared []bool) {
 	type id struct {
 		class int
 		key   int64
@@ -332,18 +378,16 @@ func (t *Tx) Lock(keys ...LockKey) error {
 			mode[i] = k.shared
 		}
 	}
-	if len(mode) == 0 {
-		return nil
-	}
 	ids := slices.SortedFunc(maps.Keys(mode), func(a, b id) int { return cmp.Or(cmp.Compare(a.class, b.class), cmp.Compare(a.key, b.key)) })
-	ks, shared := make([]int64, len(ids)), make([]bool, len(ids))
+	ks, shared = make([]int64, len(ids)), make([]bool, len(ids))
 	for i, k := range ids {
 		ks[i], shared[i] = k.key, mode[k]
 	}
-	if _, err := t.tx.ExecContext(t.ctx, `SELECT CASE WHEN s THEN pg_advisory_xact_lock_shared(k) ELSE pg_advisory_xact_lock(k) END
-		FROM unnest($1::bigint[], $2::bool[]) WITH ORDINALITY AS l(k, s, n) ORDER BY n`, ks, shared); err != nil {
-		return fmt.Errorf("lock: %w", err)
-	}
+	return ks, shared
+}
+
+// holdLocks records locks the transaction took.
+func (t *Tx) holdLocks(ks []int64, shared []bool) {
 	if t.locks == nil {
 		t.locks = map[int64]bool{}
 	}
@@ -352,7 +396,6 @@ func (t *Tx) Lock(keys ...LockKey) error {
 			t.locks[k] = shared[i]
 		}
 	}
-	return nil
 }
 
 // fence makes sure, on PostgreSQL, that this replica holds the lease of notification
@@ -366,7 +409,7 @@ func (t *Tx) fence(id int64, lockQueue bool) error {
 		return nil
 	}
 	var receiver, hostgroup string
-	err := t.tx.QueryRowContext(t.ctx, `SELECT receiver, hostgroup FROM notifications WHERE id = $1`, id).Scan(&receiver, &hostgroup)
+	err := t.queryRow(`SELECT receiver, hostgroup FROM notifications WHERE id = $1`, id).Scan(&receiver, &hostgroup)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}
@@ -374,7 +417,7 @@ func (t *Tx) fence(id int64, lockQueue bool) error {
 		return fmt.Errorf("fence: %w", err)
 	}
 	var one int
-	err = t.tx.QueryRowContext(t.ctx, `SELECT 1 FROM leases
+	err = t.queryRow(`SELECT 1 FROM leases
 		WHERE name = $1 AND holder = $2 AND expires_at > now() FOR SHARE`, ReceiverLease(receiver), t.holder).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ErrLeaseLost

@@ -43,7 +43,7 @@ func TestPostgresLocksSerializeDecisionsAcrossReplicas(t *testing.T) {
 			if err != nil || len(prev) > 0 {
 				return err // claimed already: a duplicate, suppressed
 			}
-			id, err := tx.Enqueue(NewNotification{Receiver: "r", Route: "x", Hostgroup: "hg", Status: "firing", Payload: []byte(`{}`)}, t0)
+			id, err := tx.Enqueue(NewNotification{Receiver: "r", Route: "x", Hostgroup: "hg", Status: "firing"}, []byte(`{}`), t0)
 			if err != nil {
 				return err
 			}
@@ -146,7 +146,7 @@ func TestPostgresOutageAndRecovery(t *testing.T) {
 	srv.Stop(t)
 	write := func() error {
 		return s.Update(ctx, func(tx *Tx) error {
-			_, err := tx.Enqueue(NewNotification{Receiver: "r", Route: "x", Hostgroup: "hg", Status: "firing", Payload: []byte(`{}`)}, t0)
+			_, err := tx.Enqueue(NewNotification{Receiver: "r", Route: "x", Hostgroup: "hg", Status: "firing"}, []byte(`{}`), t0)
 			return err
 		})
 	}
@@ -190,7 +190,7 @@ func TestPostgresRetryAndEnqueueKeepTheQueueInOrder(t *testing.T) {
 	firings := make([]int64, queues)
 	for i := range queues {
 		err := a.Update(ctx, func(tx *Tx) error {
-			ids, err := tx.EnqueueAll([]NewNotification{{Receiver: "r", Route: "x", Hostgroup: fmt.Sprint("hg-", i), Status: "firing", Payload: []byte(`{}`)}}, t0)
+			ids, err := tx.EnqueueAll(Enqueued{Batches: [][]byte{[]byte(`{}`)}, Notifications: []NewNotification{{Receiver: "r", Route: "x", Hostgroup: fmt.Sprint("hg-", i), Status: "firing"}}}, t0)
 			firings[i] = ids[0]
 			return err
 		})
@@ -205,7 +205,7 @@ func TestPostgresRetryAndEnqueueKeepTheQueueInOrder(t *testing.T) {
 		wg.Go(func() { errs <- a.MarkRetry(ctx, firings[i], retryAt, false, "503", t0) })
 		wg.Go(func() {
 			errs <- b.Update(ctx, func(tx *Tx) error {
-				_, err := tx.EnqueueAll([]NewNotification{{Receiver: "r", Route: "x", Hostgroup: fmt.Sprint("hg-", i), Status: "resolved", Payload: []byte(`{}`)}}, t0)
+				_, err := tx.EnqueueAll(Enqueued{Batches: [][]byte{[]byte(`{}`)}, Notifications: []NewNotification{{Receiver: "r", Route: "x", Hostgroup: fmt.Sprint("hg-", i), Status: "resolved"}}}, t0)
 				return err
 			})
 		})

@@ -87,6 +87,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.stmts.claims, claimsQuery},
 		{&s.stmts.putClaim, putClaimQuery},
 		{&s.stmts.enqueue, enqueueQuery},
+		{&s.stmts.putBatch, putBatchQuery},
 	} {
 		st, err := s.write.PrepareContext(ctx, p.query)
 		if err != nil {

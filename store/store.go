@@ -56,27 +56,6 @@ type Store struct {
 	closeOnce sync.Once
 }
 
-// Tx is a write transaction (see Update), used to take dedupe decisions and enqueue their
-// results atomically. Its methods run under the transaction's own context.
-type Tx struct {
-	tx    *sql.Tx
-	stmts *statements // SQLite's prepared statements; nil on PostgreSQL
-	ctx   context.Context
-	// pg is set on PostgreSQL, where the Tx takes locks, fences outcomes on the
-	// receiver's lease, and wakes the replica that delivers what it enqueued.
-	pg     bool
-	holder string
-	woken  []string
-	// locks are the advisory locks the transaction holds: true when only shared.
-	locks map[int64]bool
-}
-
-// statements are the SQLite writer's hot-path statements, prepared once: parsing SQL text
-// was a quarter of the webhook path's CPU time. (pgx caches PostgreSQL's itself.)
-type statements struct {
-	claims, putClaim, enqueue *sql.Stmt
-}
-
 // Update runs fn in a write transaction and returns once its writes are committed (nil)
 // or rolled back (the error). See updateSQLite and postgres.update for how each backend
 // runs it.

@@ -29,8 +29,8 @@ func enqueue(t *testing.T, s *Store, receiver string, now time.Time, claims ...C
 		var err error
 		id, err = tx.Enqueue(NewNotification{
 			Receiver: receiver, Route: "routes[0]", Hostgroup: "hg", Status: "firing",
-			AlertNames: []string{"A", "B"}, AlertCount: 2, Payload: []byte(`{}`),
-		}, now)
+			AlertNames: []string{"A", "B"}, AlertCount: 2,
+		}, []byte(`{}`), now)
 		if err != nil {
 			return err
 		}
@@ -277,7 +277,7 @@ func testGroupCommitIsolatesFailures(t *testing.T, open opener) {
 	for i := range n {
 		go func() {
 			errs <- s.Update(ctx, func(tx *Tx) error {
-				id, err := tx.Enqueue(NewNotification{Receiver: "r", Route: "x", Hostgroup: "h", Status: "firing", Payload: []byte(`{}`)}, t0)
+				id, err := tx.Enqueue(NewNotification{Receiver: "r", Route: "x", Hostgroup: "h", Status: "firing"}, []byte(`{}`), t0)
 				if err != nil {
 					return err
 				}
@@ -348,7 +348,7 @@ func TestGroupCommitAbortsWhenTheTransactionIsGone(t *testing.T) {
 	}
 	enqueueOp := func(receiver string) func(*Tx) error {
 		return func(tx *Tx) error {
-			_, err := tx.Enqueue(NewNotification{Receiver: receiver, Route: "x", Hostgroup: "h", Status: "firing", Payload: []byte(`{}`)}, t0)
+			_, err := tx.Enqueue(NewNotification{Receiver: receiver, Route: "x", Hostgroup: "h", Status: "firing"}, []byte(`{}`), t0)
 			return err
 		}
 	}
@@ -398,7 +398,7 @@ func testDeliveryOrderPerHostgroup(t *testing.T, open opener) {
 		var id int64
 		err := s.Update(ctx, func(tx *Tx) error {
 			var err error
-			id, err = tx.Enqueue(NewNotification{Receiver: "r", Route: "x", Hostgroup: hostgroup, Status: "firing", Payload: []byte(`{}`)}, at)
+			id, err = tx.Enqueue(NewNotification{Receiver: "r", Route: "x", Hostgroup: hostgroup, Status: "firing"}, []byte(`{}`), at)
 			return err
 		})
 		if err != nil {

@@ -8,8 +8,8 @@ import (
 
 // PutWatchdogState replaces the watchdog's state document for key.
 func (t *Tx) PutWatchdogState(key string, state []byte, now time.Time) error {
-	_, err := t.tx.ExecContext(t.ctx, t.sql(`INSERT INTO watchdog_state (key, state, updated_at) VALUES (?, ?, ?)
-		ON CONFLICT (key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`),
+	_, err := t.exec(`INSERT INTO watchdog_state (key, state, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
 		key, state, now.UnixMilli())
 	if err != nil {
 		return fmt.Errorf("put watchdog state: %w", err)
@@ -42,9 +42,9 @@ func (s *Store) WatchdogStates(ctx context.Context) (map[string][]byte, error) {
 // TouchHeartbeat records that source sent a heartbeat at at; an older time never
 // replaces a newer one.
 func (t *Tx) TouchHeartbeat(source string, at time.Time) error {
-	_, err := t.tx.ExecContext(t.ctx, t.sql(`INSERT INTO heartbeats (source, last_seen) VALUES (?, ?)
+	_, err := t.exec(`INSERT INTO heartbeats (source, last_seen) VALUES (?, ?)
 		ON CONFLICT (source) DO UPDATE SET last_seen = CASE WHEN excluded.last_seen > heartbeats.last_seen
-			THEN excluded.last_seen ELSE heartbeats.last_seen END`),
+			THEN excluded.last_seen ELSE heartbeats.last_seen END`,
 		source, at.UnixMilli())
 	if err != nil {
 		return fmt.Errorf("touch heartbeat: %w", err)

@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/alertrouter/alertrouter/config"
+	"github.com/alertrouter/alertrouter/dispatch"
 	"github.com/alertrouter/alertrouter/internal/testenv"
 	"github.com/alertrouter/alertrouter/receivers/aliyuncms"
 	"github.com/alertrouter/alertrouter/store"
@@ -180,11 +180,11 @@ func (e *env) outbox() []string {
 	per := map[string][]string{}
 	for i := len(ns) - 1; i >= 0; i-- {
 		n := ns[i]
-		var d template.Data
-		if err := json.Unmarshal(n.Payload, &d); err != nil {
+		m, err := dispatch.Decode(&n)
+		if err != nil {
 			e.t.Fatal(err)
 		}
-		a := d.Alerts[0]
+		a := m.Data.Alerts[0]
 		if n.Route != Route || n.Status != a.Status {
 			e.t.Fatalf("notification %d: route %q status %q, alert status %q", n.ID, n.Route, n.Status, a.Status)
 		}
@@ -267,9 +267,11 @@ func TestConnectionRefusedCountsAsDownAndRecoveryNamesTheOutage(t *testing.T) {
 	expect(t, "reachable again", e.tick(30*time.Second), "recovered/info")
 
 	ns, _ := e.store.List(context.Background(), store.Filter{Limit: 1})
-	var d template.Data
-	json.Unmarshal(ns[0].Payload, &d)
-	if a := d.Alerts[0]; a.Labels["alertname"] != "PrometheusDown" || !strings.Contains(a.Annotations["summary"], "back after 1m0s") {
+	m, err := dispatch.Decode(&ns[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := m.Data.Alerts[0]; a.Labels["alertname"] != "PrometheusDown" || !strings.Contains(a.Annotations["summary"], "back after 1m0s") {
 		t.Fatalf("recovery: %v %v", a.Labels, a.Annotations)
 	}
 }
@@ -363,7 +365,12 @@ func TestErrorsHideURLPasswords(t *testing.T) {
 	if len(ns) == 0 {
 		t.Fatal("no down event")
 	}
-	for _, text := range []string{string(ns[0].Payload), string(raw)} {
+	m, err := dispatch.Decode(&ns[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := json.Marshal(m.Data)
+	for _, text := range []string{string(stored), string(raw)} {
 		if strings.Contains(text, "s3cret") || !strings.Contains(text, "admin:xxxxx@") {
 			t.Fatalf("password shown, or URL missing: %s", text)
 		}
