@@ -113,6 +113,8 @@ func (s *Server) accept(ctx context.Context, rt *runtime, p *Payload, now time.T
 		t := newTally()
 		notifications := 0
 		err = s.store.Update(ctx, func(tx *store.Tx) error {
+			// At most one notification per group: its id is reserved with the reads.
+			tx.Reserve(len(chunk), len(batches.bodies))
 			claims, err := tx.ClaimsOf(keys, locks...)
 			if err != nil {
 				return err

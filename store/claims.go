@@ -47,8 +47,9 @@ const pgClaimsOfQuery = `SELECT c.receiver, c.fingerprint, c.status, c.starts_at
 	FROM claims c JOIN unnest($1::text[], $2::text[]) AS k(receiver, fingerprint) USING (receiver, fingerprint)`
 
 // ClaimsOf loads the claims of many receivers' alerts at once, keyed as asked. On a
-// shared database it first takes locks (see Lock): the locks, the read and, when they
-// are the transaction's first statements, its BEGIN go in one round trip.
+// shared database it first takes locks (see Lock), and then reserves the ids Reserve
+// asked for: the locks, the read, the reservation and, when they are the transaction's
+// first statements, its BEGIN go in one round trip.
 func (t *Tx) ClaimsOf(keys []ClaimKey, locks ...LockKey) (map[ClaimKey]Claim, error) {
 	out := make(map[ClaimKey]Claim, len(keys))
 	if !t.pg {
@@ -77,6 +78,8 @@ func (t *Tx) ClaimsOf(keys []ClaimKey, locks ...LockKey) (map[ClaimKey]Claim, er
 		b.Queue(lockQuery, ks, shared)
 	}
 	b.Queue(pgClaimsOfQuery, receivers, fps)
+	// After the locks: a transaction that waited for another's gets later ids.
+	readReserved := t.queueReserve(b)
 	err := t.batch(b, func(br pgx.BatchResults) error {
 		if len(ks) > 0 {
 			if _, err := br.Exec(); err != nil {
@@ -101,7 +104,7 @@ func (t *Tx) ClaimsOf(keys []ClaimKey, locks ...LockKey) (map[ClaimKey]Claim, er
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("claims: %w", err)
 		}
-		return nil
+		return readReserved(br)
 	})
 	if err != nil {
 		return nil, err

@@ -108,40 +108,32 @@ const enqueueQuery = `INSERT INTO notifications
 
 const putBatchQuery = `INSERT INTO batches (created_at, body) VALUES (?, ?)`
 
-// pgEnqueueQuery is EnqueueAll on PostgreSQL: one statement (one round trip) that inserts
-// the batches, then the notifications that point at them, then upserts the claims that
-// point at the notifications. Each list comes as arrays, one per column ($2, $3-$10,
-// $11-$17); a notification names its batch, and a claim its notification, by ordinal
-// (1-based; 0 for none: the claim keeps the notification id it has). Identities are drawn in the order of the ordinals, so the ids,
-// sorted, are the rows' in order. Each notification is due no earlier than the pending
-// ones of its receiver and host group committed before.
-const pgEnqueueQuery = `WITH
-	b AS (INSERT INTO batches (created_at, body)
-		SELECT $1, x.body FROM unnest($2::bytea[]) WITH ORDINALITY AS x(body, ord) ORDER BY x.ord
-		RETURNING id),
-	bo AS (SELECT id, row_number() OVER (ORDER BY id) AS ord FROM b),
-	n AS (INSERT INTO notifications
-			(receiver, route, hostgroup, status, alertnames, alert_count, batch_id, alerts, created_at, next_attempt_at, updated_at)
-		SELECT u.receiver, u.route, u.hostgroup, u.status, u.alertnames, u.alert_count, bo.id, u.alerts, $1,
-			(SELECT GREATEST($1, COALESCE(MAX(q.next_attempt_at), 0)) FROM notifications q
-				WHERE q.state = 'pending' AND q.receiver = u.receiver AND q.hostgroup = u.hostgroup),
-			$1
-		FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::bigint[], $10::text[])
-			WITH ORDINALITY AS u(receiver, route, hostgroup, status, alertnames, alert_count, batch, alerts, ord)
-		JOIN bo ON bo.ord = u.batch
-		ORDER BY u.ord
-		RETURNING id),
-	no AS (SELECT id, row_number() OVER (ORDER BY id) AS ord FROM n),
-	c AS (INSERT INTO claims (receiver, fingerprint, status, starts_at, notified_at, notification_id)
-		SELECT k.receiver, k.fingerprint, k.status, k.starts_at, k.notified_at, COALESCE(no.id, k.notification_id)
-		FROM unnest($11::text[], $12::text[], $13::text[], $14::bigint[], $15::bigint[], $16::bigint[], $17::bigint[])
-			WITH ORDINALITY AS k(receiver, fingerprint, status, starts_at, notified_at, notification_id, held_by, ord)
-		LEFT JOIN no ON no.ord = k.held_by
-		ORDER BY k.ord
-		ON CONFLICT (receiver, fingerprint) DO UPDATE SET
-			status = excluded.status, starts_at = excluded.starts_at,
-			notified_at = excluded.notified_at, notification_id = excluded.notification_id)
-	SELECT id FROM no ORDER BY id`
+// EnqueueAll's statements on PostgreSQL: plain inserts of rows whose ids were reserved
+// beforehand (Tx.Reserve), sent with the commit (Tx.deferred), so that they cost no round
+// trip of their own and little planning (every statement is planned afresh:
+// plan_cache_mode=force_custom_plan). Each takes its rows as arrays, one per column.
+const (
+	pgInsertBatchesQuery = `INSERT INTO batches (id, created_at, body)
+	SELECT x.id, $1, x.body FROM unnest($2::bigint[], $3::bytea[]) AS x(id, body)`
+	// Each notification is due no earlier than the pending ones of its receiver and host
+	// group committed before. (GREATEST ignores NULL. ORDER BY ... LIMIT 1 rather than MAX:
+	// the planner turns MAX into that anyway, after planning both.)
+	pgInsertNotificationsQuery = `INSERT INTO notifications
+	(id, receiver, route, hostgroup, status, alertnames, alert_count, batch_id, alerts, created_at, next_attempt_at, updated_at)
+	OVERRIDING SYSTEM VALUE
+	SELECT u.id, u.receiver, u.route, u.hostgroup, u.status, u.alertnames, u.alert_count, u.batch_id, u.alerts, $1,
+		GREATEST($1, (SELECT q.next_attempt_at FROM notifications q
+			WHERE q.state = 'pending' AND q.receiver = u.receiver AND q.hostgroup = u.hostgroup
+			ORDER BY q.next_attempt_at DESC LIMIT 1)),
+		$1
+	FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::bigint[], $10::text[])
+		AS u(id, receiver, route, hostgroup, status, alertnames, alert_count, batch_id, alerts)`
+	pgPutClaimsQuery = `INSERT INTO claims (receiver, fingerprint, status, starts_at, notified_at, notification_id)
+	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
+	ON CONFLICT (receiver, fingerprint) DO UPDATE SET
+		status = excluded.status, starts_at = excluded.starts_at,
+		notified_at = excluded.notified_at, notification_id = excluded.notification_id`
+)
 
 // Enqueue inserts one pending notification that carries every alert of batch (see
 // EnqueueAll), and returns its id.
@@ -213,9 +205,6 @@ func (t *Tx) EnqueueAll(e Enqueued, now time.Time) ([]int64, error) {
 }
 
 func (t *Tx) pgEnqueue(e Enqueued, now time.Time) ([]int64, error) {
-	if len(e.Notifications) == 0 && len(e.Claims) == 0 {
-		return nil, nil
-	}
 	// The queues' shared locks, if the caller has not taken them with its others: a retry
 	// pushing a queue back must not interleave with this insert.
 	queues := make([]LockKey, len(e.Notifications))
@@ -225,59 +214,62 @@ func (t *Tx) pgEnqueue(e Enqueued, now time.Time) ([]int64, error) {
 	if err := t.Lock(queues...); err != nil {
 		return nil, err
 	}
-	// Only the batches that notifications point at, renumbered from 1.
-	ordinal := make([]int64, len(e.Batches))
-	var batches [][]byte
+	// Only the batches that notifications point at.
+	batchID := make([]int64, len(e.Batches)) // 0 until given an id
+	var stored int
 	for _, n := range e.Notifications {
-		if ordinal[n.Batch] == 0 {
-			batches = append(batches, e.Batches[n.Batch])
-			ordinal[n.Batch] = int64(len(batches))
+		if batchID[n.Batch] == 0 {
+			batchID[n.Batch] = -1
+			stored++
 		}
 	}
 	ns := e.Notifications
-	receivers, routes, hostgroups, statuses, names := make([]string, len(ns)), make([]string, len(ns)), make([]string, len(ns)), make([]string, len(ns)), make([]string, len(ns))
-	counts, batchOrd, alerts := make([]int32, len(ns)), make([]int64, len(ns)), make([]*string, len(ns))
-	for i, n := range ns {
-		receivers[i], routes[i], hostgroups[i], statuses[i] = n.Receiver, n.Route, n.Hostgroup, n.Status
-		names[i], counts[i], batchOrd[i], alerts[i] = strings.Join(n.AlertNames, ","), int32(n.AlertCount), ordinal[n.Batch], alertList(n.Alerts)
-	}
-	// The last claim of each alert, in key order, as every writer of claims rows should:
-	// one statement cannot update a row twice, and two transactions updating the same
-	// rows in opposite orders deadlock.
-	claims := slices.SortedFunc(slices.Values(lastPerKey(e.Claims)), func(a, b NewClaim) int {
-		return cmp.Or(cmp.Compare(a.Receiver, b.Receiver), cmp.Compare(a.Fingerprint, b.Fingerprint))
-	})
-	nc := len(claims)
-	cReceivers, fps, cStatuses := make([]string, nc), make([]string, nc), make([]string, nc)
-	starts, notified, notificationIDs, heldBy := make([]int64, nc), make([]int64, nc), make([]int64, nc), make([]int64, nc)
-	for i, c := range claims {
-		cReceivers[i], fps[i], cStatuses[i] = c.Receiver, c.Fingerprint, c.Status
-		starts[i], notified[i] = ClaimTime(c.StartsAt).UnixNano(), c.NotifiedAt.UnixMilli()
-		notificationIDs[i], heldBy[i] = c.NotificationID, int64(c.HeldBy+1)
-	}
-	rows, err := t.query(pgEnqueueQuery, now.UnixMilli(), batches,
-		receivers, routes, hostgroups, statuses, names, counts, batchOrd, alerts,
-		cReceivers, fps, cStatuses, starts, notified, notificationIDs, heldBy)
+	notificationIDs, batchIDs, err := t.takeIDs(len(ns), stored)
 	if err != nil {
-		return nil, fmt.Errorf("enqueue: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	ids := make([]int64, 0, len(ns))
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("enqueue: %w", err)
+	if stored > 0 {
+		bodies := make([][]byte, 0, stored)
+		ids := batchIDs
+		for i, id := range batchID {
+			if id == -1 {
+				batchID[i], ids = ids[0], ids[1:]
+				bodies = append(bodies, e.Batches[i])
+			}
 		}
-		ids = append(ids, id)
+		t.atCommit("enqueue batches", pgInsertBatchesQuery, now.UnixMilli(), batchIDs, bodies)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("enqueue: %w", err)
+	if len(ns) > 0 {
+		receivers, routes, hostgroups, statuses, names := make([]string, len(ns)), make([]string, len(ns)), make([]string, len(ns)), make([]string, len(ns)), make([]string, len(ns))
+		counts, batches, alerts := make([]int32, len(ns)), make([]int64, len(ns)), make([]*string, len(ns))
+		for i, n := range ns {
+			receivers[i], routes[i], hostgroups[i], statuses[i] = n.Receiver, n.Route, n.Hostgroup, n.Status
+			names[i], counts[i], batches[i], alerts[i] = strings.Join(n.AlertNames, ","), int32(n.AlertCount), batchID[n.Batch], alertList(n.Alerts)
+		}
+		t.atCommit("enqueue", pgInsertNotificationsQuery, now.UnixMilli(), notificationIDs,
+			receivers, routes, hostgroups, statuses, names, counts, batches, alerts)
+		t.woken = append(t.woken, receivers...)
 	}
-	if len(ids) != len(ns) {
-		return nil, fmt.Errorf("enqueue: %d rows inserted for %d notifications", len(ids), len(ns))
+	if len(e.Claims) > 0 {
+		// The last claim of each alert, in key order, as every writer of claims rows should:
+		// one statement cannot update a row twice, and two transactions updating the same
+		// rows in opposite orders deadlock.
+		claims := slices.SortedFunc(slices.Values(lastPerKey(e.Claims)), func(a, b NewClaim) int {
+			return cmp.Or(cmp.Compare(a.Receiver, b.Receiver), cmp.Compare(a.Fingerprint, b.Fingerprint))
+		})
+		n := len(claims)
+		receivers, fps, statuses := make([]string, n), make([]string, n), make([]string, n)
+		starts, notified, ids := make([]int64, n), make([]int64, n), make([]int64, n)
+		for i, c := range claims {
+			receivers[i], fps[i], statuses[i] = c.Receiver, c.Fingerprint, c.Status
+			starts[i], notified[i], ids[i] = ClaimTime(c.StartsAt).UnixNano(), c.NotifiedAt.UnixMilli(), c.NotificationID
+			if c.HeldBy != NotHeld {
+				ids[i] = notificationIDs[c.HeldBy]
+			}
+		}
+		t.atCommit("put claims", pgPutClaimsQuery, receivers, fps, statuses, starts, notified, ids)
 	}
-	t.woken = append(t.woken, receivers...)
-	return ids, nil
+	return notificationIDs, nil
 }
 
 // alertList is how a notification's alert indices are stored: "0,2,5", or NULL for all.

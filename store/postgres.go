@@ -166,8 +166,9 @@ func newHolder() string {
 
 // update runs fn in its own transaction, bounded by txTimeout, and commits. Replicas (and
 // this process's goroutines) run theirs concurrently: the decisions that must not race
-// take advisory locks (Tx.Lock). The receivers whose outbox grew are told in the commit's
-// round trip (pg_notify is delivered on commit, and only then).
+// take advisory locks (Tx.Lock). The writes fn left for the commit (Tx.atCommit) and the
+// notice to the receivers whose outbox grew go in the commit's round trip (pg_notify is
+// delivered on commit, and only then).
 func (p *postgres) update(ctx context.Context, fn func(*Tx) error) error {
 	if p.closed.Load() {
 		return ErrClosed
@@ -188,8 +189,8 @@ func (p *postgres) update(ctx context.Context, fn func(*Tx) error) error {
 		}
 		return err
 	}
-	if !t.begun {
-		return nil // fn wrote nothing
+	if !t.begun && len(t.later) == 0 {
+		return nil // fn did nothing
 	}
 	b := &pgx.Batch{}
 	woken := p.remote(uniq(t.woken))
