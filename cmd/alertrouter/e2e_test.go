@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/alertrouter/alertrouter/internal/amtest"
+	"github.com/alertrouter/alertrouter/internal/pgtest"
 	"github.com/alertrouter/alertrouter/internal/testenv"
 	"github.com/alertrouter/alertrouter/receivers/log"
 	"github.com/alertrouter/alertrouter/receivers/webhook/webhooktest"
@@ -64,9 +65,23 @@ func TestServeOnEmbeddedDefault(t *testing.T) {
 	}
 }
 
-// Two Alertmanagers that are not clustered both notify every alert: each alert must reach
-// its receiver once, and its resolution once.
+// The unclustered Alertmanager pair, both sending every alert: each firing and each
+// resolution reaches its receiver once. On SQLite both send to one router; in replicated
+// mode each sends to its own replica, and the replicas share one PostgreSQL.
 func TestAlertmanagerPairDeliversOnce(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		alertmanagerPairDeliversOnce(t, func(dir string) string { return "--storage.path=" + filepath.Join(dir, "data") }, 1)
+	})
+	t.Run("postgres-replicas", func(t *testing.T) {
+		url := pgtest.New(t)
+		alertmanagerPairDeliversOnce(t, func(string) string { return "--storage.url=" + url }, 2)
+	})
+}
+
+// alertmanagerPairDeliversOnce runs routers routers on storage (its flag, for a
+// directory of the router's), and the Alertmanager pair: Alertmanager i sends to router
+// i, or to the one router.
+func alertmanagerPairDeliversOnce(t *testing.T, storage func(dir string) string, routers int) {
 	am := testenv.RequireCommand(t, "prometheus-alertmanager")
 	dir := t.TempDir()
 	token := filepath.Join(dir, "token")
@@ -74,8 +89,7 @@ func TestAlertmanagerPairDeliversOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := webhooktest.New(t)
-	routerAddr := testenv.FreeAddr(t)
-	router := startRouter(t, dir, routerAddr, fmt.Sprintf(`
+	cfg := fmt.Sprintf(`
 webhook:
   bearer_token_file: %s
 receivers:
@@ -88,10 +102,33 @@ routes:
   - hostgroup: fg-ng-ec-microloan
     receivers: [pay-hook]
 default_receivers: [ops-log]
-`, token, rec.URL()))
+`, token, rec.URL())
+	var procs []*testenv.Process
+	var addrs []string
+	for range routers {
+		routerDir, addr := t.TempDir(), testenv.FreeAddr(t)
+		procs = append(procs, startRouterOn(t, routerDir, addr, cfg, storage(routerDir)))
+		addrs = append(addrs, addr)
+	}
+	sum := func(name, match string) float64 {
+		var n float64
+		for _, addr := range addrs {
+			n += metric(t, addr, name, match)
+		}
+		return n
+	}
+	stdout := func() string {
+		var out strings.Builder
+		for _, p := range procs {
+			out.WriteString(p.Stdout())
+		}
+		return out.String()
+	}
 
-	amConfig := filepath.Join(dir, "alertmanager.yml")
-	if err := os.WriteFile(amConfig, []byte(fmt.Sprintf(`
+	var ams []string
+	for i := range 2 {
+		amConfig := filepath.Join(dir, fmt.Sprintf("alertmanager%d.yml", i))
+		if err := os.WriteFile(amConfig, []byte(fmt.Sprintf(`
 route:
   receiver: alertrouter
   group_by: [alertname, hostgroup]
@@ -108,11 +145,9 @@ receivers:
           authorization:
             type: Bearer
             credentials_file: %s
-`, routerAddr, token)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	var ams []string
-	for i := range 2 {
+`, addrs[i%routers], token)), 0o600); err != nil {
+			t.Fatal(err)
+		}
 		addr := testenv.FreeAddr(t)
 		p := testenv.Start(t, dir, am, "--config.file="+amConfig, "--storage.path="+filepath.Join(dir, fmt.Sprintf("am%d", i)),
 			"--web.listen-address="+addr, "--cluster.listen-address=")
@@ -154,9 +189,14 @@ receivers:
 	postAlerts("")
 	// Both Alertmanagers have notified (3 alerts each) and the outbox is empty.
 	testenv.Eventually(t, 30*time.Second, "both Alertmanagers' firing notifications", func() bool {
-		return metric(t, routerAddr, "alertrouter_alerts_received_total", `status="firing"`) >= 6 &&
-			metric(t, routerAddr, "alertrouter_outbox_pending", "") == 0
+		return sum("alertrouter_alerts_received_total", `status="firing"`) >= 6 &&
+			metric(t, addrs[0], "alertrouter_outbox_pending", "") == 0
 	})
+	for _, addr := range addrs {
+		if n := metric(t, addr, "alertrouter_alerts_received_total", `status="firing"`); n < 3 {
+			t.Errorf("router %s received %v firing alerts, want its Alertmanager's 3 at least", addr, n)
+		}
+	}
 	for _, key := range []string{"firing pay-1", "firing pay-2"} {
 		if n := rec.AlertCounts("instance")[key]; n != 1 {
 			t.Errorf("%s delivered %d times, want once: %v", key, n, rec.AlertCounts("instance"))
@@ -165,27 +205,29 @@ receivers:
 	if n := rec.AlertCounts("instance")["firing gpu-1"]; n != 0 {
 		t.Errorf("gpu-1 reached pay-hook: %v", rec.AlertCounts("instance"))
 	}
-	if n := strings.Count(router.Stdout(), `"instance":"gpu-1"`); n != 1 {
-		t.Errorf("gpu-1 printed %d times by the log receiver, want once:\n%s", n, router.Stdout())
+	if n := strings.Count(stdout(), `"instance":"gpu-1"`); n != 1 {
+		t.Errorf("gpu-1 printed %d times by the log receiver, want once:\n%s", n, stdout())
 	}
 	// Each alert came from both Alertmanagers (and an Alertmanager may flush a group more
 	// than once): at least one suppressed copy per alert.
-	if n := metric(t, routerAddr, "alertrouter_alerts_suppressed_total", `reason="duplicate"`); n < 3 {
+	if n := sum("alertrouter_alerts_suppressed_total", `reason="duplicate"`); n < 3 {
 		t.Errorf("suppressed duplicates = %v, want at least 3", n)
 	}
 
 	postAlerts(time.Now().UTC().Format(time.RFC3339))
 	testenv.Eventually(t, 30*time.Second, "both Alertmanagers' resolved notifications", func() bool {
-		return metric(t, routerAddr, "alertrouter_alerts_received_total", `status="resolved"`) >= 6 &&
-			metric(t, routerAddr, "alertrouter_outbox_pending", "") == 0
+		return sum("alertrouter_alerts_received_total", `status="resolved"`) >= 6 &&
+			metric(t, addrs[0], "alertrouter_outbox_pending", "") == 0
 	})
 	for _, key := range []string{"resolved pay-1", "resolved pay-2", "firing pay-1", "firing pay-2"} {
 		if n := rec.AlertCounts("instance")[key]; n != 1 {
 			t.Errorf("%s delivered %d times, want once: %v", key, n, rec.AlertCounts("instance"))
 		}
 	}
-	if code := router.Stop(t); code != 0 {
-		t.Errorf("router exit code %d", code)
+	for _, p := range procs {
+		if code := p.Stop(t); code != 0 {
+			t.Errorf("router exit code %d", code)
+		}
 	}
 }
 
