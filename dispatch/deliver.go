@@ -39,7 +39,7 @@ func (d *Dispatcher) deliver(ctx context.Context, w *worker, logger *slog.Logger
 	logger = logger.With("notification", n.ID)
 	if partial, ok := w.unrecorded[n.ID]; ok {
 		// Delivered already; only the record of it failed. Record it, don't resend it.
-		return d.finishSent(w, logger, n, nil, partial, d.now())
+		return d.finishSent(w, n, nil, partial, d.now())
 	}
 	msg, err := Decode(n)
 	if err != nil {
@@ -58,6 +58,10 @@ func (d *Dispatcher) deliver(ctx context.Context, w *worker, logger *slog.Logger
 		perSecond, burst := rl.RateLimit()
 		if wait := w.pace.reserve(perSecond, burst, time.Now()); wait > 0 {
 			d.metrics.waited.WithLabelValues(n.Receiver, "rate_limit").Add(wait.Seconds())
+			// What was sent is recorded before waiting, not after.
+			if pause := d.record(w, logger); !pause.IsZero() {
+				return outcome{pauseUntil: pause}
+			}
 			sleep(ctx, wait, nil)
 			if ctx.Err() != nil {
 				return outcome{} // shutting down: it stays pending
@@ -78,7 +82,7 @@ func (d *Dispatcher) deliver(ctx context.Context, w *worker, logger *slog.Logger
 	switch {
 	case err == nil || receivers.IsPartial(err):
 		w.throttles = 0
-		return d.finishSent(w, logger, n, folded, err, now)
+		return d.finishSent(w, n, folded, err, now)
 	case receivers.IsPermanent(err):
 		return d.finishDead(w, logger, n, "permanent", err)
 	case retriesExhausted(err, n.Attempts+1):
@@ -102,48 +106,100 @@ func (d *Dispatcher) deliver(ctx context.Context, w *worker, logger *slog.Logger
 	}
 }
 
-// finishSent records a delivery of n and the notifications folded into its message;
-// partial, when not nil, says which destinations refused it.
-func (d *Dispatcher) finishSent(w *worker, logger *slog.Logger, n *store.Notification, folded []*store.Notification, partial error, now time.Time) outcome {
-	note := ""
-	if partial != nil {
-		note = partial.Error()
-	}
+// finishSent notes a delivery of n and the notifications folded into its message, to be
+// recorded with the worker's others (record); partial, when not nil, says which
+// destinations refused it.
+func (d *Dispatcher) finishSent(w *worker, n *store.Notification, folded []*store.Notification, partial error, now time.Time) outcome {
+	w.sent = append(w.sent, delivery{n: n, folded: folded, partial: partial, at: now})
 	ids := make([]int64, len(folded))
 	for i, f := range folded {
 		ids[i] = f.ID
 	}
-	err := d.store.MarkFolded(context.Background(), n.ID, ids, note, now)
+	return outcome{folded: ids}
+}
+
+// delivery is a notification sent and not recorded yet.
+type delivery struct {
+	n       *store.Notification
+	folded  []*store.Notification
+	partial error
+	at      time.Time
+}
+
+// Deliveries are recorded in batches: one transaction for up to maxUnrecorded of them,
+// sent within recordWithin of each other. Waiting for a commit after each would hold a
+// fast receiver to one delivery per commit (measured on SQLite under a storm: 90 a second
+// against 1,300 notifications enqueued). A crash loses the record of these, not the
+// notifications: they are sent again (at least once).
+const (
+	maxUnrecorded = batchSize
+	recordWithin  = 20 * time.Millisecond
+)
+
+// recordDue reports whether the worker's unrecorded deliveries should be recorded now.
+func (w *worker) recordDue(now time.Time) bool {
+	return len(w.sent) >= maxUnrecorded || (len(w.sent) > 0 && now.Sub(w.sent[0].at) >= recordWithin)
+}
+
+// record writes the worker's unrecorded deliveries to the store in one transaction, and
+// counts them once they are stored. It returns when to try the store again if that
+// failed, or now if the lease was lost; zero otherwise.
+func (d *Dispatcher) record(w *worker, logger *slog.Logger) time.Time {
+	if len(w.sent) == 0 {
+		return time.Time{}
+	}
+	batch := w.sent
+	w.sent = nil
+	now := d.now()
+	records := make([]store.Delivery, len(batch))
+	for i, s := range batch {
+		records[i] = store.Delivery{ID: s.n.ID, Note: note(s.partial)}
+		for _, f := range s.folded {
+			records[i].Folded = append(records[i].Folded, f.ID)
+		}
+	}
+	err := d.store.MarkSentAll(context.Background(), records, now)
 	if errors.Is(err, store.ErrLeaseLost) {
-		return d.leaseLost(w, logger, now)
+		return d.leaseLost(w, logger, now).pauseUntil
 	}
 	if err != nil {
 		// Delivered but not recorded: remember them, so that this process records them
 		// later rather than delivering them again, and back off from the store.
-		for _, id := range append(ids, n.ID) {
-			w.unrecorded[id] = partial
+		for _, s := range batch {
+			for _, sent := range append([]*store.Notification{s.n}, s.folded...) {
+				w.unrecorded[sent.ID] = s.partial
+			}
 		}
-		logger.Error("Cannot record a delivery; it is not sent again while alertrouter runs", "err", err)
-		return outcome{pauseUntil: w.storeFailed(now), folded: ids}
+		logger.Error("Cannot record deliveries; they are not sent again while alertrouter runs", "notifications", len(batch), "err", err)
+		return w.storeFailed(now)
 	}
 	w.storeFailures = 0
-	for _, sent := range append([]*store.Notification{n}, folded...) {
-		delete(w.unrecorded, sent.ID)
-		d.metrics.sent.WithLabelValues(sent.Receiver).Inc()
-		d.metrics.deliveryLatency.WithLabelValues(sent.Receiver).Observe(now.Sub(sent.CreatedAt).Seconds())
+	for _, s := range batch {
+		logger := logger.With("notification", s.n.ID)
+		for _, sent := range append([]*store.Notification{s.n}, s.folded...) {
+			delete(w.unrecorded, sent.ID)
+			d.metrics.sent.WithLabelValues(sent.Receiver).Inc()
+			d.metrics.deliveryLatency.WithLabelValues(sent.Receiver).Observe(s.at.Sub(sent.CreatedAt).Seconds())
+		}
+		d.metrics.folded.WithLabelValues(s.n.Receiver).Add(float64(len(s.folded)))
+		switch {
+		case s.partial != nil:
+			d.metrics.failed.WithLabelValues(s.n.Receiver, "partial").Inc()
+			logger.Error("Notification sent, but not to every destination", "err", s.partial)
+		case len(s.folded) > 0:
+			logger.Info("Notifications sent as one digest", "folded", records[0].Folded, "attempts", s.n.Attempts+1)
+		default:
+			logger.Debug("Notification sent", "attempts", s.n.Attempts+1)
+		}
 	}
-	d.metrics.folded.WithLabelValues(n.Receiver).Add(float64(len(folded)))
-	if note != "" {
-		d.metrics.failed.WithLabelValues(n.Receiver, "partial").Inc()
-		logger.Error("Notification sent, but not to every destination", "err", note)
-		return outcome{folded: ids}
+	return time.Time{}
+}
+
+func note(partial error) string {
+	if partial == nil {
+		return ""
 	}
-	if len(folded) > 0 {
-		logger.Info("Notifications sent as one digest", "folded", ids, "attempts", n.Attempts+1)
-	} else {
-		logger.Debug("Notification sent", "attempts", n.Attempts+1)
-	}
-	return outcome{folded: ids}
+	return partial.Error()
 }
 
 // leaseLost stops the worker's batch when the store refused an outcome because another

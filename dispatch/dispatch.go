@@ -169,6 +169,8 @@ type worker struct {
 	throttles int
 	// pace spaces out attempts for receivers that declare a rate limit.
 	pace pacer
+	// sent are deliveries made and not recorded yet (see record).
+	sent []delivery
 	// unrecorded holds deliveries the store failed to record as sent, by notification:
 	// they are recorded, not delivered again, when the row comes up again.
 	unrecorded map[int64]error
@@ -287,7 +289,7 @@ func (d *Dispatcher) work(ctx context.Context, w *worker) {
 		done := map[int64]bool{}
 		for i := range due {
 			if ctx.Err() != nil {
-				return
+				break
 			}
 			if !w.leased.Load() {
 				break // lost mid-batch: the new holder delivers the rest
@@ -305,6 +307,19 @@ func (d *Dispatcher) work(ctx context.Context, w *worker) {
 			if pausedUntil = out.pauseUntil; !pausedUntil.IsZero() {
 				break
 			}
+			if w.recordDue(d.now()) {
+				if pausedUntil = d.record(w, logger); !pausedUntil.IsZero() {
+					break
+				}
+			}
+		}
+		// Whatever happens next (another batch, a wait, shutdown), what was sent is
+		// recorded first.
+		if pause := d.record(w, logger); !pause.IsZero() {
+			pausedUntil = pause
+		}
+		if ctx.Err() != nil {
+			return
 		}
 		if !pausedUntil.IsZero() || len(due) == batchSize {
 			continue

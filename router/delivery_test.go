@@ -260,7 +260,7 @@ func TestStoreWriteFailureDoesNotFloodTheReceiver(t *testing.T) {
 	if n := len(tg.Payloads()); n != 1 {
 		t.Fatalf("delivered %d times while its outcome could not be recorded, want 1", n)
 	}
-	eventually(t, "the store failure in the log", func() bool { return strings.Contains(e.logs.String(), "Cannot record a delivery") })
+	eventually(t, "the store failure in the log", func() bool { return strings.Contains(e.logs.String(), "Cannot record deliveries") })
 }
 
 // While recording "sent" keeps failing, the delivery is not repeated as the pauses end:
@@ -278,7 +278,7 @@ func TestUnrecordedDeliveryIsRecordedNotResent(t *testing.T) {
 	}
 	e.mustPost(payload("am1", alert{name: "A", hostgroup: "gpu-1", instance: "i1"}))
 	eventually(t, "the first delivery", func() bool { return len(tg.Payloads()) >= 1 })
-	attempts := func() int { return strings.Count(e.logs.String(), "Cannot record a delivery") }
+	attempts := func() int { return strings.Count(e.logs.String(), "Cannot record deliveries") }
 	// Let six pauses end: each ends in another try to record, never in another delivery.
 	e.settle(time.Minute, "six tries to record the delivery", func() bool { return attempts() >= 6 })
 	if n := len(tg.Payloads()); n != 1 {

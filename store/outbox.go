@@ -369,29 +369,70 @@ func (s *Store) NextDue(ctx context.Context, receiver string) (at time.Time, ok 
 
 // MarkSent records a successful delivery; note is the problem of a partial one, if any.
 func (s *Store) MarkSent(ctx context.Context, id int64, note string, now time.Time) error {
-	return s.MarkFolded(ctx, id, nil, note, now)
+	return s.MarkSentAll(ctx, []Delivery{{ID: id, Note: note}}, now)
 }
 
 // MarkFolded records a digest: head was sent as one message that also carried the folded
 // notifications (of the same receiver), each of which is sent too, folded into head.
-// note is the problem of a partial delivery, if any. All of it is one transaction.
+func (s *Store) MarkFolded(ctx context.Context, head int64, folded []int64, note string, now time.Time) error {
+	return s.MarkSentAll(ctx, []Delivery{{ID: head, Folded: folded, Note: note}}, now)
+}
+
+// Delivery is a delivery to record: notification ID went out, in one message with the
+// notifications Folded into it (a digest); Note is the problem of a partial delivery.
+type Delivery struct {
+	ID     int64
+	Folded []int64
+	Note   string
+}
+
+const (
+	markSentQuery = `UPDATE notifications
+	SET state = 'sent', attempts = attempts + 1, last_error = ?, sent_at = ?, updated_at = ?, folded_into = ?
+	WHERE id = ? AND state = 'pending'`
+	// pgMarkSentQuery is markSentQuery for many rows in one statement: $2 the ids, $3 the
+	// notes, $4 what each was folded into (0 for none).
+	pgMarkSentQuery = `UPDATE notifications n
+	SET state = 'sent', attempts = n.attempts + 1, last_error = u.note, sent_at = $1, updated_at = $1,
+		folded_into = NULLIF(u.folded_into, 0)
+	FROM unnest($2::bigint[], $3::text[], $4::bigint[]) AS u(id, note, folded_into)
+	WHERE n.id = u.id AND n.state = 'pending'`
+)
+
+// MarkSentAll records deliveries to one receiver, all in one transaction: a worker that
+// delivers quickly records many at once, rather than waiting for a commit after each.
 //
 // Like every outcome, it is fenced on the receiver's lease (Tx.fence): a replica that
 // lost the lease records nothing and gets ErrLeaseLost.
-func (s *Store) MarkFolded(ctx context.Context, head int64, folded []int64, note string, now time.Time) error {
+func (s *Store) MarkSentAll(ctx context.Context, sent []Delivery, now time.Time) error {
+	if len(sent) == 0 {
+		return nil
+	}
 	ms := now.UnixMilli()
+	var ids, into []int64
+	var notes []string
+	for _, r := range sent {
+		ids, into, notes = append(ids, r.ID), append(into, 0), append(notes, r.Note)
+		for _, f := range r.Folded {
+			ids, into, notes = append(ids, f), append(into, r.ID), append(notes, r.Note)
+		}
+	}
 	err := s.Update(ctx, func(t *Tx) error {
-		if err := t.fence(head, false); err != nil {
+		// One receiver's: one lease to hold.
+		if err := t.fence(sent[0].ID, false); err != nil {
 			return err
 		}
-		for _, id := range append([]int64{head}, folded...) {
-			var into any
-			if id != head {
-				into = head
+		if t.pg {
+			_, err := t.exec(pgMarkSentQuery, ms, ids, notes, into)
+			return err
+		}
+		stmt := t.tx.StmtContext(t.ctx, t.stmts.markSent)
+		for i, id := range ids {
+			var folded any
+			if into[i] != 0 {
+				folded = into[i]
 			}
-			if _, err := t.exec(`UPDATE notifications
-				SET state = 'sent', attempts = attempts + 1, last_error = ?, sent_at = ?, updated_at = ?, folded_into = ?
-				WHERE id = ? AND state = 'pending'`, note, ms, ms, into, id); err != nil {
+			if _, err := stmt.ExecContext(t.ctx, notes[i], ms, ms, folded, id); err != nil {
 				return err
 			}
 		}

@@ -88,6 +88,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.stmts.putClaim, putClaimQuery},
 		{&s.stmts.enqueue, enqueueQuery},
 		{&s.stmts.putBatch, putBatchQuery},
+		{&s.stmts.markSent, markSentQuery},
 	} {
 		st, err := s.write.PrepareContext(ctx, p.query)
 		if err != nil {

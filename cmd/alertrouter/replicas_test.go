@@ -97,7 +97,9 @@ func deliveredOnce(t *testing.T, rec *webhooktest.Fake, accepted map[string]bool
 
 // A storm of 4,000 alerts to both replicas, one of them SIGKILLed in the middle: every
 // alert a replica answered 200 for is delivered, and only what the killed replica had in
-// flight may go out twice, as the same notification (one receiver: one attempt at a time).
+// flight may go out twice, as the same notification: the attempt it was making, and the
+// deliveries it had made but not recorded yet (a worker records what it sent within 20 ms
+// in one transaction: 4 sends at 5 ms each).
 func TestReplicasLoseNothingWhenOneIsKilled(t *testing.T) {
 	url := pgtest.New(t)
 	rec := webhooktest.New(t)
@@ -116,8 +118,8 @@ func TestReplicasLoseNothingWhenOneIsKilled(t *testing.T) {
 	}
 	resent := deliveredOnce(t, rec, accepted)
 	t.Logf("%d answers refused (the killed replica's), %d notifications sent twice: %v", refused, len(resent), resent)
-	if len(resent) > 1 {
-		t.Errorf("%d notifications were sent twice, want at most the one in flight at the kill", len(resent))
+	if len(resent) > 5 {
+		t.Errorf("%d notifications were sent twice, want at most the 5 in flight at the kill", len(resent))
 	}
 }
 
