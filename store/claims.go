@@ -37,6 +37,11 @@ func ClaimTime(t time.Time) time.Time {
 const claimsQuery = `SELECT fingerprint, status, starts_at, notified_at, notification_id
 	FROM claims WHERE receiver = ? AND fingerprint IN (SELECT value FROM json_each(?))`
 
+// claimsOfQuery reads every claim of the alerts (fingerprints, as JSON), at every receiver:
+// they are next to each other (claims are keyed by fingerprint first).
+const claimsOfQuery = `SELECT receiver, fingerprint, status, starts_at, notified_at, notification_id
+	FROM claims WHERE fingerprint IN (SELECT value FROM json_each(?))`
+
 const pgClaimsQuery = `SELECT fingerprint, status, starts_at, notified_at, notification_id
 	FROM claims WHERE receiver = $1 AND fingerprint = ANY($2)`
 
@@ -53,20 +58,7 @@ const pgClaimsOfQuery = `SELECT c.receiver, c.fingerprint, c.status, c.starts_at
 func (t *Tx) ClaimsOf(keys []ClaimKey, locks ...LockKey) (map[ClaimKey]Claim, error) {
 	out := make(map[ClaimKey]Claim, len(keys))
 	if !t.pg {
-		byReceiver := map[string][]string{}
-		for _, k := range keys {
-			byReceiver[k.Receiver] = append(byReceiver[k.Receiver], k.Fingerprint)
-		}
-		for r, fps := range byReceiver {
-			claims, err := t.Claims(r, fps)
-			if err != nil {
-				return nil, err
-			}
-			for fp, c := range claims {
-				out[ClaimKey{r, fp}] = c
-			}
-		}
-		return out, nil
+		return out, t.sqliteClaimsOf(keys, out)
 	}
 	receivers, fps := make([]string, len(keys)), make([]string, len(keys))
 	for i, k := range keys {
@@ -110,6 +102,45 @@ func (t *Tx) ClaimsOf(keys []ClaimKey, locks ...LockKey) (map[ClaimKey]Claim, er
 		return nil, err
 	}
 	return out, nil
+}
+
+// sqliteClaimsOf is ClaimsOf on SQLite: one read of the alerts' claims, of which it keeps
+// those asked for.
+func (t *Tx) sqliteClaimsOf(keys []ClaimKey, out map[ClaimKey]Claim) error {
+	wanted := make(map[ClaimKey]bool, len(keys))
+	var fps []string
+	seen := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		wanted[k] = true
+		if !seen[k.Fingerprint] {
+			seen[k.Fingerprint] = true
+			fps = append(fps, k.Fingerprint)
+		}
+	}
+	list, err := json.Marshal(fps)
+	if err != nil {
+		return fmt.Errorf("claims: %w", err)
+	}
+	rows, err := t.tx.StmtContext(t.ctx, t.stmts.claimsOf).QueryContext(t.ctx, string(list))
+	if err != nil {
+		return fmt.Errorf("claims: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c Claim
+		var starts, notified int64
+		if err := rows.Scan(&c.Receiver, &c.Fingerprint, &c.Status, &starts, &notified, &c.NotificationID); err != nil {
+			return fmt.Errorf("claims: %w", err)
+		}
+		if k := (ClaimKey{c.Receiver, c.Fingerprint}); wanted[k] {
+			c.StartsAt, c.NotifiedAt = time.Unix(0, starts), time.UnixMilli(notified)
+			out[k] = c
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("claims: %w", err)
+	}
+	return nil
 }
 
 // Claims loads the claims of one receiver for the given fingerprints, keyed by fingerprint.

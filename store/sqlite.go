@@ -85,6 +85,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		query string
 	}{
 		{&s.stmts.claims, claimsQuery},
+		{&s.stmts.claimsOf, claimsOfQuery},
 		{&s.stmts.putClaim, putClaimQuery},
 		{&s.stmts.enqueue, enqueueQuery},
 		{&s.stmts.putBatch, putBatchQuery},

@@ -25,8 +25,12 @@ DROP INDEX claims_notified;
 CREATE INDEX claims_notified ON claims USING brin (notified_at) WITH (autosummarize = on);
 DROP INDEX notifications_updated;
 CREATE INDEX notifications_updated ON notifications USING brin (updated_at) WITH (autosummarize = on);
+-- As on SQLite, claims are keyed by fingerprint first: an alert's claims at every
+-- receiver share a page.
+ALTER TABLE claims DROP CONSTRAINT claims_pkey, ADD PRIMARY KEY (fingerprint, receiver);
 
 -- +goose Down
+ALTER TABLE claims DROP CONSTRAINT claims_pkey, ADD PRIMARY KEY (receiver, fingerprint);
 DROP INDEX notifications_updated;
 CREATE INDEX notifications_updated ON notifications (updated_at);
 DROP INDEX claims_notified;

@@ -19,7 +19,40 @@ ALTER TABLE notifications DROP COLUMN payload;
 -- Pruning removes the batches no notification points at any more.
 CREATE INDEX notifications_batch ON notifications (batch_id);
 
+-- Claims are keyed by fingerprint first: the claims of one alert at every receiver share
+-- a page, so that a storm of new alerts dirties one page per alert rather than one per
+-- alert and receiver (each commit writes whole pages to the WAL), and one lookup reads an
+-- alert's claims at every receiver.
+CREATE TABLE claims_by_fingerprint (
+    receiver        TEXT    NOT NULL,
+    fingerprint     TEXT    NOT NULL,
+    status          TEXT    NOT NULL CHECK (status IN ('firing', 'resolved')),
+    starts_at       INTEGER NOT NULL,
+    notified_at     INTEGER NOT NULL,
+    notification_id INTEGER NOT NULL,
+    PRIMARY KEY (fingerprint, receiver)
+) WITHOUT ROWID;
+INSERT INTO claims_by_fingerprint SELECT receiver, fingerprint, status, starts_at, notified_at, notification_id FROM claims;
+DROP TABLE claims;
+ALTER TABLE claims_by_fingerprint RENAME TO claims;
+CREATE INDEX claims_notification ON claims (notification_id);
+CREATE INDEX claims_notified ON claims (notified_at);
+
 -- +goose Down
+CREATE TABLE claims_by_receiver (
+    receiver        TEXT    NOT NULL,
+    fingerprint     TEXT    NOT NULL,
+    status          TEXT    NOT NULL CHECK (status IN ('firing', 'resolved')),
+    starts_at       INTEGER NOT NULL,
+    notified_at     INTEGER NOT NULL,
+    notification_id INTEGER NOT NULL,
+    PRIMARY KEY (receiver, fingerprint)
+) WITHOUT ROWID;
+INSERT INTO claims_by_receiver SELECT receiver, fingerprint, status, starts_at, notified_at, notification_id FROM claims;
+DROP TABLE claims;
+ALTER TABLE claims_by_receiver RENAME TO claims;
+CREATE INDEX claims_notification ON claims (notification_id);
+CREATE INDEX claims_notified ON claims (notified_at);
 -- Notifications get their batch back as their payload. Batches written by this version are
 -- compressed, which earlier versions cannot read: restore a backup taken before the
 -- upgrade instead (README, "Upgrading").
