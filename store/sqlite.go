@@ -20,7 +20,10 @@ import (
 const FileName = "alertrouter.db"
 
 // walSizeLimit is the size the WAL is truncated to after a checkpoint (journal_size_limit).
-const walSizeLimit = 8 << 20
+// Truncating is what a commit waited for longest (30 ms, under a storm, against 2-3 ms for
+// the fsyncs): a WAL that a storm grew past 8 MiB was cut back at nearly every checkpoint.
+// At 64 MiB it rarely is, and half-load p99 fell from 47-67 ms to 15-17 ms.
+const walSizeLimit = 64 << 20
 
 // Open opens (creating if needed) the SQLite database in dir, refuses a schema newer than
 // this binary, and applies pending migrations. It takes the storage directory's lock
