@@ -51,6 +51,7 @@ func (s *Store) noteBatch(results []error, batchErr error, changed bool) {
 // pingSQLite reports whether the database answers a query and takes writes: it fails
 // while write transactions fail, until one commits again.
 func (s *Store) pingSQLite(ctx context.Context) error {
+	defer s.reading()()
 	if f := s.failure.Load(); f != nil {
 		return fmt.Errorf("writes are failing: %w", f.err)
 	}

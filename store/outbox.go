@@ -344,6 +344,7 @@ func scanNotifications(rows *sql.Rows) ([]Notification, error) {
 
 // Due returns up to limit pending notifications of one receiver whose next attempt is due, oldest first.
 func (s *Store) Due(ctx context.Context, receiver string, now time.Time, limit int) ([]Notification, error) {
+	defer s.reading()()
 	rows, err := s.read.QueryContext(ctx, s.sql(`SELECT `+notificationColumns+` FROM `+notificationsFrom+`
 		WHERE n.state = 'pending' AND n.receiver = ? AND n.next_attempt_at <= ?
 		ORDER BY n.next_attempt_at, n.id LIMIT ?`), receiver, now.UnixMilli(), limit)
@@ -355,6 +356,7 @@ func (s *Store) Due(ctx context.Context, receiver string, now time.Time, limit i
 
 // NextDue is when the receiver's earliest pending notification is due; ok is false when it has none.
 func (s *Store) NextDue(ctx context.Context, receiver string) (at time.Time, ok bool, err error) {
+	defer s.reading()()
 	var ms sql.NullInt64
 	err = s.read.QueryRowContext(ctx, s.sql(`SELECT MIN(next_attempt_at) FROM notifications
 		WHERE state = 'pending' AND receiver = ?`), receiver).Scan(&ms)
@@ -570,6 +572,7 @@ type Filter struct {
 
 // List returns the most recent notifications first.
 func (s *Store) List(ctx context.Context, f Filter) ([]Notification, error) {
+	defer s.reading()()
 	q := `SELECT ` + notificationColumns + ` FROM ` + notificationsFrom
 	var args []any
 	if f.State != "" {
@@ -587,6 +590,7 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Notification, error) {
 
 // PendingByReceiver counts pending notifications per receiver: the outbox depth.
 func (s *Store) PendingByReceiver(ctx context.Context) (map[string]int, error) {
+	defer s.reading()()
 	rows, err := s.read.QueryContext(ctx, `SELECT receiver, COUNT(*) FROM notifications
 		WHERE state = 'pending' GROUP BY receiver`)
 	if err != nil {
@@ -611,7 +615,8 @@ func (s *Store) PendingByReceiver(ctx context.Context) (map[string]int, error) {
 func (s *Store) Prune(ctx context.Context, cutoff time.Time) (notifications, claims int64, err error) {
 	ms := cutoff.UnixMilli()
 	err = s.Update(ctx, func(t *Tx) error {
-		res, err := t.exec(`DELETE FROM notifications WHERE state != 'pending' AND updated_at < ?`, ms)
+		// Found by created_at (indexed; a row is never touched before it is made).
+		res, err := t.exec(`DELETE FROM notifications WHERE state != 'pending' AND created_at < ?1 AND updated_at < ?1`, ms)
 		if err != nil {
 			return err
 		}

@@ -52,6 +52,10 @@ type Store struct {
 	checkpointerDone chan struct{}
 	lock             *os.File
 	failure          atomic.Pointer[writeFailure]
+	// restartWanted asks the writer to start the WAL over; gate holds reads off while it
+	// does (writer.go, restartWAL).
+	restartWanted atomic.Bool
+	gate          sync.RWMutex
 
 	closeOnce sync.Once
 }

@@ -19,6 +19,7 @@ func (t *Tx) PutWatchdogState(key string, state []byte, now time.Time) error {
 
 // WatchdogStates returns every watchdog state document, by key.
 func (s *Store) WatchdogStates(ctx context.Context) (map[string][]byte, error) {
+	defer s.reading()()
 	rows, err := s.read.QueryContext(ctx, `SELECT key, state FROM watchdog_state`)
 	if err != nil {
 		return nil, fmt.Errorf("watchdog states: %w", err)
@@ -54,6 +55,7 @@ func (t *Tx) TouchHeartbeat(source string, at time.Time) error {
 
 // Heartbeats returns when each source last sent a heartbeat.
 func (s *Store) Heartbeats(ctx context.Context) (map[string]time.Time, error) {
+	defer s.reading()()
 	rows, err := s.read.QueryContext(ctx, `SELECT source, last_seen FROM heartbeats`)
 	if err != nil {
 		return nil, fmt.Errorf("heartbeats: %w", err)

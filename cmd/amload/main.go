@@ -14,9 +14,18 @@
 //
 //	go run ./cmd/amload --serve-ceiling=:9097 &
 //	go run ./cmd/amload --url=http://127.0.0.1:9097/webhook --concurrency=32 --duration=20s
+//
+// --prefill=DIR (or a postgres:// URL) gives a store the history of --prefill.alerts new
+// alerts (a million by default), through alertrouter's webhook path in this process, and
+// delivers them to the receivers of --config.file (two log receivers, output discarded,
+// by default), so that alertrouter can then be measured on a large database:
+//
+//	go run ./cmd/amload --prefill=/tmp/big      # about a minute on 2 cores
+//	go run ./cmd/alertrouter serve --storage.path=/tmp/big --config.file=...
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -25,13 +34,12 @@ import (
 	"os"
 	"os/signal"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/alertrouter/alertrouter/internal/amtest"
+	"github.com/alertrouter/alertrouter/internal/loadgen"
 )
 
 func main() {
@@ -44,8 +52,18 @@ func main() {
 		hostgroups  = flag.Int("hostgroups", 4, "distinct hostgroup values")
 		token       = flag.String("bearer-token", "", "bearer token for the webhook")
 		ceiling     = flag.String("serve-ceiling", "", "instead of sending, serve a /webhook on this address that only decodes and answers 200")
+		prefill     = flag.String("prefill", "", "instead of sending, fill this storage directory (or postgres:// URL) with a history of new alerts")
+		prefillN    = flag.Int("prefill.alerts", 1_000_000, "how many alerts --prefill accepts and delivers")
+		configFile  = flag.String("config.file", "", "alertrouter config for --prefill (default: two log receivers)")
 	)
 	flag.Parse()
+	if *prefill != "" {
+		if err := runPrefill(*prefill, *configFile, *prefillN); err != nil {
+			fmt.Fprintln(os.Stderr, "amload:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *ceiling != "" {
 		if err := serveCeiling(*ceiling); err != nil {
 			fmt.Fprintln(os.Stderr, "amload:", err)
@@ -66,8 +84,7 @@ func main() {
 		latencies []time.Duration
 		wg        sync.WaitGroup
 	)
-	// Alerts of this run never collide with an earlier run's, which dedupe would suppress.
-	run := strconv.FormatInt(time.Now().UnixNano(), 36)
+	storm := loadgen.NewStorm(*perWebhook, *hostgroups)
 	tokens := pace(ctx, *rate)
 	start := time.Now()
 	for range *concurrency {
@@ -81,7 +98,7 @@ func main() {
 				} else if ctx.Err() != nil {
 					break
 				}
-				body := payload(run, seq.Add(1), *perWebhook, *hostgroups)
+				body := storm.Webhook(seq.Add(1))
 				t0 := time.Now()
 				if err := post(ctx, client, *url, *token, body); err != nil {
 					if ctx.Err() == nil {
@@ -131,28 +148,8 @@ func pace(ctx context.Context, rate float64) <-chan struct{} {
 	return ch
 }
 
-func payload(run string, n int64, alerts, hostgroups int) string {
-	w := amtest.Webhook{
-		Receiver: "alertrouter", GroupKey: `{}:{alertname="Load"}`, GroupLabels: map[string]string{"alertname": "Load"},
-		ExternalURL: "http://amload:9093",
-	}
-	for i := range alerts {
-		w.Alerts = append(w.Alerts, amtest.Alert{
-			Labels: map[string]string{"alertname": "Load", "hostgroup": fmt.Sprintf("hg-%d", n%int64(hostgroups)),
-				"instance": fmt.Sprintf("load-%s-%d-%d", run, n, i), "severity": "warning"},
-			Annotations:  map[string]string{"summary": fmt.Sprintf("load test alert %d of webhook %d", i, n)},
-			StartsAt:     loadStart,
-			GeneratorURL: "http://prometheus:9090/graph",
-		})
-	}
-	return w.String()
-}
-
-// loadStart is when every load alert started.
-var loadStart = time.Date(2026, 11, 21, 8, 0, 0, 0, time.UTC)
-
-func post(ctx context.Context, client *http.Client, url, token, body string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
+func post(ctx context.Context, client *http.Client, url, token string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}

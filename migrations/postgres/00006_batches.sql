@@ -23,15 +23,20 @@ DROP INDEX claims_notification;
 CREATE INDEX claims_notification ON claims USING brin (notification_id) WITH (autosummarize = on);
 DROP INDEX claims_notified;
 CREATE INDEX claims_notified ON claims USING brin (notified_at) WITH (autosummarize = on);
+-- As on SQLite: no index that a delivery changes but the ones the dispatcher reads.
 DROP INDEX notifications_updated;
-CREATE INDEX notifications_updated ON notifications USING brin (updated_at) WITH (autosummarize = on);
+CREATE INDEX notifications_created ON notifications USING brin (created_at) WITH (autosummarize = on);
+DROP INDEX notifications_state;
+CREATE INDEX notifications_dead ON notifications (id) WHERE state = 'dead';
 -- As on SQLite, claims are keyed by fingerprint first: an alert's claims at every
 -- receiver share a page.
 ALTER TABLE claims DROP CONSTRAINT claims_pkey, ADD PRIMARY KEY (fingerprint, receiver);
 
 -- +goose Down
 ALTER TABLE claims DROP CONSTRAINT claims_pkey, ADD PRIMARY KEY (receiver, fingerprint);
-DROP INDEX notifications_updated;
+DROP INDEX notifications_dead;
+CREATE INDEX notifications_state ON notifications (state, id);
+DROP INDEX notifications_created;
 CREATE INDEX notifications_updated ON notifications (updated_at);
 DROP INDEX claims_notified;
 CREATE INDEX claims_notified ON claims (notified_at);

@@ -19,6 +19,16 @@ ALTER TABLE notifications DROP COLUMN payload;
 -- Pruning removes the batches no notification points at any more.
 CREATE INDEX notifications_batch ON notifications (batch_id);
 
+-- Indexes that change when a notification is sent cost the commit that records it a page
+-- each (a commit writes whole pages to the WAL): state (state, id) served only listings
+-- by state, and is now kept for dead notifications alone (listings of pending ones use
+-- notifications_due, and of sent ones the primary key); pruning finds old rows by
+-- created_at, set once, instead of updated_at (a row is never touched before it is made).
+DROP INDEX notifications_state;
+CREATE INDEX notifications_dead ON notifications (id) WHERE state = 'dead';
+DROP INDEX notifications_updated;
+CREATE INDEX notifications_created ON notifications (created_at);
+
 -- Claims are keyed by fingerprint first: the claims of one alert at every receiver share
 -- a page, so that a storm of new alerts dirties one page per alert rather than one per
 -- alert and receiver (each commit writes whole pages to the WAL), and one lookup reads an
@@ -39,6 +49,10 @@ CREATE INDEX claims_notification ON claims (notification_id);
 CREATE INDEX claims_notified ON claims (notified_at);
 
 -- +goose Down
+DROP INDEX notifications_created;
+CREATE INDEX notifications_updated ON notifications (updated_at);
+DROP INDEX notifications_dead;
+CREATE INDEX notifications_state ON notifications (state, id);
 CREATE TABLE claims_by_receiver (
     receiver        TEXT    NOT NULL,
     fingerprint     TEXT    NOT NULL,
