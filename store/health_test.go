@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -110,5 +112,63 @@ func TestWALShrinksAfterCheckpoint(t *testing.T) {
 		}
 		enqueue(t, s, "ops", t0) // the WAL is reset (and truncated) by the next write after a checkpoint
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Under steady writes and reads (the dispatcher reads many times a second), the WAL still
+// starts over and stays bounded: without the writer's restarts it grew by everything
+// written (restartWAL).
+func TestWALStaysBoundedUnderReads(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 3 times restartFrames through the WAL")
+	}
+	dir := t.TempDir()
+	s := openTest(t, dir)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// Readers, so many that one is nearly always reading.
+	var readers sync.WaitGroup
+	for range 4 {
+		readers.Go(func() {
+			for ctx.Err() == nil {
+				if _, err := s.Due(ctx, "ops", t0, 64); err != nil && ctx.Err() == nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	// Writes from several goroutines, so that the writer always has a batch waiting.
+	body := []byte(strings.Repeat("z", 64<<10))
+	total := int64(3 * restartFrames * 4096)
+	var written, largest atomic.Int64
+	var writers sync.WaitGroup
+	for range 8 {
+		writers.Go(func() {
+			for written.Add(int64(len(body))) < total {
+				if err := s.Update(ctx, func(tx *Tx) error {
+					_, err := tx.Enqueue(NewNotification{Receiver: "ops", Route: "r", Hostgroup: "hg", Status: "firing"}, body, t0)
+					return err
+				}); err != nil {
+					t.Error(err)
+					return
+				}
+				if fi, err := os.Stat(s.where + "-wal"); err == nil {
+					for size := fi.Size(); size > largest.Load(); {
+						if largest.CompareAndSwap(largest.Load(), size) {
+							break
+						}
+					}
+				}
+			}
+		})
+	}
+	writers.Wait()
+	cancel()
+	readers.Wait()
+	// The WAL restarts at restartFrames; the writer sees that only at its next batch, so
+	// the commits meanwhile take it past.
+	if limit := int64(2 * restartFrames * 4096); largest.Load() > limit {
+		t.Fatalf("the WAL reached %d bytes with %d written, want at most %d", largest.Load(), total, limit)
 	}
 }

@@ -202,6 +202,7 @@ func (s *Store) checkpointer() {
 	defer close(s.checkpointerDone)
 	t := time.NewTicker(checkpointInterval)
 	defer t.Stop()
+	next := restartFrames // the WAL's size, in frames, that asks for a restart
 	for {
 		select {
 		case <-s.closing:
@@ -211,8 +212,18 @@ func (s *Store) checkpointer() {
 		// Errors are transient (a busy database); the next tick tries again and the
 		// writer's safety checkpoint bounds the WAL meanwhile.
 		var busy, frames, copied int
-		if err := s.checkpoint.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied); err == nil && frames >= restartFrames {
+		if err := s.checkpoint.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied); err != nil {
+			continue
+		}
+		switch {
+		case frames < restartFrames:
+			next = restartFrames
+		case frames >= next:
 			s.restartWanted.Store(true)
+			// A restart that cannot happen (a reader in another process, such as a
+			// backup, holds the WAL) is tried again only after the WAL grew by a
+			// quarter more, not at every tick.
+			next = frames + restartFrames/4
 		}
 	}
 }
