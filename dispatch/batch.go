@@ -69,10 +69,10 @@ func decodeBatch(body []byte) (*Batch, error) {
 	return &b, nil
 }
 
-// pick is the alerts of b at indices, or all of them when indices is nil.
+// pick is a copy of the alerts of b at indices, or of all of them when indices is nil.
 func (b *Batch) pick(indices []int) (template.Alerts, error) {
 	if indices == nil {
-		return b.Alerts, nil
+		return slices.Clone(b.Alerts), nil
 	}
 	out := make(template.Alerts, 0, len(indices))
 	for _, i := range indices {

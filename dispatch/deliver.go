@@ -39,15 +39,16 @@ func (d *Dispatcher) deliver(ctx context.Context, w *worker, logger *slog.Logger
 	logger = logger.With("notification", n.ID)
 	if partial, ok := w.unrecorded[n.ID]; ok {
 		// Delivered already; only the record of it failed. Record it, don't resend it.
-		return d.finishSent(w, n, nil, partial, d.now())
+		now := d.now()
+		return d.finishSent(w, n, nil, partial, now, now)
 	}
-	msg, err := Decode(n)
+	msg, err := d.batches.decode(n)
 	if err != nil {
 		return d.finishDead(w, logger, n, "permanent", err)
 	}
 	var folded []*store.Notification
 	if f, ok := rcv.(receivers.Folder); ok && len(candidates) > 0 {
-		if m, carried, err := digest(f, msg, candidates); err != nil {
+		if m, carried, err := d.digest(f, msg, candidates); err != nil {
 			// A digest that does not render: n goes alone, and fails alone if it must.
 			logger.Warn("Cannot fold notifications into a digest", "err", err)
 		} else {
@@ -82,7 +83,7 @@ func (d *Dispatcher) deliver(ctx context.Context, w *worker, logger *slog.Logger
 	switch {
 	case err == nil || receivers.IsPartial(err):
 		w.throttles = 0
-		return d.finishSent(w, n, folded, err, now)
+		return d.finishSent(w, n, folded, err, start, now)
 	case receivers.IsPermanent(err):
 		return d.finishDead(w, logger, n, "permanent", err)
 	case retriesExhausted(err, n.Attempts+1):
@@ -106,11 +107,11 @@ func (d *Dispatcher) deliver(ctx context.Context, w *worker, logger *slog.Logger
 	}
 }
 
-// finishSent notes a delivery of n and the notifications folded into its message, to be
-// recorded with the worker's others (record); partial, when not nil, says which
-// destinations refused it.
-func (d *Dispatcher) finishSent(w *worker, n *store.Notification, folded []*store.Notification, partial error, now time.Time) outcome {
-	w.sent = append(w.sent, delivery{n: n, folded: folded, partial: partial, at: now})
+// finishSent notes a delivery of n and the notifications folded into its message, made
+// by the attempt that started at start, to be recorded with the worker's others
+// (record); partial, when not nil, says which destinations refused it.
+func (d *Dispatcher) finishSent(w *worker, n *store.Notification, folded []*store.Notification, partial error, start, now time.Time) outcome {
+	w.sent = append(w.sent, delivery{n: n, folded: folded, partial: partial, started: start, at: now})
 	ids := make([]int64, len(folded))
 	for i, f := range folded {
 		ids[i] = f.ID
@@ -123,14 +124,16 @@ type delivery struct {
 	n       *store.Notification
 	folded  []*store.Notification
 	partial error
-	at      time.Time
+	// started is when its attempt started, at when it ended.
+	started, at time.Time
 }
 
 // Deliveries are recorded in batches: one transaction for up to maxUnrecorded of them,
-// sent within recordWithin of each other. Waiting for a commit after each would hold a
-// fast receiver to one delivery per commit (measured on SQLite under a storm: 90 a second
-// against 1,300 notifications enqueued). A crash loses the record of these, not the
-// notifications: they are sent again (at least once).
+// whose attempts started within recordWithin of each other. Waiting for a commit after
+// each would hold a fast receiver to one delivery per commit (measured on SQLite under a
+// storm: 90 a second against 1,300 notifications enqueued); an attempt slower than that
+// is recorded at once. A crash loses the record of these, not the notifications: they are
+// sent again (at least once).
 const (
 	maxUnrecorded = batchSize
 	recordWithin  = 20 * time.Millisecond
@@ -138,7 +141,7 @@ const (
 
 // recordDue reports whether the worker's unrecorded deliveries should be recorded now.
 func (w *worker) recordDue(now time.Time) bool {
-	return len(w.sent) >= maxUnrecorded || (len(w.sent) > 0 && now.Sub(w.sent[0].at) >= recordWithin)
+	return len(w.sent) >= maxUnrecorded || (len(w.sent) > 0 && now.Sub(w.sent[0].started) >= recordWithin)
 }
 
 // record writes the worker's unrecorded deliveries to the store in one transaction, and
@@ -216,10 +219,10 @@ func (d *Dispatcher) leaseLost(w *worker, logger *slog.Logger, now time.Time) ou
 // receiver fits in one message, and returns it with the candidates it carries. A
 // candidate that cannot be decoded ends the run (the worker kills it in its turn): what
 // follows it in its host group must not overtake it.
-func digest(f receivers.Folder, msg *receivers.Message, candidates []*store.Notification) (*receivers.Message, []*store.Notification, error) {
+func (d *Dispatcher) digest(f receivers.Folder, msg *receivers.Message, candidates []*store.Notification) (*receivers.Message, []*store.Notification, error) {
 	msgs := []*receivers.Message{msg}
 	for _, c := range candidates {
-		m, err := Decode(c)
+		m, err := d.batches.decode(c)
 		if err != nil {
 			break
 		}

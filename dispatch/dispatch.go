@@ -54,6 +54,7 @@ type Dispatcher struct {
 	stdout  io.Writer
 	metrics *metrics
 	current atomic.Pointer[receiverSet]
+	batches batchCache
 
 	// leader is set while this replica holds the leader lease (always on SQLite): the
 	// janitor and the watchdog run only then, once per cluster.

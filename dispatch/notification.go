@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/alertrouter/alertrouter/receivers"
@@ -40,10 +41,55 @@ func Decode(n *store.Notification) (*receivers.Message, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stored payload is unreadable: %w", err)
 	}
+	return message(n, b)
+}
+
+// message is n's message, its alerts taken from b, n's batch decoded.
+func message(n *store.Notification, b *Batch) (*receivers.Message, error) {
 	alerts, err := b.pick(n.Alerts)
 	if err != nil {
 		return nil, fmt.Errorf("stored payload is unreadable: %w", err)
 	}
 	data := receivers.NewData(n.Receiver, n.Status, alerts, b.GroupLabels, b.ExternalURL)
 	return &receivers.Message{ID: n.ID, Receiver: n.Receiver, Route: n.Route, Hostgroup: n.Hostgroup, Data: data}, nil
+}
+
+// batchCache keeps the batches the workers decoded last: the workers of the receivers
+// that share a batch each deliver it, usually within milliseconds of each other, and
+// decoding one took longer than the rest of a log receiver's delivery. Decoded batches are
+// never written to: receivers get messages of their own (message copies the alerts).
+type batchCache struct {
+	mu    sync.Mutex
+	byID  map[int64]*Batch
+	order []int64 // oldest first
+}
+
+// batchCacheSize is the number of batches kept: a few workers' batches (64) each.
+const batchCacheSize = 256
+
+// decode is Decode, with n's batch taken from the cache when it is there.
+func (c *batchCache) decode(n *store.Notification) (*receivers.Message, error) {
+	c.mu.Lock()
+	b := c.byID[n.BatchID]
+	c.mu.Unlock()
+	if b == nil {
+		var err error
+		if b, err = decodeBatch(n.Batch); err != nil {
+			return nil, fmt.Errorf("stored payload is unreadable: %w", err)
+		}
+		c.mu.Lock()
+		if c.byID == nil {
+			c.byID = make(map[int64]*Batch, batchCacheSize)
+		}
+		if _, ok := c.byID[n.BatchID]; !ok {
+			if len(c.order) == batchCacheSize {
+				delete(c.byID, c.order[0])
+				c.order = c.order[1:]
+			}
+			c.byID[n.BatchID] = b
+			c.order = append(c.order, n.BatchID)
+		}
+		c.mu.Unlock()
+	}
+	return message(n, b)
 }

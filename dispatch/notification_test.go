@@ -162,3 +162,42 @@ func mustJSON(t *testing.T, v any) []byte {
 	}
 	return b
 }
+
+// The workers share decoded batches, not messages: each gets its own alerts, and a batch
+// decoded once serves every notification of it, also after others came and went.
+func TestBatchCacheSharesDecodingNotMessages(t *testing.T) {
+	alerts := receivertest.Message(3, "firing", "critical").Data.Alerts
+	body, err := EncodeBatch(&Batch{Alerts: alerts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c batchCache
+	all := store.Notification{ID: 1, Receiver: "a", Status: "firing", BatchID: 7, Batch: body}
+	some := store.Notification{ID: 2, Receiver: "b", Status: "firing", BatchID: 7, Batch: body, Alerts: []int{2}}
+	first, err := c.decode(&all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Data.Alerts[0] = template.Alert{} // a receiver that wrote to its message
+	// From the cache now: a batch body that does not decode proves it.
+	all.Batch, some.Batch = []byte("not a batch"), []byte("not a batch")
+	again, err := c.decode(&all)
+	if err != nil {
+		t.Fatalf("second decode of batch 7 did not come from the cache: %v", err)
+	}
+	if !reflect.DeepEqual(again.Data.Alerts, alerts) {
+		t.Fatalf("a message's alerts changed the cached batch: %+v", again.Data.Alerts)
+	}
+	if m, err := c.decode(&some); err != nil || len(m.Data.Alerts) != 1 || !reflect.DeepEqual(m.Data.Alerts[0], alerts[2]) {
+		t.Fatalf("subset from the cache: %+v, %v", m, err)
+	}
+	// Once batchCacheSize other batches were decoded, batch 7 is decoded again.
+	for id := range int64(batchCacheSize) {
+		if _, err := c.decode(&store.Notification{ID: 10 + id, Receiver: "a", Status: "firing", BatchID: 100 + id, Batch: body}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.decode(&all); err == nil {
+		t.Fatal("batch 7 still cached after batchCacheSize others")
+	}
+}

@@ -78,8 +78,9 @@ type Notification struct {
 	Status     string
 	AlertNames []string
 	AlertCount int
-	// Batch is the encoded batch that holds the notification's alerts, and Alerts the
-	// indices of the ones it carries (nil for all).
+	// Batch is the encoded batch that holds the notification's alerts (BatchID), and
+	// Alerts the indices of the ones it carries (nil for all).
+	BatchID       int64
 	Batch         []byte
 	Alerts        []int
 	State         State
@@ -305,7 +306,7 @@ func parseAlertList(s sql.NullString) ([]int, error) {
 
 // notificationColumns are what scanNotifications reads, from notificationsFrom.
 const (
-	notificationColumns = `n.id, n.receiver, n.route, n.hostgroup, n.status, n.alertnames, n.alert_count, b.body, n.alerts,
+	notificationColumns = `n.id, n.receiver, n.route, n.hostgroup, n.status, n.alertnames, n.alert_count, n.batch_id, b.body, n.alerts,
 	n.state, n.attempts, n.last_error, n.created_at, n.next_attempt_at, n.updated_at, n.sent_at, n.folded_into`
 	notificationsFrom = `notifications n JOIN batches b ON b.id = n.batch_id`
 )
@@ -321,7 +322,7 @@ func scanNotifications(rows *sql.Rows) ([]Notification, error) {
 			created, next, updated int64
 			sent, folded           sql.NullInt64
 		)
-		if err := rows.Scan(&n.ID, &n.Receiver, &n.Route, &n.Hostgroup, &n.Status, &names, &n.AlertCount, &n.Batch, &alerts,
+		if err := rows.Scan(&n.ID, &n.Receiver, &n.Route, &n.Hostgroup, &n.Status, &names, &n.AlertCount, &n.BatchID, &n.Batch, &alerts,
 			&n.State, &n.Attempts, &n.LastError, &created, &next, &updated, &sent, &folded); err != nil {
 			return nil, err
 		}
