@@ -131,3 +131,61 @@ func version5(t *testing.T, dialect goose.Dialect, db *sql.DB, fsys fs.FS, inser
 		}
 	}
 }
+
+// Migration 6 goes down (for goose's sake: the way back is a backup) and up again.
+func TestMigration6GoesDownAndUp(t *testing.T) {
+	payload := []byte(`{"alerts":[]}`)
+	insert := `INSERT INTO notifications (receiver, route, hostgroup, status, alertnames, alert_count, payload, created_at, next_attempt_at, updated_at)
+		VALUES ('r', 'routes[0]', 'hg', 'firing', 'A', 1, $1, $2, $2, $2)`
+	downAndUp := func(t *testing.T, dialect goose.Dialect, db *sql.DB, fsys fs.FS) {
+		t.Helper()
+		ctx := context.Background()
+		p, err := goose.NewProvider(dialect, db, fsys, goose.WithDisableGlobalRegistry(true))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.UpTo(ctx, 6); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.DownTo(ctx, 5); err != nil {
+			t.Fatalf("down: %v", err)
+		}
+		var back []byte
+		if err := db.QueryRowContext(ctx, `SELECT payload FROM notifications`).Scan(&back); err != nil || string(back) != string(payload) {
+			t.Fatalf("payload after down: %q, %v", back, err)
+		}
+		if _, err := p.UpTo(ctx, 6); err != nil {
+			t.Fatalf("up again: %v", err)
+		}
+		var body []byte
+		if err := db.QueryRowContext(ctx, `SELECT b.body FROM notifications n JOIN batches b ON b.id = n.batch_id`).Scan(&body); err != nil || string(body) != string(payload) {
+			t.Fatalf("batch after up: %q, %v", body, err)
+		}
+	}
+	t.Run("sqlite", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), FileName)
+		db, err := openDB(path, writerConn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		version5(t, goose.DialectSQLite3, db, migrations.SQLite, insert, [][]byte{payload})
+		if db, err = openDB(path, writerConn); err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		downAndUp(t, goose.DialectSQLite3, db, migrations.SQLite)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		url := pgtest.New(t)
+		db, err := sql.Open("pgx", url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		version5(t, goose.DialectPostgres, db, migrations.Postgres, insert, [][]byte{payload})
+		if db, err = sql.Open("pgx", url); err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		downAndUp(t, goose.DialectPostgres, db, migrations.Postgres)
+	})
+}

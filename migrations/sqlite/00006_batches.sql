@@ -12,22 +12,46 @@ CREATE TABLE batches (
     body       BLOB    NOT NULL
 );
 INSERT INTO batches (id, created_at, body) SELECT id, created_at, payload FROM notifications;
-ALTER TABLE notifications ADD COLUMN batch_id INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE notifications ADD COLUMN alerts TEXT;
-UPDATE notifications SET batch_id = id;
-ALTER TABLE notifications DROP COLUMN payload;
--- Pruning removes the batches no notification points at any more.
-CREATE INDEX notifications_batch ON notifications (batch_id);
 
+-- notifications without payload, rebuilt rather than altered: DROP COLUMN would leave every
+-- row's page in place, nearly empty (a 430,000-alert database kept 350 MB of them).
+--
 -- Indexes that change when a notification is sent cost the commit that records it a page
 -- each (a commit writes whole pages to the WAL): state (state, id) served only listings
 -- by state, and is now kept for dead notifications alone (listings of pending ones use
 -- notifications_due, and of sent ones the primary key); pruning finds old rows by
 -- created_at, set once, instead of updated_at (a row is never touched before it is made).
-DROP INDEX notifications_state;
+CREATE TABLE notifications_by_batch (
+    id              INTEGER PRIMARY KEY,
+    receiver        TEXT    NOT NULL,
+    route           TEXT    NOT NULL,
+    hostgroup       TEXT    NOT NULL,
+    status          TEXT    NOT NULL CHECK (status IN ('firing', 'resolved')),
+    alertnames      TEXT    NOT NULL,
+    alert_count     INTEGER NOT NULL,
+    batch_id        INTEGER NOT NULL,  -- batches.id
+    alerts          TEXT,              -- indices in the batch, e.g. '0,2,5'; NULL for all
+    state           TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'dead')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    last_error      TEXT    NOT NULL DEFAULT '',
+    created_at      INTEGER NOT NULL,
+    next_attempt_at INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL,
+    sent_at         INTEGER,
+    folded_into     INTEGER
+);
+INSERT INTO notifications_by_batch
+    SELECT id, receiver, route, hostgroup, status, alertnames, alert_count, id, NULL, state, attempts, last_error,
+        created_at, next_attempt_at, updated_at, sent_at, folded_into
+    FROM notifications;
+DROP TABLE notifications;
+ALTER TABLE notifications_by_batch RENAME TO notifications;
+CREATE INDEX notifications_due ON notifications (receiver, next_attempt_at) WHERE state = 'pending';
+CREATE INDEX notifications_queue ON notifications (receiver, hostgroup, next_attempt_at) WHERE state = 'pending';
 CREATE INDEX notifications_dead ON notifications (id) WHERE state = 'dead';
-DROP INDEX notifications_updated;
 CREATE INDEX notifications_created ON notifications (created_at);
+-- Pruning removes the batches no notification points at any more.
+CREATE INDEX notifications_batch ON notifications (batch_id);
 
 -- Claims are keyed by fingerprint first: the claims of one alert at every receiver share
 -- a page, so that a storm of new alerts dirties one page per alert rather than one per
@@ -49,10 +73,9 @@ CREATE INDEX claims_notification ON claims (notification_id);
 CREATE INDEX claims_notified ON claims (notified_at);
 
 -- +goose Down
-DROP INDEX notifications_created;
-CREATE INDEX notifications_updated ON notifications (updated_at);
-DROP INDEX notifications_dead;
-CREATE INDEX notifications_state ON notifications (state, id);
+-- Notifications get their batch back as their payload. Batches written by this version are
+-- compressed, which earlier versions cannot read: restore a backup taken before the
+-- upgrade instead (README, "Upgrading").
 CREATE TABLE claims_by_receiver (
     receiver        TEXT    NOT NULL,
     fingerprint     TEXT    NOT NULL,
@@ -67,12 +90,32 @@ DROP TABLE claims;
 ALTER TABLE claims_by_receiver RENAME TO claims;
 CREATE INDEX claims_notification ON claims (notification_id);
 CREATE INDEX claims_notified ON claims (notified_at);
--- Notifications get their batch back as their payload. Batches written by this version are
--- compressed, which earlier versions cannot read: restore a backup taken before the
--- upgrade instead (README, "Upgrading").
-ALTER TABLE notifications ADD COLUMN payload BLOB NOT NULL DEFAULT x'';
-UPDATE notifications SET payload = (SELECT body FROM batches WHERE batches.id = notifications.batch_id);
-DROP INDEX notifications_batch;
-ALTER TABLE notifications DROP COLUMN alerts;
-ALTER TABLE notifications DROP COLUMN batch_id;
+CREATE TABLE notifications_with_payload (
+    id              INTEGER PRIMARY KEY,
+    receiver        TEXT    NOT NULL,
+    route           TEXT    NOT NULL,
+    hostgroup       TEXT    NOT NULL,
+    status          TEXT    NOT NULL CHECK (status IN ('firing', 'resolved')),
+    alertnames      TEXT    NOT NULL,
+    alert_count     INTEGER NOT NULL,
+    payload         BLOB    NOT NULL,
+    state           TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'dead')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    last_error      TEXT    NOT NULL DEFAULT '',
+    created_at      INTEGER NOT NULL,
+    next_attempt_at INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL,
+    sent_at         INTEGER,
+    folded_into     INTEGER
+);
+INSERT INTO notifications_with_payload
+    SELECT n.id, n.receiver, n.route, n.hostgroup, n.status, n.alertnames, n.alert_count, b.body, n.state, n.attempts,
+        n.last_error, n.created_at, n.next_attempt_at, n.updated_at, n.sent_at, n.folded_into
+    FROM notifications n JOIN batches b ON b.id = n.batch_id;
+DROP TABLE notifications;
+ALTER TABLE notifications_with_payload RENAME TO notifications;
+CREATE INDEX notifications_due ON notifications (receiver, next_attempt_at) WHERE state = 'pending';
+CREATE INDEX notifications_queue ON notifications (receiver, hostgroup, next_attempt_at) WHERE state = 'pending';
+CREATE INDEX notifications_state ON notifications (state, id);
+CREATE INDEX notifications_updated ON notifications (updated_at);
 DROP TABLE batches;
