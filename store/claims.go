@@ -1,7 +1,6 @@
 package store
 
 import (
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -34,16 +33,10 @@ func ClaimTime(t time.Time) time.Time {
 	return t
 }
 
-const claimsQuery = `SELECT fingerprint, status, starts_at, notified_at, notification_id
-	FROM claims WHERE receiver = ? AND fingerprint IN (SELECT value FROM json_each(?))`
-
 // claimsOfQuery reads every claim of the alerts (fingerprints, as JSON), at every receiver:
 // they are next to each other (claims are keyed by fingerprint first).
 const claimsOfQuery = `SELECT receiver, fingerprint, status, starts_at, notified_at, notification_id
 	FROM claims WHERE fingerprint IN (SELECT value FROM json_each(?))`
-
-const pgClaimsQuery = `SELECT fingerprint, status, starts_at, notified_at, notification_id
-	FROM claims WHERE receiver = $1 AND fingerprint = ANY($2)`
 
 // ClaimKey names one alert at one receiver.
 type ClaimKey struct{ Receiver, Fingerprint string }
@@ -85,12 +78,10 @@ func (t *Tx) ClaimsOf(keys []ClaimKey, locks ...LockKey) (map[ClaimKey]Claim, er
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var c Claim
-			var starts, notified int64
-			if err := rows.Scan(&c.Receiver, &c.Fingerprint, &c.Status, &starts, &notified, &c.NotificationID); err != nil {
-				return fmt.Errorf("claims: %w", err)
+			c, err := scanClaim(rows.Scan)
+			if err != nil {
+				return err
 			}
-			c.StartsAt, c.NotifiedAt = time.Unix(0, starts), time.UnixMilli(notified)
 			out[ClaimKey{c.Receiver, c.Fingerprint}] = c
 		}
 		if err := rows.Err(); err != nil {
@@ -102,6 +93,18 @@ func (t *Tx) ClaimsOf(keys []ClaimKey, locks ...LockKey) (map[ClaimKey]Claim, er
 		return nil, err
 	}
 	return out, nil
+}
+
+// scanClaim reads a row of receiver, fingerprint, status, starts_at, notified_at and
+// notification_id: scan is the rows' Scan (database/sql's or pgx's).
+func scanClaim(scan func(dest ...any) error) (Claim, error) {
+	var c Claim
+	var starts, notified int64
+	if err := scan(&c.Receiver, &c.Fingerprint, &c.Status, &starts, &notified, &c.NotificationID); err != nil {
+		return c, fmt.Errorf("claims: %w", err)
+	}
+	c.StartsAt, c.NotifiedAt = time.Unix(0, starts), time.UnixMilli(notified)
+	return c, nil
 }
 
 // sqliteClaimsOf is ClaimsOf on SQLite: one read of the alerts' claims, of which it keeps
@@ -127,13 +130,11 @@ func (t *Tx) sqliteClaimsOf(keys []ClaimKey, out map[ClaimKey]Claim) error {
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var c Claim
-		var starts, notified int64
-		if err := rows.Scan(&c.Receiver, &c.Fingerprint, &c.Status, &starts, &notified, &c.NotificationID); err != nil {
-			return fmt.Errorf("claims: %w", err)
+		c, err := scanClaim(rows.Scan)
+		if err != nil {
+			return err
 		}
 		if k := (ClaimKey{c.Receiver, c.Fingerprint}); wanted[k] {
-			c.StartsAt, c.NotifiedAt = time.Unix(0, starts), time.UnixMilli(notified)
 			out[k] = c
 		}
 	}
@@ -143,57 +144,11 @@ func (t *Tx) sqliteClaimsOf(keys []ClaimKey, out map[ClaimKey]Claim) error {
 	return nil
 }
 
-// Claims loads the claims of one receiver for the given fingerprints, keyed by fingerprint.
-// On a shared database, take their locks first (Tx.Lock with ClaimLock keys).
-func (t *Tx) Claims(receiver string, fingerprints []string) (map[string]Claim, error) {
-	var rows *sql.Rows
-	var err error
-	if t.pg {
-		rows, err = t.query(pgClaimsQuery, receiver, fingerprints)
-	} else {
-		var fps []byte
-		if fps, err = json.Marshal(fingerprints); err != nil {
-			return nil, fmt.Errorf("claims: %w", err)
-		}
-		rows, err = t.tx.StmtContext(t.ctx, t.stmts.claims).QueryContext(t.ctx, receiver, string(fps))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("claims: %w", err)
-	}
-	defer rows.Close()
-	out := make(map[string]Claim, len(fingerprints))
-	for rows.Next() {
-		c := Claim{Receiver: receiver}
-		var starts, notified int64
-		if err := rows.Scan(&c.Fingerprint, &c.Status, &starts, &notified, &c.NotificationID); err != nil {
-			return nil, fmt.Errorf("claims: %w", err)
-		}
-		c.StartsAt, c.NotifiedAt = time.Unix(0, starts), time.UnixMilli(notified)
-		out[c.Fingerprint] = c
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("claims: %w", err)
-	}
-	return out, nil
-}
-
 const putClaimQuery = `INSERT INTO claims (receiver, fingerprint, status, starts_at, notified_at, notification_id)
 	VALUES (?, ?, ?, ?, ?, ?)
 	ON CONFLICT (receiver, fingerprint) DO UPDATE SET
 		status = excluded.status, starts_at = excluded.starts_at,
 		notified_at = excluded.notified_at, notification_id = excluded.notification_id`
-
-// PutClaims writes claims that no notification of this transaction holds (see
-// EnqueueAll), each replacing the receiver's previous claim for its fingerprint; of two
-// for one alert at one receiver, the later wins.
-func (t *Tx) PutClaims(claims []Claim) error {
-	e := Enqueued{Claims: make([]NewClaim, len(claims))}
-	for i, c := range claims {
-		e.Claims[i] = NewClaim{Claim: c, HeldBy: NotHeld}
-	}
-	_, err := t.EnqueueAll(e, time.Time{})
-	return err
-}
 
 // lastPerKey keeps the last claim of each (receiver, fingerprint), in order: one
 // statement cannot update a row twice.

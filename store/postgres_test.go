@@ -39,7 +39,7 @@ func TestPostgresLocksSerializeDecisionsAcrossReplicas(t *testing.T) {
 			if err := tx.Lock(ReceiverLock("r", false), ClaimLock("r", fp), QueueLock("r", "hg")); err != nil {
 				return err
 			}
-			prev, err := tx.Claims("r", []string{fp})
+			prev, err := tx.ClaimsOf([]ClaimKey{{"r", fp}})
 			if err != nil || len(prev) > 0 {
 				return err // claimed already: a duplicate, suppressed
 			}
@@ -47,7 +47,7 @@ func TestPostgresLocksSerializeDecisionsAcrossReplicas(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			return tx.PutClaims([]Claim{{Receiver: "r", Fingerprint: fp, Status: "firing", StartsAt: t0, NotifiedAt: t0, NotificationID: id}})
+			return putClaims(tx, Claim{Receiver: "r", Fingerprint: fp, Status: "firing", StartsAt: t0, NotifiedAt: t0, NotificationID: id})
 		})
 	}
 	var wg sync.WaitGroup
@@ -245,7 +245,7 @@ func TestPostgresPartitionMidTransactionReleasesTheLocks(t *testing.T) {
 			}
 			close(locked)
 			partition.Cut()
-			_, err := tx.Claims("r", []string{"fp"})
+			_, err := tx.ClaimsOf([]ClaimKey{{"r", "fp"}})
 			return err
 		})
 	}()

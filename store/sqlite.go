@@ -87,7 +87,6 @@ func (s *Store) prepare(ctx context.Context) error {
 		stmt  **sql.Stmt
 		query string
 	}{
-		{&s.stmts.claims, claimsQuery},
 		{&s.stmts.claimsOf, claimsOfQuery},
 		{&s.stmts.putClaim, putClaimQuery},
 		{&s.stmts.enqueue, enqueueQuery},

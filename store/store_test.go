@@ -36,7 +36,7 @@ func enqueue(t *testing.T, s *Store, receiver string, now time.Time, claims ...C
 		}
 		for _, c := range claims {
 			c.Receiver, c.NotificationID = receiver, id
-			if err := tx.PutClaims([]Claim{c}); err != nil {
+			if err := putClaims(tx, c); err != nil {
 				return err
 			}
 		}
@@ -48,16 +48,35 @@ func enqueue(t *testing.T, s *Store, receiver string, now time.Time, claims ...C
 	return id
 }
 
+// putClaims writes claims that no notification of the transaction holds: they keep their
+// NotificationID.
+func putClaims(tx *Tx, claims ...Claim) error {
+	e := Enqueued{}
+	for _, c := range claims {
+		e.Claims = append(e.Claims, NewClaim{Claim: c, HeldBy: NotHeld})
+	}
+	_, err := tx.EnqueueAll(e, t0)
+	return err
+}
+
 func claimsOf(t *testing.T, s *Store, receiver string, fps ...string) map[string]Claim {
 	t.Helper()
-	var out map[string]Claim
+	keys := make([]ClaimKey, len(fps))
+	for i, fp := range fps {
+		keys[i] = ClaimKey{receiver, fp}
+	}
+	var claims map[ClaimKey]Claim
 	err := s.Update(context.Background(), func(tx *Tx) error {
 		var err error
-		out, err = tx.Claims(receiver, fps)
+		claims, err = tx.ClaimsOf(keys)
 		return err
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	out := map[string]Claim{}
+	for k, c := range claims {
+		out[k.Fingerprint] = c
 	}
 	return out
 }
@@ -281,7 +300,7 @@ func testGroupCommitIsolatesFailures(t *testing.T, open opener) {
 				if err != nil {
 					return err
 				}
-				if err := tx.PutClaims([]Claim{{Receiver: "r", Fingerprint: fmt.Sprint(i), Status: "firing", StartsAt: t0, NotifiedAt: t0, NotificationID: id}}); err != nil {
+				if err := putClaims(tx, Claim{Receiver: "r", Fingerprint: fmt.Sprint(i), Status: "firing", StartsAt: t0, NotifiedAt: t0, NotificationID: id}); err != nil {
 					return err
 				}
 				if i%10 == 0 {
