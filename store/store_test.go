@@ -492,3 +492,36 @@ func testMarkFoldedSendsTheDigestAndPointsAtItsHead(t *testing.T, open opener) {
 		t.Fatalf("Due = %+v, want only %d", due, alone)
 	}
 }
+
+// Of two claims of one alert in one EnqueueAll (its firing and its resolution in one
+// webhook), the later is what stays, on both backends, however many claims share the
+// statement.
+func TestLaterClaimOfAnAlertWins(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, open opener) {
+		s := open(t)
+		var e Enqueued
+		// Four rounds of ten alerts: on SQLite a statement takes sixteen claims, so that
+		// rounds meet within one statement as well as across two.
+		for i := range 40 {
+			status := "firing"
+			if i >= 30 {
+				status = "resolved"
+			}
+			e.Claims = append(e.Claims, NewClaim{Claim: Claim{Receiver: "r", Fingerprint: fmt.Sprint("f", i%10), Status: status,
+				StartsAt: t0, NotifiedAt: t0.Add(time.Duration(i) * time.Second)}, HeldBy: NotHeld})
+		}
+		if err := s.Update(context.Background(), func(tx *Tx) error {
+			_, err := tx.EnqueueAll(e, t0)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 10 {
+			fp := fmt.Sprint("f", i)
+			c := claimsOf(t, s, "r", fp)[fp]
+			if c.Status != "resolved" || !c.NotifiedAt.Equal(t0.Add(time.Duration(30+i)*time.Second)) {
+				t.Fatalf("claim %s = %+v, want the later, resolved one", fp, c)
+			}
+		}
+	})
+}
