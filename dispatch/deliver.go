@@ -177,7 +177,7 @@ func (d *Dispatcher) record(w *worker, logger *slog.Logger) time.Time {
 		return w.storeFailed(now)
 	}
 	w.storeFailures = 0
-	for _, s := range batch {
+	for i, s := range batch {
 		logger := logger.With("notification", s.n.ID)
 		for _, sent := range append([]*store.Notification{s.n}, s.folded...) {
 			delete(w.unrecorded, sent.ID)
@@ -190,7 +190,7 @@ func (d *Dispatcher) record(w *worker, logger *slog.Logger) time.Time {
 			d.metrics.failed.WithLabelValues(s.n.Receiver, "partial").Inc()
 			logger.Error("Notification sent, but not to every destination", "err", s.partial)
 		case len(s.folded) > 0:
-			logger.Info("Notifications sent as one digest", "folded", records[0].Folded, "attempts", s.n.Attempts+1)
+			logger.Info("Notifications sent as one digest", "folded", records[i].Folded, "attempts", s.n.Attempts+1)
 		default:
 			logger.Debug("Notification sent", "attempts", s.n.Attempts+1)
 		}

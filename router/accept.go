@@ -127,7 +127,6 @@ func (s *Server) accept(ctx context.Context, rt *runtime, p *Payload, now time.T
 					}
 				}
 			}
-			t = newTally() // fn runs once, but its counts must be those of the commit
 			e := decideChunk(chunk, batches, claims, rt.policy, now, &t)
 			notifications = len(e.Notifications)
 			_, err = tx.EnqueueAll(e, now)
