@@ -110,7 +110,7 @@ const enqueueQuery = `INSERT INTO notifications
 const putBatchQuery = `INSERT INTO batches (created_at, body) VALUES (?, ?)`
 
 // EnqueueAll's statements on PostgreSQL: plain inserts of rows whose ids were reserved
-// beforehand (Tx.Reserve), sent with the commit (Tx.deferred), so that they cost no round
+// beforehand (Tx.Reserve), sent with the commit (Tx.atCommit), so that they cost no round
 // trip of their own and little planning (every statement is planned afresh:
 // plan_cache_mode=force_custom_plan). Each takes its rows as arrays, one per column.
 const (
