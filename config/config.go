@@ -37,6 +37,8 @@ type Config struct {
 	DefaultReceivers []string   `yaml:"default_receivers"`
 	// Watchdog is nil when the watchdog is not configured.
 	Watchdog *Watchdog `yaml:"watchdog"`
+	// Web is the console's and the API's address and logins.
+	Web Web `yaml:"web"`
 
 	// Built by validation.
 	templates *receivers.Templates
@@ -229,6 +231,9 @@ func (c *Config) Warnings() []string {
 		}
 	}
 	check("webhook.bearer_token_file", c.Webhook.BearerTokenFile)
+	for i, t := range c.Web.APITokens {
+		check(fmt.Sprintf("web.api_tokens[%d].token_file", i), t.TokenFile)
+	}
 	if c.Webhook.BasicAuth != nil {
 		check("webhook.basic_auth.password_file", c.Webhook.BasicAuth.PasswordFile)
 	}

@@ -41,6 +41,9 @@ func (c *Config) validate() error {
 	if err := c.Webhook.validate(); err != nil {
 		return err
 	}
+	if err := c.Web.validate(); err != nil {
+		return err
+	}
 	names := map[string]bool{}
 	for i := range c.Receivers {
 		r := &c.Receivers[i]

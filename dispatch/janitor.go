@@ -42,7 +42,7 @@ func (d *Dispatcher) Tidy(ctx context.Context) {
 		d.metrics.dead.WithLabelValues(e.Receiver).Inc()
 		d.logger.Error("Notification is dead, giving up: its receiver is not configured", "receiver", e.Receiver, "notification", e.ID)
 	}
-	n, c, err := d.store.Prune(ctx, now.Add(-global.Retention.Std()))
+	n, c, err := d.store.Prune(ctx, now.Add(-global.Retention.Std()), now)
 	if err != nil && ctx.Err() == nil {
 		d.logger.Error("Cannot prune old rows", "err", err)
 	}

@@ -83,7 +83,7 @@ func TestMigration6MovesPayloadsIntoBatches(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if _, _, err := s.Prune(ctx, t0.Add(time.Hour)); err != nil {
+		if _, _, err := s.Prune(ctx, t0.Add(time.Hour), t0.Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 		var batches int

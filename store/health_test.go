@@ -61,7 +61,7 @@ func TestPingFailsWhileWritesFail(t *testing.T) {
 		t.Fatalf("Ping on a full database: %v", err)
 	}
 	// Pruning nothing commits nothing: no proof that writes work again.
-	if _, _, err := s.Prune(ctx, t0.Add(-time.Hour)); err != nil {
+	if _, _, err := s.Prune(ctx, t0.Add(-time.Hour), t0); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Ping(ctx); err == nil {

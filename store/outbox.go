@@ -610,10 +610,11 @@ func (s *Store) PendingByReceiver(ctx context.Context) (map[string]int, error) {
 	return out, rows.Err()
 }
 
-// Prune deletes finished notifications and dedupe claims last touched before cutoff, and
-// the batches that no notification points at any more.
+// Prune deletes finished notifications, dedupe claims and audit entries last touched
+// before cutoff, the batches that no notification points at any more, and the sessions
+// that ended before now.
 // Pending notifications are never pruned: Expire ends them first.
-func (s *Store) Prune(ctx context.Context, cutoff time.Time) (notifications, claims int64, err error) {
+func (s *Store) Prune(ctx context.Context, cutoff, now time.Time) (notifications, claims int64, err error) {
 	ms := cutoff.UnixMilli()
 	err = s.Update(ctx, func(t *Tx) error {
 		// Found by created_at (indexed; a row is never touched before it is made).
@@ -633,7 +634,14 @@ func (s *Store) Prune(ctx context.Context, cutoff time.Time) (notifications, cla
 		if err != nil {
 			return err
 		}
-		claims, err = res.RowsAffected()
+		if claims, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		// The audit log is kept as long as the history it speaks of; logins until they end.
+		if _, err := t.exec(`DELETE FROM audit WHERE at < ?`, ms); err != nil {
+			return err
+		}
+		_, err = t.exec(`DELETE FROM sessions WHERE expires_at < ?`, now.UnixMilli())
 		return err
 	})
 	if err != nil {

@@ -242,7 +242,7 @@ func testExpireAndPrune(t *testing.T, open opener) {
 		t.Fatalf("expired notification kept its claim: %+v", c)
 	}
 
-	n, c, err := s.Prune(ctx, t0.Add(3*time.Hour))
+	n, c, err := s.Prune(ctx, t0.Add(3*time.Hour), t0.Add(3*time.Hour))
 	if err != nil || n != 1 || c != 0 {
 		t.Fatalf("Prune = %d, %d, %v; want the dead row only", n, c, err)
 	}
@@ -522,6 +522,56 @@ func TestLaterClaimOfAnAlertWins(t *testing.T) {
 			if c.Status != "resolved" || !c.NotifiedAt.Equal(t0.Add(time.Duration(30+i)*time.Second)) {
 				t.Fatalf("claim %s = %+v, want the later, resolved one", fp, c)
 			}
+		}
+	})
+}
+
+// Sessions last until they end, or until logout; the audit log pages newest first, and
+// goes with the history it speaks of.
+func TestSessionsAndAuditLog(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		s := open(t)
+		for _, ss := range []Session{
+			{IDHash: "a", User: "alice", CSRF: "c1", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)},
+			{IDHash: "b", User: "bob", CSRF: "c2", CreatedAt: t0, ExpiresAt: t0.Add(2 * time.Hour)},
+		} {
+			if err := s.CreateSession(ctx, ss); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if ss, ok, err := s.Session(ctx, "a", t0.Add(time.Minute)); err != nil || !ok || ss.User != "alice" || ss.CSRF != "c1" || !ss.ExpiresAt.Equal(t0.Add(time.Hour)) {
+			t.Fatalf("session a = %+v, %v, %v", ss, ok, err)
+		}
+		if _, ok, err := s.Session(ctx, "a", t0.Add(time.Hour)); err != nil || ok {
+			t.Fatalf("session a is still good when it ended: %v, %v", ok, err)
+		}
+		if err := s.DeleteSession(ctx, "b"); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, err := s.Session(ctx, "b", t0); err != nil || ok {
+			t.Fatalf("session b outlived its logout: %v, %v", ok, err)
+		}
+
+		for i := range 5 {
+			if err := s.RecordAudit(ctx, Audit{At: t0.Add(time.Duration(i) * time.Hour), Actor: "alice", Role: "operator", Source: "10.0.0.1",
+				Action: "notification.retry", Target: fmt.Sprint("notification ", i), Result: "ok"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		page, err := s.AuditLog(ctx, 0, 2)
+		if err != nil || len(page) != 2 || page[0].Target != "notification 4" || page[1].Target != "notification 3" {
+			t.Fatalf("first page = %+v, %v", page, err)
+		}
+		next, err := s.AuditLog(ctx, page[1].ID, 10)
+		if err != nil || len(next) != 3 || next[0].Target != "notification 2" || !next[2].At.Equal(t0) {
+			t.Fatalf("second page = %+v, %v", next, err)
+		}
+		if _, _, err := s.Prune(ctx, t0.Add(150*time.Minute), t0.Add(3*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if all, err := s.AuditLog(ctx, 0, 10); err != nil || len(all) != 2 {
+			t.Fatalf("after pruning: %+v, %v; want the two entries after the cutoff", all, err)
 		}
 	})
 }
