@@ -1,21 +1,18 @@
 package router
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"mime"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/alertrouter/alertrouter/config"
 	"github.com/alertrouter/alertrouter/receivers"
+	"github.com/alertrouter/alertrouter/router/auth"
 	"github.com/alertrouter/alertrouter/store"
 	"github.com/alertrouter/alertrouter/watchdog"
 )
@@ -43,22 +40,6 @@ func (s *Server) HTTPServer(readTimeout time.Duration) *http.Server {
 		WriteTimeout: readTimeout + writeTimeout,
 		ErrorLog:     slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
 	}
-}
-
-// Handler serves the webhook, the API, the lifecycle endpoints and /metrics.
-func (s *Server) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/webhook", s.handleWebhook)
-	mux.HandleFunc("/api/v1/notifications", s.handleNotifications)
-	mux.HandleFunc("/api/v1/watchdog", s.handleWatchdog)
-	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write([]byte("Healthy.\n"))
-	})
-	mux.HandleFunc("/-/ready", s.handleReady)
-	mux.HandleFunc("/-/reload", s.handleReload)
-	mux.Handle("/metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{}))
-	return mux
 }
 
 type apiResponse struct {
@@ -150,30 +131,16 @@ func authorized(r *http.Request, c *config.Webhook) (bool, error) {
 			return false, err
 		}
 		user, pass, ok := r.BasicAuth()
-		return ok && equal(user, c.BasicAuth.Username) && equal(pass, want), nil
+		return ok && auth.Equal(user, c.BasicAuth.Username) && auth.Equal(pass, want), nil
 	case c.BearerToken != "" || c.BearerTokenFile != "":
 		want, err := receivers.ReadSecret(c.BearerToken, c.BearerTokenFile)
 		if err != nil {
 			return false, err
 		}
-		got, ok := bearerToken(r)
-		return ok && equal(got, want), nil
+		got, ok := auth.BearerToken(r)
+		return ok && auth.Equal(got, want), nil
 	}
 	return true, nil
-}
-
-func bearerToken(r *http.Request) (string, bool) {
-	const prefix = "Bearer "
-	h := r.Header.Get("Authorization")
-	if len(h) < len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
-		return "", false
-	}
-	return h[len(prefix):], true
-}
-
-func equal(a, b string) bool {
-	ha, hb := sha256.Sum256([]byte(a)), sha256.Sum256([]byte(b))
-	return subtle.ConstantTimeCompare(ha[:], hb[:]) == 1
 }
 
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
@@ -185,13 +152,15 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte("Ready.\n"))
 }
 
-func (s *Server) handleReload(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleReload(w http.ResponseWriter, r *http.Request, id auth.Identity) {
 	if r.Method != http.MethodPost && r.Method != http.MethodPut {
 		w.Header().Set("Allow", "POST, PUT")
 		writeError(w, http.StatusMethodNotAllowed, "use POST to reload the config")
 		return
 	}
-	if err := s.Reload(); err != nil {
+	err := s.Reload()
+	s.audit(r, id, "config.reload", s.configFile, err)
+	if err != nil {
 		writeError(w, http.StatusInternalServerError, "failed to reload config: "+err.Error())
 		return
 	}

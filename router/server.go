@@ -18,6 +18,8 @@ import (
 
 	"github.com/alertrouter/alertrouter/config"
 	"github.com/alertrouter/alertrouter/dispatch"
+	"github.com/alertrouter/alertrouter/router/auth"
+	"github.com/alertrouter/alertrouter/router/console"
 	"github.com/alertrouter/alertrouter/store"
 	"github.com/alertrouter/alertrouter/watchdog"
 )
@@ -48,6 +50,9 @@ type Server struct {
 
 	runtime    atomic.Pointer[runtime]
 	reloadMu   sync.Mutex
+	// auth checks the console's and the API's credentials; pages renders the console.
+	auth  *auth.Authenticator
+	pages *console.Renderer
 	dispatcher *dispatch.Dispatcher
 	// watchdog always exists and idles while the config has no watchdog section, so
 	// that a reload can add or remove one.
@@ -71,6 +76,12 @@ func New(cfg *config.Config, o Options) (*Server, error) {
 	}
 	s.runtime.Store(newRuntime(cfg))
 	s.metrics = newMetrics(o.Registerer)
+	s.auth = auth.New(s.store, o.Registerer, s.now)
+	pages, err := console.New()
+	if err != nil {
+		return nil, err
+	}
+	s.pages = pages
 	s.metrics.reloadSuccess.Set(1)
 	s.metrics.reloadSuccessTime.SetToCurrentTime()
 	s.dispatcher = dispatch.New(cfg, dispatch.Options{

@@ -1,0 +1,305 @@
+// Package auth says who is asking and what they may do: console logins (a session
+// cookie, with a CSRF token for every form), API tokens (Authorization: Bearer) and users
+// over basic auth, checked against the web section of the config (config.Web). Passwords
+// are bcrypt hashes, compared by bcrypt; tokens are compared in constant time. Failed
+// logins are limited per client and counted.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/time/rate"
+
+	"github.com/alertrouter/alertrouter/config"
+	"github.com/alertrouter/alertrouter/receivers"
+	"github.com/alertrouter/alertrouter/store"
+)
+
+// SessionCookie is the console's login cookie.
+const SessionCookie = "alertrouter_session"
+
+// Identity is who made a request.
+type Identity struct {
+	Name string
+	Role config.Role
+	// Via says how they proved it: "session", "token", "basic", or "open" when the config
+	// has no logins (everyone is an admin, as before logins existed).
+	Via string
+	// CSRF is the session's token, which its forms must send back; empty but for sessions.
+	CSRF string
+}
+
+// Open is everyone, when the config has no logins.
+var Open = Identity{Name: "anonymous", Role: config.Admin, Via: "open"}
+
+// Errors of Login.
+var (
+	ErrBadLogin    = errors.New("wrong user name or password")
+	ErrRateLimited = errors.New("too many failed logins from this address; wait a minute")
+)
+
+// Failed logins: a client gets loginBurst tries, then one every loginEvery.
+const (
+	loginBurst = 5
+	loginEvery = 12 * time.Second
+	// maxClients bounds the limiters kept; the oldest go first.
+	maxClients = 10000
+	// basicCacheFor is how long a basic-auth password that bcrypt accepted is remembered:
+	// bcrypt takes tens of milliseconds on purpose, and API clients send it every time.
+	basicCacheFor = 5 * time.Minute
+)
+
+// Authenticator checks credentials. It is safe for concurrent use.
+type Authenticator struct {
+	store    *store.Store
+	now      func() time.Time
+	failures *prometheus.CounterVec
+
+	mu       sync.Mutex
+	limiters map[string]*clientLimiter
+	// verified maps the SHA-256 of "user\x00password\x00hash" to when bcrypt accepted it.
+	verified map[[32]byte]time.Time
+}
+
+type clientLimiter struct {
+	*rate.Limiter
+	seen time.Time
+}
+
+// New builds an Authenticator on st, with its metric registered on reg.
+func New(st *store.Store, reg prometheus.Registerer, now func() time.Time) *Authenticator {
+	a := &Authenticator{
+		store: st, now: now,
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "alertrouter_web_login_failures_total",
+			Help: "Failed console logins and API credentials, by reason (password, unknown_user, token, rate_limited).",
+		}, []string{"reason"}),
+		limiters: map[string]*clientLimiter{},
+		verified: map[[32]byte]time.Time{},
+	}
+	for _, reason := range []string{"password", "unknown_user", "token", "rate_limited"} {
+		a.failures.WithLabelValues(reason)
+	}
+	reg.MustRegister(a.failures)
+	return a
+}
+
+// Identify says who made r: a session cookie, a bearer token or basic auth, checked
+// against web. ok is false when r carries no credentials or wrong ones; when web has no
+// logins at all, everyone is Open.
+func (a *Authenticator) Identify(r *http.Request, web *config.Web) (id Identity, ok bool, err error) {
+	if !web.AuthEnabled() {
+		return Open, true, nil
+	}
+	if token, found := bearerToken(r); found {
+		for _, t := range web.APITokens {
+			want, err := receivers.ReadSecret(t.Token, t.TokenFile)
+			if err != nil {
+				return Identity{}, false, fmt.Errorf("api token %s: %w", t.Name, err)
+			}
+			if Equal(token, want) {
+				return Identity{Name: t.Name, Role: t.Role, Via: "token"}, true, nil
+			}
+		}
+		a.failures.WithLabelValues("token").Inc()
+		return Identity{}, false, nil
+	}
+	if name, password, found := r.BasicAuth(); found {
+		if !a.allowed(Client(r)) {
+			a.failures.WithLabelValues("rate_limited").Inc()
+			return Identity{}, false, nil
+		}
+		u, err := a.check(web, name, password, Client(r))
+		if err != nil {
+			return Identity{}, false, nil
+		}
+		return Identity{Name: u.Name, Role: u.Role, Via: "basic"}, true, nil
+	}
+	c, err := r.Cookie(SessionCookie)
+	if err != nil {
+		return Identity{}, false, nil
+	}
+	ss, found, err := a.store.Session(r.Context(), HashID(c.Value), a.now())
+	if err != nil || !found {
+		return Identity{}, false, err
+	}
+	// The role is the user's now: a reload that changed it, or removed the user, counts
+	// at once.
+	u, found := web.User(ss.User)
+	if !found {
+		return Identity{}, false, nil
+	}
+	return Identity{Name: u.Name, Role: u.Role, Via: "session", CSRF: ss.CSRF}, true, nil
+}
+
+// Login checks a user's password and opens a session; it returns the cookie's value (the
+// session id, which the store holds only hashed). client is the address failures are
+// limited by.
+func (a *Authenticator) Login(ctx context.Context, web *config.Web, name, password, client string) (string, error) {
+	if !a.allowed(client) {
+		a.failures.WithLabelValues("rate_limited").Inc()
+		return "", ErrRateLimited
+	}
+	u, err := a.check(web, name, password, client)
+	if err != nil {
+		return "", err
+	}
+	id, csrf := Random(), Random()
+	now := a.now()
+	err = a.store.CreateSession(ctx, store.Session{
+		IDHash: HashID(id), User: u.Name, CSRF: csrf, CreatedAt: now, ExpiresAt: now.Add(web.SessionTimeout.Std()),
+	})
+	if err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+// Logout ends the session of r's cookie, if any.
+func (a *Authenticator) Logout(ctx context.Context, r *http.Request) error {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil {
+		return nil
+	}
+	return a.store.DeleteSession(ctx, HashID(c.Value))
+}
+
+// check verifies name and password against web's users. A failure counts against the
+// client's limit.
+func (a *Authenticator) check(web *config.Web, name, password, client string) (*config.User, error) {
+	u, found := web.User(name)
+	if !found {
+		// The same work as a wrong password, so that timing does not tell which names exist.
+		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		a.fail(client, "unknown_user")
+		return nil, ErrBadLogin
+	}
+	key := sha256.Sum256([]byte(name + "\x00" + password + "\x00" + string(u.PasswordHash)))
+	a.mu.Lock()
+	at, cached := a.verified[key]
+	a.mu.Unlock()
+	if cached && a.now().Sub(at) < basicCacheFor {
+		return u, nil
+	}
+	if err := bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)); err != nil {
+		a.fail(client, "password")
+		return nil, ErrBadLogin
+	}
+	a.mu.Lock()
+	if len(a.verified) >= maxClients {
+		clear(a.verified)
+	}
+	a.verified[key] = a.now()
+	a.mu.Unlock()
+	return u, nil
+}
+
+// dummyHash is compared against when the user does not exist (cost 10, as the users').
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("alertrouter"), bcrypt.DefaultCost)
+
+// allowed reports whether client may try a password now: it has tokens left from its
+// failures.
+func (a *Authenticator) allowed(client string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	l, ok := a.limiters[client]
+	return !ok || l.TokensAt(a.now()) >= 1
+}
+
+// fail counts a failed login of client, by reason.
+func (a *Authenticator) fail(client, reason string) {
+	a.failures.WithLabelValues(reason).Inc()
+	now := a.now()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	l, ok := a.limiters[client]
+	if !ok {
+		if len(a.limiters) >= maxClients {
+			a.forgetOldest()
+		}
+		l = &clientLimiter{Limiter: rate.NewLimiter(rate.Every(loginEvery), loginBurst)}
+		a.limiters[client] = l
+	}
+	l.seen = now
+	l.AllowN(now, 1)
+}
+
+func (a *Authenticator) forgetOldest() {
+	var oldest string
+	var at time.Time
+	for c, l := range a.limiters {
+		if oldest == "" || l.seen.Before(at) {
+			oldest, at = c, l.seen
+		}
+	}
+	delete(a.limiters, oldest)
+}
+
+// Client is the address of r's client, without its port.
+func Client(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// Random is 32 random bytes, URL-safe base64.
+func Random() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// HashID is how the store holds a session id: its SHA-256, hex.
+func HashID(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(sum[:])
+}
+
+// Equal compares secrets in constant time, over their hashes so that their lengths do
+// not leak either.
+func Equal(a, b string) bool {
+	ha, hb := sha256.Sum256([]byte(a)), sha256.Sum256([]byte(b))
+	return subtle.ConstantTimeCompare(ha[:], hb[:]) == 1
+}
+
+func bearerToken(r *http.Request) (string, bool) {
+	const prefix = "Bearer "
+	h := r.Header.Get("Authorization")
+	if len(h) < len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
+		return "", false
+	}
+	return h[len(prefix):], true
+}
+
+// BearerToken is the token of r's Authorization header, if it has one.
+func BearerToken(r *http.Request) (string, bool) { return bearerToken(r) }
+
+// CheckCSRF reports whether a request that changes something carries its session's CSRF
+// token (form field "csrf" or header X-CSRF-Token). Only sessions need one: a cookie is
+// sent by the browser whatever page made the request, a token or a password is not.
+func (id Identity) CheckCSRF(r *http.Request) bool {
+	if id.Via != "session" {
+		return true
+	}
+	got := r.Header.Get("X-CSRF-Token")
+	if got == "" {
+		got = r.PostFormValue("csrf")
+	}
+	return got != "" && Equal(got, id.CSRF)
+}

@@ -1,0 +1,224 @@
+package router
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/alertrouter/alertrouter/config"
+	"github.com/alertrouter/alertrouter/router/auth"
+	"github.com/alertrouter/alertrouter/router/console"
+	"github.com/alertrouter/alertrouter/store"
+)
+
+// access is what a route asks of whoever calls it.
+type access int
+
+const (
+	// public: the health checks and the login page.
+	public access = iota
+	// webhookAuth: /webhook, which checks Alertmanager's credentials itself (webhook:).
+	webhookAuth
+	// metricsAccess: a viewer's, or nobody's when web.metrics_public is set.
+	metricsAccess
+	viewer
+	operator
+	admin
+)
+
+func (a access) role() config.Role {
+	switch a {
+	case operator:
+		return config.Operator
+	case admin:
+		return config.Admin
+	}
+	return config.Viewer
+}
+
+// handler serves a request of someone identified (auth.Open when there are no logins).
+type handler func(http.ResponseWriter, *http.Request, auth.Identity)
+
+// route is one endpoint: its net/http pattern (with a method where it takes only one),
+// what it asks of the caller, and its handler.
+type route struct {
+	pattern string
+	access  access
+	handle  handler
+	// page is set for the console's HTML pages: without a login they send the browser
+	// to the login page rather than answer 401.
+	page bool
+}
+
+// routes are every endpoint alertrouter serves: Handler registers each behind guard,
+// and a test walks them, so that a new endpoint cannot forget authentication.
+func (s *Server) routes() []route {
+	plain := func(h http.HandlerFunc) handler {
+		return func(w http.ResponseWriter, r *http.Request, _ auth.Identity) { h(w, r) }
+	}
+	return []route{
+		{pattern: "/webhook", access: webhookAuth, handle: plain(s.handleWebhook)},
+		{pattern: "/-/healthy", access: public, handle: plain(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusOK)
+			_, _ = w.Write([]byte("Healthy.\n"))
+		})},
+		{pattern: "/-/ready", access: public, handle: plain(s.handleReady)},
+		{pattern: "/-/reload", access: admin, handle: s.handleReload},
+		{pattern: "/metrics", access: metricsAccess, handle: plain(promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{}).ServeHTTP)},
+		{pattern: "/api/v1/notifications", access: viewer, handle: plain(s.handleNotifications)},
+		{pattern: "/api/v1/watchdog", access: viewer, handle: plain(s.handleWatchdog)},
+		{pattern: "GET /api/v1/audit", access: viewer, handle: plain(s.handleAudit)},
+		{pattern: "GET /login", access: public, handle: plain(s.handleLoginPage), page: true},
+		{pattern: "POST /login", access: public, handle: plain(s.handleLogin), page: true},
+		{pattern: "POST /logout", access: viewer, handle: s.handleLogout, page: true},
+		{pattern: "GET /static/", access: public, handle: plain(http.StripPrefix("/static", console.Static()).ServeHTTP)},
+		{pattern: "GET /{$}", access: viewer, handle: s.handleOverview, page: true},
+	}
+}
+
+// Handler serves every route, behind its guard, under web.external_url's path.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range s.routes() {
+		mux.HandleFunc(rt.pattern, s.guard(rt))
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		prefix := s.runtime.Load().cfg.Web.RoutePrefix()
+		if prefix == "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		// As Prometheus under --web.external-url: everything lives below the prefix.
+		if r.URL.Path == prefix {
+			http.Redirect(w, r, prefix+"/", http.StatusFound)
+			return
+		}
+		http.StripPrefix(prefix, mux).ServeHTTP(w, r)
+	})
+}
+
+// guard lets a request through to rt when its caller may call it: identified (unless rt
+// is public or has its own credentials), in a role that rt allows, and, for a request of
+// a console session that changes something, with the session's CSRF token.
+func (s *Server) guard(rt route) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		web := &s.runtime.Load().cfg.Web
+		if rt.access == public || rt.access == webhookAuth ||
+			(rt.access == metricsAccess && (web.MetricsPublic || !web.AuthEnabled())) {
+			rt.handle(w, r, auth.Open)
+			return
+		}
+		id, ok, err := s.auth.Identify(r, web)
+		switch {
+		case err != nil:
+			s.logger.Error("Cannot check credentials", "err", err)
+			writeError(w, http.StatusServiceUnavailable, "credentials cannot be checked now")
+			return
+		case !ok && rt.page:
+			http.Redirect(w, r, s.path("/login")+"?next="+url.QueryEscape(s.path(r.URL.RequestURI())), http.StatusSeeOther)
+			return
+		case !ok:
+			w.Header().Add("WWW-Authenticate", `Bearer realm="alertrouter"`)
+			w.Header().Add("WWW-Authenticate", `Basic realm="alertrouter"`)
+			writeError(w, http.StatusUnauthorized, "log in, or send a token (Authorization: Bearer) or a user's password (basic auth)")
+			return
+		case !id.Role.Allows(rt.access.role()):
+			writeError(w, http.StatusForbidden, string(id.Role)+" "+id.Name+" may not do this: it needs the "+string(rt.access.role())+" role")
+			return
+		case changes(r) && !id.CheckCSRF(r):
+			writeError(w, http.StatusForbidden, "missing or wrong CSRF token: reload the page and try again")
+			return
+		}
+		rt.handle(w, r, id)
+	}
+}
+
+// changes reports whether r may change something: anything but GET, HEAD and OPTIONS.
+func changes(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return false
+	}
+	return true
+}
+
+// path is p below web.external_url's path.
+func (s *Server) path(p string) string {
+	return s.runtime.Load().cfg.Web.RoutePrefix() + p
+}
+
+// audit records an action in the audit log; what went wrong recording it is logged, not
+// returned: the action itself happened.
+func (s *Server) audit(r *http.Request, id auth.Identity, action, target string, err error) {
+	result := "ok"
+	if err != nil {
+		result = err.Error()
+	}
+	a := store.Audit{At: s.now(), Actor: id.Name, Role: string(id.Role), Source: auth.Client(r), Action: action, Target: target, Result: result}
+	if err := s.store.RecordAudit(r.Context(), a); err != nil {
+		s.logger.Error("Cannot record an action in the audit log", "action", action, "actor", id.Name, "err", err)
+	}
+}
+
+// auditView is an audit log entry as the API shows it.
+type auditView struct {
+	ID     int64  `json:"id"`
+	At     string `json:"at"`
+	Actor  string `json:"actor"`
+	Role   string `json:"role"`
+	Source string `json:"source"`
+	Action string `json:"action"`
+	Target string `json:"target"`
+	Result string `json:"result"`
+}
+
+// handleAudit lists the audit log, newest first; ?before=ID pages back.
+func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
+	limit, before, err := pageParams(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	log, err := s.store.AuditLog(r.Context(), before, limit)
+	if err != nil {
+		s.logger.Error("Cannot read the audit log", "err", err)
+		writeError(w, http.StatusServiceUnavailable, "store unavailable")
+		return
+	}
+	out := make([]auditView, 0, len(log))
+	for _, a := range log {
+		out = append(out, auditView{ID: a.ID, At: a.At.UTC().Format(timeFormat), Actor: a.Actor, Role: a.Role, Source: a.Source,
+			Action: a.Action, Target: a.Target, Result: a.Result})
+	}
+	writeJSON(w, http.StatusOK, apiResponse{Status: "success", Data: out})
+}
+
+// timeFormat is how the API writes times: RFC 3339 with milliseconds, in UTC.
+const timeFormat = "2006-01-02T15:04:05.000Z07:00"
+
+// pageParams reads ?limit= (defaultListLimit, at most maxListLimit) and ?before= (an id,
+// for keyset paging; 0 for the first page).
+func pageParams(r *http.Request) (limit int, before int64, err error) {
+	limit = defaultListLimit
+	q := r.URL.Query()
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxListLimit {
+			return 0, 0, fmt.Errorf("limit: want a number from 1 to %d", maxListLimit)
+		}
+		limit = n
+	}
+	if v := q.Get("before"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			return 0, 0, errors.New("before: want the id of an entry")
+		}
+		before = n
+	}
+	return limit, before, nil
+}
+
