@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"time"
 
-
 	"github.com/alertrouter/alertrouter/config"
 	"github.com/alertrouter/alertrouter/receivers"
 	"github.com/alertrouter/alertrouter/router/auth"

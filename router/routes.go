@@ -221,4 +221,3 @@ func pageParams(r *http.Request) (limit int, before int64, err error) {
 	}
 	return limit, before, nil
 }
-

@@ -48,11 +48,11 @@ type Server struct {
 	configFile string
 	now        func() time.Time
 
-	runtime    atomic.Pointer[runtime]
-	reloadMu   sync.Mutex
+	runtime  atomic.Pointer[runtime]
+	reloadMu sync.Mutex
 	// auth checks the console's and the API's credentials; pages renders the console.
-	auth  *auth.Authenticator
-	pages *console.Renderer
+	auth       *auth.Authenticator
+	pages      *console.Renderer
 	dispatcher *dispatch.Dispatcher
 	// watchdog always exists and idles while the config has no watchdog section, so
 	// that a reload can add or remove one.
