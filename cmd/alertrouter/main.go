@@ -48,6 +48,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	migrate := newMigrateCmd(app)
 	backup := newBackupCmd(app)
 	sendTest := newSendTestCmd(app)
+	hashPassword := newHashPasswordCmd(app)
 	rulesGroup := app.Command("rules", "Export the shipped rule packs and lint rule files.")
 	rulesCmd := newRulesCmd(rulesGroup)
 	rulesLint := newRulesLintCmd(rulesGroup)
@@ -74,6 +75,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return route.run(stdout, stderr)
 	case "send-test":
 		return sendTest.run(stdout, stderr)
+	case "hash-password":
+		return hashPassword.run(os.Stdin, stdout, stderr)
 	case "rules list":
 		return rulesCmd.list(stdout)
 	case "rules show":

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/alertrouter/alertrouter/config"
 	"github.com/alertrouter/alertrouter/router"
@@ -31,6 +32,9 @@ const (
 
 type serveCmd struct {
 	configFile, listenAddress *string
+	// webConfigFile is Prometheus's web.config (exporter-toolkit): TLS, client
+	// certificates, HTTP/2, response headers.
+	webConfigFile *string
 	storage                   *storageFlags
 	readTimeout               *time.Duration
 	// watchdogOnly is the `watchdog` command: the same process, which must have a
@@ -44,6 +48,7 @@ func newServeCmd(app *kingpin.Application) *serveCmd {
 	return &serveCmd{
 		configFile:    configFileFlag(cmd, "Configuration file; the embedded default (everything to the log receiver) when empty.").String(),
 		listenAddress: cmd.Flag("web.listen-address", "Address to listen on for webhooks, the API and metrics.").Default(defaultListenAddress).String(),
+		webConfigFile: webConfigFlag(cmd),
 		storage:       newStorageFlags(cmd, defaultStoragePath),
 		readTimeout:   readTimeoutFlag(cmd),
 	}
@@ -54,10 +59,15 @@ func newWatchdogCmd(app *kingpin.Application) *serveCmd {
 	return &serveCmd{
 		configFile:    configFileFlag(cmd, "Configuration file with a watchdog section and its receivers.").Required().String(),
 		listenAddress: cmd.Flag("web.listen-address", "Address to listen on for heartbeats, the API and metrics.").Default(defaultWatchdogListenAddress).String(),
+		webConfigFile: webConfigFlag(cmd),
 		storage:       newStorageFlags(cmd, defaultWatchdogStoragePath),
 		readTimeout:   readTimeoutFlag(cmd),
 		watchdogOnly:  true,
 	}
+}
+
+func webConfigFlag(cmd *kingpin.CmdClause) *string {
+	return cmd.Flag("web.config.file", "Web configuration file (TLS, client certificates, HTTP/2, response headers), in the format of Prometheus's web.config (exporter-toolkit).").Default("").String()
 }
 
 func readTimeoutFlag(cmd *kingpin.CmdClause) *time.Duration {
@@ -75,6 +85,14 @@ func (c *serveCmd) run(logger *slog.Logger, stdout io.Writer) error {
 	}
 	if c.watchdogOnly && cfg.Watchdog == nil {
 		return fmt.Errorf("%s has no watchdog section: nothing to watch", *c.configFile)
+	}
+	if *c.webConfigFile != "" {
+		if err := web.Validate(*c.webConfigFile); err != nil {
+			return fmt.Errorf("--web.config.file %s: %w", *c.webConfigFile, err)
+		}
+	}
+	if !cfg.Web.AuthEnabled() {
+		logger.Warn("No web.users or web.api_tokens: the console and the API are open to anyone who reaches this port")
 	}
 	if *c.configFile == "" {
 		logger.Info("No --config.file given: using the embedded default config, every alert goes to the log receiver on stdout")
@@ -107,8 +125,9 @@ func (c *serveCmd) run(logger *slog.Logger, stdout io.Writer) error {
 	}
 	httpSrv := srv.HTTPServer(*c.readTimeout)
 	httpErr := make(chan error, 1)
-	go func() { httpErr <- httpSrv.Serve(ln) }()
-	logger.Info("Listening", "address", ln.Addr().String())
+	noSystemd := false
+	webFlags := &web.FlagConfig{WebListenAddresses: &[]string{*c.listenAddress}, WebSystemdSocket: &noSystemd, WebConfigFile: c.webConfigFile}
+	go func() { httpErr <- web.Serve(ln, httpSrv, webFlags, logger) }()
 
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
