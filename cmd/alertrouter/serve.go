@@ -35,8 +35,8 @@ type serveCmd struct {
 	// webConfigFile is Prometheus's web.config (exporter-toolkit): TLS, client
 	// certificates, HTTP/2, response headers.
 	webConfigFile *string
-	storage                   *storageFlags
-	readTimeout               *time.Duration
+	storage       *storageFlags
+	readTimeout   *time.Duration
 	// watchdogOnly is the `watchdog` command: the same process, which must have a
 	// watchdog section, with its own port and database so that it can run beside a
 	// router on one host, or alone on a second host.
