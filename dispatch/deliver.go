@@ -44,7 +44,7 @@ func (d *Dispatcher) deliver(ctx context.Context, w *worker, logger *slog.Logger
 	}
 	msg, err := d.batches.decode(n)
 	if err != nil {
-		return d.finishDead(w, logger, n, "permanent", err)
+		return d.finishDead(w, logger, n, "permanent", err, time.Time{})
 	}
 	var folded []*store.Notification
 	if f, ok := rcv.(receivers.Folder); ok && len(candidates) > 0 {
@@ -85,11 +85,11 @@ func (d *Dispatcher) deliver(ctx context.Context, w *worker, logger *slog.Logger
 		w.throttles = 0
 		return d.finishSent(w, n, folded, err, start, now)
 	case receivers.IsPermanent(err):
-		return d.finishDead(w, logger, n, "permanent", err)
+		return d.finishDead(w, logger, n, "permanent", err, start)
 	case retriesExhausted(err, n.Attempts+1):
-		return d.finishDead(w, logger, n, "exhausted", fmt.Errorf("gave up after %d attempts: %w", n.Attempts+1, err))
+		return d.finishDead(w, logger, n, "exhausted", fmt.Errorf("gave up after %d attempts: %w", n.Attempts+1, err), start)
 	case now.Sub(n.CreatedAt) >= maxAge.Std():
-		return d.finishDead(w, logger, n, "expired", fmt.Errorf("gave up after max_retry_age (%s): %w", maxAge, err))
+		return d.finishDead(w, logger, n, "expired", fmt.Errorf("gave up after max_retry_age (%s): %w", maxAge, err), start)
 	case errors.As(err, &throttled):
 		w.throttles++
 		wait := throttled.RetryAfter
@@ -99,11 +99,11 @@ func (d *Dispatcher) deliver(ctx context.Context, w *worker, logger *slog.Logger
 		logger.Warn("Receiver is rate limiting", "retry_in", wait, "err", err)
 		d.metrics.waited.WithLabelValues(n.Receiver, "retry_after").Add(wait.Seconds())
 		next := now.Add(wait)
-		return outcome{pauseUntil: later(next, d.retry(w, logger, n, next, true, err, now)), retried: true}
+		return outcome{pauseUntil: later(next, d.retry(w, logger, n, next, true, err, start, now)), retried: true}
 	default:
 		wait := backoff(n.Attempts + 1)
 		logger.Warn("Delivery failed, will retry", "attempt", n.Attempts+1, "retry_in", wait, "err", err)
-		return outcome{pauseUntil: d.retry(w, logger, n, now.Add(wait), false, err, now), retried: true}
+		return outcome{pauseUntil: d.retry(w, logger, n, now.Add(wait), false, err, start, now), retried: true}
 	}
 }
 
@@ -156,7 +156,7 @@ func (d *Dispatcher) record(w *worker, logger *slog.Logger) time.Time {
 	now := d.now()
 	records := make([]store.Delivery, len(batch))
 	for i, s := range batch {
-		records[i] = store.Delivery{ID: s.n.ID, Note: note(s.partial)}
+		records[i] = store.Delivery{ID: s.n.ID, Note: note(s.partial), Duration: s.at.Sub(s.started)}
 		for _, f := range s.folded {
 			records[i].Folded = append(records[i].Folded, f.ID)
 		}
@@ -235,10 +235,12 @@ func (d *Dispatcher) digest(f receivers.Folder, msg *receivers.Message, candidat
 	return folded, candidates[:k-1], nil
 }
 
-// retry records a failed or throttled attempt; like every outcome, it is counted only
-// once it is stored. It returns when to try again if the store failed, zero otherwise.
-func (d *Dispatcher) retry(w *worker, logger *slog.Logger, n *store.Notification, next time.Time, throttled bool, cause error, now time.Time) time.Time {
-	if err := d.store.MarkRetry(context.Background(), n.ID, next, throttled, cause.Error(), now); err != nil {
+// retry records a failed or throttled attempt, which started at start; like every
+// outcome, it is counted only once it is stored. It returns when to try again if the store
+// failed, zero otherwise.
+func (d *Dispatcher) retry(w *worker, logger *slog.Logger, n *store.Notification, next time.Time, throttled bool, cause error, start, now time.Time) time.Time {
+	a := store.Attempt{At: now, Duration: now.Sub(start), Error: cause.Error()}
+	if err := d.store.MarkRetry(context.Background(), n.ID, next, throttled, a); err != nil {
 		if errors.Is(err, store.ErrLeaseLost) {
 			return d.leaseLost(w, logger, now).pauseUntil
 		}
@@ -254,9 +256,14 @@ func (d *Dispatcher) retry(w *worker, logger *slog.Logger, n *store.Notification
 	return time.Time{}
 }
 
-func (d *Dispatcher) finishDead(w *worker, logger *slog.Logger, n *store.Notification, reason string, cause error) outcome {
+// finishDead gives up on n after the attempt that started at start (now, when n could not
+// even be tried).
+func (d *Dispatcher) finishDead(w *worker, logger *slog.Logger, n *store.Notification, reason string, cause error, start time.Time) outcome {
 	now := d.now()
-	if err := d.store.MarkDead(context.Background(), n.ID, cause.Error(), now); err != nil {
+	if start.IsZero() {
+		start = now
+	}
+	if err := d.store.MarkDead(context.Background(), n.ID, store.Attempt{At: now, Duration: now.Sub(start), Error: cause.Error()}); err != nil {
 		if errors.Is(err, store.ErrLeaseLost) {
 			return d.leaseLost(w, logger, now)
 		}

@@ -93,6 +93,12 @@ type Notification struct {
 	// FoldedInto is the notification whose message carried this one in a digest; 0 when
 	// it went out (or waits to go out) in a message of its own.
 	FoldedInto int64
+	// SentDuration is how long the attempt that sent it took.
+	SentDuration time.Duration
+	// RetriedAs is the notification that a retry from the console made of this dead one;
+	// DiscardedAt is when a dead one was discarded. Either takes it out of the dead letters.
+	RetriedAs   int64
+	DiscardedAt time.Time
 }
 
 // Delivery order: a receiver gets the notifications of one host group in the order they
@@ -307,7 +313,8 @@ func parseAlertList(s sql.NullString) ([]int, error) {
 // notificationColumns are what scanNotifications reads, from notificationsFrom.
 const (
 	notificationColumns = `n.id, n.receiver, n.route, n.hostgroup, n.status, n.alertnames, n.alert_count, n.batch_id, b.body, n.alerts,
-	n.state, n.attempts, n.last_error, n.created_at, n.next_attempt_at, n.updated_at, n.sent_at, n.folded_into`
+	n.state, n.attempts, n.last_error, n.created_at, n.next_attempt_at, n.updated_at, n.sent_at, n.folded_into,
+	n.sent_duration_ms, n.retried_as, n.discarded_at`
 	notificationsFrom = `notifications n JOIN batches b ON b.id = n.batch_id`
 )
 
@@ -321,10 +328,15 @@ func scanNotifications(rows *sql.Rows) ([]Notification, error) {
 			alerts                 sql.NullString
 			created, next, updated int64
 			sent, folded           sql.NullInt64
+			took, retried, thrown  sql.NullInt64
 		)
 		if err := rows.Scan(&n.ID, &n.Receiver, &n.Route, &n.Hostgroup, &n.Status, &names, &n.AlertCount, &n.BatchID, &n.Batch, &alerts,
-			&n.State, &n.Attempts, &n.LastError, &created, &next, &updated, &sent, &folded); err != nil {
+			&n.State, &n.Attempts, &n.LastError, &created, &next, &updated, &sent, &folded, &took, &retried, &thrown); err != nil {
 			return nil, err
+		}
+		n.SentDuration, n.RetriedAs = time.Duration(took.Int64)*time.Millisecond, retried.Int64
+		if thrown.Valid {
+			n.DiscardedAt = time.UnixMilli(thrown.Int64)
 		}
 		var err error
 		if n.Alerts, err = parseAlertList(alerts); err != nil {
@@ -384,21 +396,23 @@ func (s *Store) MarkFolded(ctx context.Context, head int64, folded []int64, note
 // Delivery is a delivery to record: notification ID went out, in one message with the
 // notifications Folded into it (a digest); Note is the problem of a partial delivery.
 type Delivery struct {
-	ID     int64
-	Folded []int64
-	Note   string
+	ID       int64
+	Folded   []int64
+	Note     string
+	Duration time.Duration // of the attempt that sent it
 }
 
 const (
 	markSentQuery = `UPDATE notifications
-	SET state = 'sent', attempts = attempts + 1, last_error = ?, sent_at = ?, updated_at = ?, folded_into = ?
+	SET state = 'sent', attempts = attempts + 1, last_error = ?, sent_at = ?, updated_at = ?, folded_into = ?,
+		sent_duration_ms = ?
 	WHERE id = ? AND state = 'pending'`
 	// pgMarkSentQuery is markSentQuery for many rows in one statement: $2 the ids, $3 the
-	// notes, $4 what each was folded into (0 for none).
+	// notes, $4 what each was folded into (0 for none), $5 the attempts' durations.
 	pgMarkSentQuery = `UPDATE notifications n
 	SET state = 'sent', attempts = n.attempts + 1, last_error = u.note, sent_at = $1, updated_at = $1,
-		folded_into = NULLIF(u.folded_into, 0)
-	FROM unnest($2::bigint[], $3::text[], $4::bigint[]) AS u(id, note, folded_into)
+		folded_into = NULLIF(u.folded_into, 0), sent_duration_ms = u.duration_ms
+	FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::bigint[]) AS u(id, note, folded_into, duration_ms)
 	WHERE n.id = u.id AND n.state = 'pending'`
 )
 
@@ -412,12 +426,12 @@ func (s *Store) MarkSentAll(ctx context.Context, sent []Delivery, now time.Time)
 		return nil
 	}
 	ms := now.UnixMilli()
-	var ids, into []int64
+	var ids, into, durations []int64
 	var notes []string
 	for _, r := range sent {
-		ids, into, notes = append(ids, r.ID), append(into, 0), append(notes, r.Note)
+		ids, into, notes, durations = append(ids, r.ID), append(into, 0), append(notes, r.Note), append(durations, r.Duration.Milliseconds())
 		for _, f := range r.Folded {
-			ids, into, notes = append(ids, f), append(into, r.ID), append(notes, r.Note)
+			ids, into, notes, durations = append(ids, f), append(into, r.ID), append(notes, r.Note), append(durations, r.Duration.Milliseconds())
 		}
 	}
 	err := s.Update(ctx, func(t *Tx) error {
@@ -426,7 +440,7 @@ func (s *Store) MarkSentAll(ctx context.Context, sent []Delivery, now time.Time)
 			return err
 		}
 		if t.pg {
-			_, err := t.exec(pgMarkSentQuery, ms, ids, notes, into)
+			_, err := t.exec(pgMarkSentQuery, ms, ids, notes, into, durations)
 			return err
 		}
 		stmt := t.tx.StmtContext(t.ctx, t.stmts.markSent)
@@ -435,7 +449,7 @@ func (s *Store) MarkSentAll(ctx context.Context, sent []Delivery, now time.Time)
 			if into[i] != 0 {
 				folded = into[i]
 			}
-			if _, err := stmt.ExecContext(t.ctx, notes[i], ms, ms, folded, id); err != nil {
+			if _, err := stmt.ExecContext(t.ctx, notes[i], ms, ms, folded, durations[i], id); err != nil {
 				return err
 			}
 		}
@@ -447,13 +461,38 @@ func (s *Store) MarkSentAll(ctx context.Context, sent []Delivery, now time.Time)
 	return nil
 }
 
-// MarkRetry schedules another attempt, and holds back the later notifications of the
-// same receiver and host group until then. A throttled attempt (the receiver asked us to
-// wait) does not count as an attempt.
-func (s *Store) MarkRetry(ctx context.Context, id int64, next time.Time, throttled bool, lastError string, now time.Time) error {
+// Attempt is one try at delivering a notification that did not end in its delivery: when
+// it ended, how long it took, how it ended (an Outcome) and why.
+type Attempt struct {
+	At       time.Time
+	Duration time.Duration
+	Outcome  string
+	Error    string
+}
+
+// The outcomes of an Attempt: Expired is given up on without a try (its receiver gone).
+const (
+	OutcomeRetry     = "retry"
+	OutcomeThrottled = "throttled"
+	OutcomeDead      = "dead"
+	OutcomeExpired   = "expired"
+)
+
+// record adds an attempt of notification id to its timeline.
+func (t *Tx) record(id int64, a Attempt) error {
+	_, err := t.exec(`INSERT INTO attempts (notification_id, at, duration_ms, outcome, error) VALUES (?, ?, ?, ?, ?)`,
+		id, a.At.UnixMilli(), a.Duration.Milliseconds(), a.Outcome, a.Error)
+	return err
+}
+
+// MarkRetry schedules another attempt at next, and holds back the later notifications of
+// the same receiver and host group until then. A throttled attempt (the receiver asked
+// us to wait) does not count as an attempt.
+func (s *Store) MarkRetry(ctx context.Context, id int64, next time.Time, throttled bool, a Attempt) error {
 	inc := 1
+	a.Outcome = OutcomeRetry
 	if throttled {
-		inc = 0
+		inc, a.Outcome = 0, OutcomeThrottled
 	}
 	err := s.Update(ctx, func(t *Tx) error {
 		if err := t.fence(id, true); err != nil {
@@ -461,13 +500,15 @@ func (s *Store) MarkRetry(ctx context.Context, id int64, next time.Time, throttl
 		}
 		if _, err := t.exec(`UPDATE notifications
 			SET attempts = attempts + ?, last_error = ?, next_attempt_at = ?, updated_at = ?
-			WHERE id = ? AND state = 'pending'`, inc, lastError, next.UnixMilli(), now.UnixMilli(), id); err != nil {
+			WHERE id = ? AND state = 'pending'`, inc, a.Error, next.UnixMilli(), a.At.UnixMilli(), id); err != nil {
 			return err
 		}
-		_, err := t.exec(`UPDATE notifications SET next_attempt_at = ?1
+		if _, err := t.exec(`UPDATE notifications SET next_attempt_at = ?1
 			WHERE state = 'pending' AND id > ?2 AND next_attempt_at < ?1
-			AND (receiver, hostgroup) = (SELECT receiver, hostgroup FROM notifications WHERE id = ?2)`, next.UnixMilli(), id)
-		return err
+			AND (receiver, hostgroup) = (SELECT receiver, hostgroup FROM notifications WHERE id = ?2)`, next.UnixMilli(), id); err != nil {
+			return err
+		}
+		return t.record(id, a)
 	})
 	if err != nil {
 		return fmt.Errorf("mark retry: %w", err)
@@ -475,27 +516,30 @@ func (s *Store) MarkRetry(ctx context.Context, id int64, next time.Time, throttl
 	return nil
 }
 
-// MarkDead gives up on a notification and releases the dedupe claims it holds, so that the
-// alerts it carried are sent again when Alertmanager repeats them.
-func (s *Store) MarkDead(ctx context.Context, id int64, lastError string, now time.Time) error {
+// MarkDead gives up on a notification after attempt a, and releases the dedupe claims it
+// holds, so that the alerts it carried are sent again when Alertmanager repeats them.
+func (s *Store) MarkDead(ctx context.Context, id int64, a Attempt) error {
+	a.Outcome = OutcomeDead
 	return s.Update(ctx, func(t *Tx) error {
 		if err := t.fence(id, false); err != nil {
 			return err
 		}
-		return t.markDead(id, 1, lastError, now)
+		return t.markDead(id, 1, a)
 	})
 }
 
-func (t *Tx) markDead(id int64, attemptInc int, lastError string, now time.Time) error {
-	ms := now.UnixMilli()
+func (t *Tx) markDead(id int64, attemptInc int, a Attempt) error {
 	res, err := t.exec(`UPDATE notifications
 		SET state = 'dead', attempts = attempts + ?, last_error = ?, updated_at = ?
-		WHERE id = ? AND state = 'pending'`, attemptInc, lastError, ms, id)
+		WHERE id = ? AND state = 'pending'`, attemptInc, a.Error, a.At.UnixMilli(), id)
 	if err != nil {
 		return fmt.Errorf("mark dead: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return err // already finished (sent): its claims stand
+	}
+	if err := t.record(id, a); err != nil {
+		return fmt.Errorf("mark dead: %w", err)
 	}
 	if _, err := t.exec(`DELETE FROM claims WHERE notification_id = ?`, id); err != nil {
 		return fmt.Errorf("release claims: %w", err)
@@ -552,7 +596,7 @@ func (s *Store) Expire(ctx context.Context, configured []string, cutoff time.Tim
 			if r.lastError != "" {
 				msg = reason + ": " + r.lastError
 			}
-			if err := t.markDead(r.ID, 0, msg, now); err != nil {
+			if err := t.markDead(r.ID, 0, Attempt{At: now, Outcome: OutcomeExpired, Error: msg}); err != nil {
 				return err
 			}
 			out = append(out, r.Expired)

@@ -97,7 +97,7 @@ func TestPostgresLeasesFenceOutcomes(t *testing.T) {
 	if held, err := b.Lease(ctx, ReceiverLease("r")); err != nil || !held {
 		t.Fatalf("the expired lease was not taken: %v, %v", held, err)
 	}
-	if err := a.MarkRetry(ctx, second, t0.Add(time.Minute), false, "503", t0); !errors.Is(err, ErrLeaseLost) {
+	if err := a.MarkRetry(ctx, second, t0.Add(time.Minute), false, Attempt{At: t0, Error: "503"}); !errors.Is(err, ErrLeaseLost) {
 		t.Fatalf("the stalled replica recorded an outcome: %v", err)
 	}
 	if err := b.MarkSent(ctx, second, "", t0); err != nil {
@@ -202,7 +202,7 @@ func TestPostgresRetryAndEnqueueKeepTheQueueInOrder(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 2*queues)
 	for i := range queues {
-		wg.Go(func() { errs <- a.MarkRetry(ctx, firings[i], retryAt, false, "503", t0) })
+		wg.Go(func() { errs <- a.MarkRetry(ctx, firings[i], retryAt, false, Attempt{At: t0, Error: "503"}) })
 		wg.Go(func() {
 			errs <- b.Update(ctx, func(tx *Tx) error {
 				_, err := tx.EnqueueAll(Enqueued{Batches: [][]byte{[]byte(`{}`)}, Notifications: []NewNotification{{Receiver: "r", Route: "x", Hostgroup: fmt.Sprint("hg-", i), Status: "resolved"}}}, t0)

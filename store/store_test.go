@@ -128,7 +128,7 @@ func testOutboxLifecycleSurvivesReopen(t *testing.T, open opener) {
 	if got := due[0].AlertNames; len(got) != 2 || got[0] != "A" {
 		t.Fatalf("AlertNames = %v", got)
 	}
-	if err := s.MarkRetry(ctx, a, t0.Add(time.Minute), false, "boom", t0); err != nil {
+	if err := s.MarkRetry(ctx, a, t0.Add(time.Minute), false, Attempt{At: t0, Error: "boom"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.MarkSent(ctx, b, "", t0.Add(2*time.Second)); err != nil {
@@ -171,7 +171,7 @@ func testThrottledRetryDoesNotCountAsAttempt(t *testing.T, open opener) {
 	ctx := context.Background()
 	s := open(t)
 	id := enqueue(t, s, "r", t0)
-	if err := s.MarkRetry(ctx, id, t0.Add(time.Second), true, "429", t0); err != nil {
+	if err := s.MarkRetry(ctx, id, t0.Add(time.Second), true, Attempt{At: t0, Error: "429"}); err != nil {
 		t.Fatal(err)
 	}
 	due, _ := s.Due(ctx, "r", t0.Add(time.Second), 1)
@@ -192,7 +192,7 @@ func testMarkDeadReleasesOnlyItsOwnClaims(t *testing.T, open opener) {
 	// f2 is claimed again by a later notification: the first one's death must not release it.
 	enqueue(t, s, "r", t0.Add(time.Hour), Claim{Fingerprint: "f2", Status: "resolved", StartsAt: t0, NotifiedAt: t0.Add(time.Hour)})
 
-	if err := s.MarkDead(ctx, first, "permanent", t0.Add(time.Minute)); err != nil {
+	if err := s.MarkDead(ctx, first, Attempt{At: t0.Add(time.Minute), Error: "permanent"}); err != nil {
 		t.Fatal(err)
 	}
 	// Marking it dead again (say, a second worker after a reload) must not release anything.
@@ -200,7 +200,7 @@ func testMarkDeadReleasesOnlyItsOwnClaims(t *testing.T, open opener) {
 	if err := s.MarkSent(ctx, third, "", t0.Add(2*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.MarkDead(ctx, third, "late", t0.Add(2*time.Hour)); err != nil {
+	if err := s.MarkDead(ctx, third, Attempt{At: t0.Add(2*time.Hour), Error: "late"}); err != nil {
 		t.Fatal(err)
 	}
 	if c := claimsOf(t, s, "r", "f3"); len(c) != 1 {
@@ -226,7 +226,7 @@ func testExpireAndPrune(t *testing.T, open opener) {
 	s := open(t)
 	old := enqueue(t, s, "gone", t0, Claim{Fingerprint: "f", Status: "firing", StartsAt: t0, NotifiedAt: t0})
 	fresh := enqueue(t, s, "gone", t0.Add(2*time.Hour))
-	if err := s.MarkRetry(ctx, old, t0.Add(time.Hour), false, "connection refused", t0); err != nil {
+	if err := s.MarkRetry(ctx, old, t0.Add(time.Hour), false, Attempt{At: t0, Error: "connection refused"}); err != nil {
 		t.Fatal(err)
 	}
 	enqueue(t, s, "kept", t0) // a configured receiver's row is left to its worker
@@ -426,7 +426,7 @@ func testDeliveryOrderPerHostgroup(t *testing.T, open opener) {
 		return id
 	}
 	firing := add("a", t0)
-	if err := s.MarkRetry(ctx, firing, t0.Add(time.Minute), false, "503", t0); err != nil {
+	if err := s.MarkRetry(ctx, firing, t0.Add(time.Minute), false, Attempt{At: t0, Error: "503"}); err != nil {
 		t.Fatal(err)
 	}
 	resolved := add("a", t0.Add(time.Second)) // enqueued while the firing waits for its retry
@@ -449,7 +449,7 @@ func testDeliveryOrderPerHostgroup(t *testing.T, open opener) {
 		t.Fatalf("due at the retry = %v, want the firing before the resolution", got)
 	}
 	// The firing fails again: the resolution is pushed back with it.
-	if err := s.MarkRetry(ctx, firing, t0.Add(3*time.Minute), false, "503", t0.Add(time.Minute)); err != nil {
+	if err := s.MarkRetry(ctx, firing, t0.Add(3*time.Minute), false, Attempt{At: t0.Add(time.Minute), Error: "503"}); err != nil {
 		t.Fatal(err)
 	}
 	if got := ids(t0.Add(2 * time.Minute)); len(got) != 1 || got[0] != other {
@@ -574,4 +574,90 @@ func TestSessionsAndAuditLog(t *testing.T) {
 			t.Fatalf("after pruning: %+v, %v; want the two entries after the cutoff", all, err)
 		}
 	})
+}
+
+// Search pages by id with its filters; dead letters can be retried (as a new notification,
+// due now) or discarded, once; failed attempts make a timeline.
+func TestSearchRetryAndDiscard(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		s := open(t)
+		var ids []int64
+		for i := range 30 {
+			receiver := []string{"r1", "r2"}[i%2]
+			id := enqueue(t, s, receiver, t0.Add(time.Duration(i)*time.Minute))
+			ids = append(ids, id)
+		}
+		page, next, err := s.Search(ctx, Query{Receiver: "r1", Limit: 4})
+		if err != nil || len(page) != 4 || page[0].ID != ids[28] || page[3].ID != ids[22] || next != ids[22] {
+			t.Fatalf("first page = %v, next %d, %v", idsOf(page), next, err)
+		}
+		page, _, err = s.Search(ctx, Query{Receiver: "r1", Limit: 100, Before: next})
+		if err != nil || len(page) != 11 || page[0].ID != ids[20] {
+			t.Fatalf("second page = %v, %v", idsOf(page), err)
+		}
+		page, _, err = s.Search(ctx, Query{AlertName: "B", Since: t0.Add(10 * time.Minute), Until: t0.Add(12 * time.Minute), Limit: 10})
+		if err != nil || len(page) != 2 || page[0].ID != ids[11] || page[1].ID != ids[10] {
+			t.Fatalf("by alert name and time = %v, %v", idsOf(page), err)
+		}
+		if page, _, err = s.Search(ctx, Query{AlertName: "%", Limit: 10}); err != nil || len(page) != 0 {
+			t.Fatalf("a LIKE wildcard matched as an alert name: %v, %v", idsOf(page), err)
+		}
+
+		dead := ids[1] // r2's
+		if err := s.MarkRetry(ctx, dead, t0, false, Attempt{At: t0.Add(time.Minute), Duration: 1500 * time.Millisecond, Error: "503"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.MarkDead(ctx, dead, Attempt{At: t0.Add(2 * time.Minute), Duration: time.Second, Error: "401 bad token"}); err != nil {
+			t.Fatal(err)
+		}
+		attempts, err := s.Attempts(ctx, dead)
+		if err != nil || len(attempts) != 2 || attempts[0].Outcome != OutcomeRetry || attempts[0].Duration != 1500*time.Millisecond ||
+			attempts[1].Outcome != OutcomeDead || attempts[1].Error != "401 bad token" {
+			t.Fatalf("attempts = %+v, %v", attempts, err)
+		}
+		letters, _, err := s.Search(ctx, Query{DeadLetters: true, Limit: 10})
+		if err != nil || len(letters) != 1 || letters[0].ID != dead {
+			t.Fatalf("dead letters = %v, %v", idsOf(letters), err)
+		}
+		newID, receiver, err := s.RetryDead(ctx, dead, t0.Add(time.Hour))
+		if err != nil || receiver != "r2" || newID <= ids[29] {
+			t.Fatalf("retry = %d, %q, %v", newID, receiver, err)
+		}
+		if _, _, err := s.RetryDead(ctx, dead, t0.Add(time.Hour)); !errors.Is(err, ErrNotDeadLetter) {
+			t.Fatalf("second retry of one dead letter: %v, want ErrNotDeadLetter", err)
+		}
+		again, ok, err := s.Notification(ctx, newID)
+		if err != nil || !ok || again.State != Pending || again.Receiver != "r2" || again.BatchID != letters[0].BatchID || again.AlertCount != 2 {
+			t.Fatalf("the retry = %+v, %v, %v", again, ok, err)
+		}
+		if old, _, _ := s.Notification(ctx, dead); old.RetriedAs != newID {
+			t.Fatalf("the dead one does not point at its retry: %+v", old)
+		}
+		if letters, _, _ = s.Search(ctx, Query{DeadLetters: true, Limit: 10}); len(letters) != 0 {
+			t.Fatalf("a retried dead letter is still listed: %v", idsOf(letters))
+		}
+
+		other := ids[3]
+		if err := s.MarkDead(ctx, other, Attempt{At: t0, Error: "gone"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DiscardDead(ctx, other, t0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DiscardDead(ctx, other, t0.Add(time.Hour)); !errors.Is(err, ErrNotDeadLetter) {
+			t.Fatalf("second discard: %v", err)
+		}
+		if err := s.DiscardDead(ctx, ids[5], t0); !errors.Is(err, ErrNotDeadLetter) {
+			t.Fatalf("discard of a pending notification: %v", err)
+		}
+	})
+}
+
+func idsOf(ns []Notification) []int64 {
+	var out []int64
+	for _, n := range ns {
+		out = append(out, n.ID)
+	}
+	return out
 }

@@ -24,6 +24,28 @@ CREATE TABLE audit (
 );
 CREATE INDEX audit_at ON audit (at);
 
+-- attempts are the failed attempts of a delivery (retried, throttled or the last, dead):
+-- its timeline in the console. A successful attempt is the notification's own sent_at and
+-- sent_duration_ms, so that the common case writes nothing more.
+CREATE TABLE attempts (
+    id              INTEGER PRIMARY KEY,
+    notification_id INTEGER NOT NULL,
+    at              INTEGER NOT NULL,
+    duration_ms     INTEGER NOT NULL,
+    outcome         TEXT    NOT NULL,
+    error           TEXT    NOT NULL
+);
+CREATE INDEX attempts_notification ON attempts (notification_id);
+ALTER TABLE notifications ADD COLUMN sent_duration_ms INTEGER;
+-- A dead notification retried from the console points at the new one; one discarded
+-- leaves the dead letters.
+ALTER TABLE notifications ADD COLUMN retried_as INTEGER;
+ALTER TABLE notifications ADD COLUMN discarded_at INTEGER;
+
 -- +goose Down
+ALTER TABLE notifications DROP COLUMN discarded_at;
+ALTER TABLE notifications DROP COLUMN retried_as;
+ALTER TABLE notifications DROP COLUMN sent_duration_ms;
+DROP TABLE attempts;
 DROP TABLE audit;
 DROP TABLE sessions;
