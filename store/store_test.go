@@ -200,7 +200,7 @@ func testMarkDeadReleasesOnlyItsOwnClaims(t *testing.T, open opener) {
 	if err := s.MarkSent(ctx, third, "", t0.Add(2*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.MarkDead(ctx, third, Attempt{At: t0.Add(2*time.Hour), Error: "late"}); err != nil {
+	if err := s.MarkDead(ctx, third, Attempt{At: t0.Add(2 * time.Hour), Error: "late"}); err != nil {
 		t.Fatal(err)
 	}
 	if c := claimsOf(t, s, "r", "f3"); len(c) != 1 {
