@@ -10,6 +10,7 @@ package dispatch
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -103,6 +104,19 @@ func (d *Dispatcher) build(cfg *config.Config) *receiverSet {
 func (d *Dispatcher) SetConfig(cfg *config.Config) {
 	d.current.Store(d.build(cfg))
 	d.sync()
+}
+
+// Preview is msg as receiver would send it now (receivers.Previewer).
+func (d *Dispatcher) Preview(receiver string, msg *receivers.Message) (string, error) {
+	r, ok := d.current.Load().receivers[receiver]
+	if !ok {
+		return "", fmt.Errorf("receiver %q is not in the config any more", receiver)
+	}
+	p, ok := r.(receivers.Previewer)
+	if !ok {
+		return "", fmt.Errorf("receiver %q shows no preview", receiver)
+	}
+	return p.Preview(msg)
 }
 
 func (d *Dispatcher) receiverNames() []string {

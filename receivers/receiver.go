@@ -62,6 +62,13 @@ type SecretFiler interface {
 	SecretFiles() map[string]string
 }
 
+// Previewer is a Receiver that shows a message as it would send it (the request's body,
+// or the text people read), without sending it and without its secrets: the console shows
+// a notification's message, and previews a receiver's templates.
+type Previewer interface {
+	Preview(m *Message) (string, error)
+}
+
 // TemplateChecker is a Config with template strings; config loading renders them against
 // sample notifications, so that a broken template rejects the config instead of a page.
 type TemplateChecker interface {

@@ -12,7 +12,6 @@ import (
 	"github.com/alertrouter/alertrouter/config"
 	"github.com/alertrouter/alertrouter/receivers"
 	"github.com/alertrouter/alertrouter/router/auth"
-	"github.com/alertrouter/alertrouter/store"
 	"github.com/alertrouter/alertrouter/watchdog"
 )
 
@@ -45,6 +44,8 @@ type apiResponse struct {
 	Status string `json:"status"`
 	Data   any    `json:"data,omitempty"`
 	Error  string `json:"error,omitempty"`
+	// Next continues a listing: pass it as ?before= (absent at the end).
+	Next int64 `json:"next,omitempty"`
 }
 
 func writeJSON(w http.ResponseWriter, code int, v apiResponse) {
@@ -164,77 +165,6 @@ func (s *Server) handleReload(w http.ResponseWriter, r *http.Request, id auth.Id
 		return
 	}
 	writeJSON(w, http.StatusOK, apiResponse{Status: "success"})
-}
-
-// notificationView is one notification as the API shows it. Status is the delivery
-// status (pending, sent, dead); AlertStatus is firing or resolved.
-type notificationView struct {
-	ID            int64      `json:"id"`
-	Receiver      string     `json:"receiver"`
-	Route         string     `json:"route"`
-	Hostgroup     string     `json:"hostgroup"`
-	AlertStatus   string     `json:"alertStatus"`
-	AlertNames    []string   `json:"alertNames"`
-	Alerts        int        `json:"alerts"`
-	Status        string     `json:"status"`
-	Attempts      int        `json:"attempts"`
-	LastError     string     `json:"lastError,omitempty"`
-	CreatedAt     time.Time  `json:"createdAt"`
-	UpdatedAt     time.Time  `json:"updatedAt"`
-	NextAttemptAt *time.Time `json:"nextAttemptAt,omitempty"`
-	SentAt        *time.Time `json:"sentAt,omitempty"`
-	// FoldedInto is the notification whose digest message carried this one.
-	FoldedInto int64 `json:"foldedInto,omitempty"`
-}
-
-func (s *Server) handleNotifications(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet {
-		w.Header().Set("Allow", http.MethodGet)
-		writeError(w, http.StatusMethodNotAllowed, "use GET")
-		return
-	}
-	f := store.Filter{Limit: defaultListLimit}
-	q := r.URL.Query()
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxListLimit {
-			writeError(w, http.StatusBadRequest, "limit: want a number from 1 to "+strconv.Itoa(maxListLimit))
-			return
-		}
-		f.Limit = n
-	}
-	if v := q.Get("status"); v != "" {
-		st, err := store.ParseState(v)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, "status: "+err.Error())
-			return
-		}
-		f.State = st
-	}
-	list, err := s.store.List(r.Context(), f)
-	if err != nil {
-		s.logger.Error("Cannot list notifications", "err", err)
-		writeError(w, http.StatusServiceUnavailable, "store unavailable")
-		return
-	}
-	out := make([]notificationView, 0, len(list))
-	for _, n := range list {
-		v := notificationView{
-			ID: n.ID, Receiver: n.Receiver, Route: n.Route, Hostgroup: n.Hostgroup, AlertStatus: n.Status,
-			AlertNames: n.AlertNames, Alerts: n.AlertCount, Status: string(n.State), Attempts: n.Attempts,
-			LastError: n.LastError, CreatedAt: n.CreatedAt.UTC(), UpdatedAt: n.UpdatedAt.UTC(), FoldedInto: n.FoldedInto,
-		}
-		if n.State == store.Pending {
-			t := n.NextAttemptAt.UTC()
-			v.NextAttemptAt = &t
-		}
-		if !n.SentAt.IsZero() {
-			t := n.SentAt.UTC()
-			v.SentAt = &t
-		}
-		out = append(out, v)
-	}
-	writeJSON(w, http.StatusOK, apiResponse{Status: "success", Data: out})
 }
 
 func (s *Server) handleWatchdog(w http.ResponseWriter, r *http.Request) {

@@ -69,7 +69,13 @@ func (s *Server) routes() []route {
 		{pattern: "/-/ready", access: public, handle: plain(s.handleReady)},
 		{pattern: "/-/reload", access: admin, handle: s.handleReload},
 		{pattern: "/metrics", access: metricsAccess, handle: plain(promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{}).ServeHTTP)},
-		{pattern: "/api/v1/notifications", access: viewer, handle: plain(s.handleNotifications)},
+		{pattern: "GET /api/v1/notifications", access: viewer, handle: s.handleNotifications},
+		{pattern: "GET /api/v1/notifications/{id}", access: viewer, handle: s.handleNotification},
+		{pattern: "POST /api/v1/notifications/{id}/retry", access: operator, handle: s.handleRetry},
+		{pattern: "POST /api/v1/notifications/{id}/discard", access: operator, handle: s.handleDiscard},
+		{pattern: "GET /api/v1/dead", access: viewer, handle: s.handleDeadLetters},
+		{pattern: "POST /api/v1/dead/retry", access: operator, handle: s.handleRetry},
+		{pattern: "POST /api/v1/dead/discard", access: operator, handle: s.handleDiscard},
 		{pattern: "/api/v1/watchdog", access: viewer, handle: plain(s.handleWatchdog)},
 		{pattern: "GET /api/v1/audit", access: viewer, handle: plain(s.handleAudit)},
 		{pattern: "GET /login", access: public, handle: plain(s.handleLoginPage), page: true},
@@ -77,6 +83,11 @@ func (s *Server) routes() []route {
 		{pattern: "POST /logout", access: viewer, handle: s.handleLogout, page: true},
 		{pattern: "GET /static/", access: public, handle: plain(http.StripPrefix("/static", console.Static()).ServeHTTP)},
 		{pattern: "GET /{$}", access: viewer, handle: s.handleOverview, page: true},
+		{pattern: "GET /notifications", access: viewer, handle: s.handleNotificationsPage, page: true},
+		{pattern: "GET /notifications/{id}", access: viewer, handle: s.handleNotificationPage, page: true},
+		{pattern: "GET /dead", access: viewer, handle: s.handleDeadLettersPage, page: true},
+		{pattern: "POST /dead/retry", access: operator, handle: s.deadLetterForm(true), page: true},
+		{pattern: "POST /dead/discard", access: operator, handle: s.deadLetterForm(false), page: true},
 	}
 }
 

@@ -227,6 +227,24 @@ func (r *Receiver) events(m *receivers.Message) ([]cms.PutCustomEventEventInfo, 
 	return out, nil
 }
 
+// Preview is the events Send would put: name, time and content of each.
+func (r *Receiver) Preview(m *receivers.Message) (string, error) {
+	events, err := r.events(m)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for i, e := range events {
+		if i > 0 {
+			b.WriteString("\n\n")
+		}
+		fmt.Fprintf(&b, "%s (group %s) at %s\n%s", e.EventName, e.GroupId, e.Time, e.Content)
+	}
+	return b.String(), nil
+}
+
+var _ receivers.Previewer = (*Receiver)(nil)
+
 // client returns the SDK client for the current credentials, and the access key secret
 // (empty for a RAM role).
 func (r *Receiver) client() (client *cms.Client, secret string, err error) {

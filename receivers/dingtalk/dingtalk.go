@@ -269,6 +269,14 @@ func (r *Receiver) message(m *receivers.Message) ([]byte, error) {
 	return out, nil
 }
 
+// Preview is the body Send would post.
+func (r *Receiver) Preview(m *receivers.Message) (string, error) {
+	b, err := r.message(m)
+	return string(b), err
+}
+
+var _ receivers.Previewer = (*Receiver)(nil)
+
 // prepared is a notification ready to render: Send and Fits share it, so that they measure
 // the same text.
 type prepared struct {

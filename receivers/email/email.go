@@ -185,18 +185,36 @@ func (r *Receiver) Send(ctx context.Context, m *receivers.Message) (err error) {
 	}
 }
 
+// rendered is a message's subject, HTML and plain-text bodies.
+func (r *Receiver) rendered(m *receivers.Message) (subject, html, text string, err error) {
+	if subject, err = r.tmpl.Text(r.conf.Subject, m.Data); err != nil {
+		return "", "", "", fmt.Errorf("render subject: %w", err)
+	}
+	if html, err = r.tmpl.HTML(r.conf.HTML, m.Data); err != nil {
+		return "", "", "", fmt.Errorf("render html: %w", err)
+	}
+	text, err = receivers.Truncated(m.Data, maxText, func(d *receivers.Data) (string, error) { return r.tmpl.Text(r.conf.Text, d) })
+	if err != nil {
+		return "", "", "", fmt.Errorf("render text: %w", err)
+	}
+	return headerSafe(subject), html, text, nil
+}
+
+// Preview is the subject and the plain-text body Send would mail.
+func (r *Receiver) Preview(m *receivers.Message) (string, error) {
+	subject, _, text, err := r.rendered(m)
+	if err != nil {
+		return "", err
+	}
+	return "Subject: " + subject + "\n\n" + text, nil
+}
+
+var _ receivers.Previewer = (*Receiver)(nil)
+
 func (r *Receiver) message(m *receivers.Message, to string) (*gomail.Msg, error) {
-	subject, err := r.tmpl.Text(r.conf.Subject, m.Data)
+	subject, html, text, err := r.rendered(m)
 	if err != nil {
-		return nil, fmt.Errorf("render subject: %w", err)
-	}
-	html, err := r.tmpl.HTML(r.conf.HTML, m.Data)
-	if err != nil {
-		return nil, fmt.Errorf("render html: %w", err)
-	}
-	text, err := receivers.Truncated(m.Data, maxText, func(d *receivers.Data) (string, error) { return r.tmpl.Text(r.conf.Text, d) })
-	if err != nil {
-		return nil, fmt.Errorf("render text: %w", err)
+		return nil, err
 	}
 	msg := gomail.NewMsg()
 	if err := msg.From(r.conf.From); err != nil {
@@ -205,7 +223,7 @@ func (r *Receiver) message(m *receivers.Message, to string) (*gomail.Msg, error)
 	if err := msg.To(to); err != nil {
 		return nil, fmt.Errorf("to: %w", err)
 	}
-	msg.Subject(headerSafe(subject))
+	msg.Subject(subject)
 	msg.SetDate()
 	msg.SetMessageID()
 	// Lets mail filters and the destination drop at-least-once repeats.

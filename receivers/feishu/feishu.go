@@ -210,6 +210,14 @@ func (r *Receiver) body(m *receivers.Message, timestamp, sign string) ([]byte, e
 	return body, nil
 }
 
+// Preview is the body Send would post, without the signature it adds.
+func (r *Receiver) Preview(m *receivers.Message) (string, error) {
+	b, err := r.body(m, "", "")
+	return string(b), err
+}
+
+var _ receivers.Previewer = (*Receiver)(nil)
+
 func (r *Receiver) renderText(d *receivers.Data) (string, error) {
 	return r.Text(d)
 }

@@ -51,14 +51,13 @@ type Line struct {
 	Alerts       []template.Alert `json:"alerts"`
 }
 
+var _ receivers.Previewer = (*Receiver)(nil)
+
 // Send writes the notification as one line.
 func (r *Receiver) Send(_ context.Context, m *receivers.Message) error {
-	b, err := json.Marshal(Line{
-		Time: r.now().UTC(), Notification: m.ID, Receiver: m.Receiver, Route: m.Route,
-		Hostgroup: m.Hostgroup, Status: m.Data.Status, Alerts: m.Data.Alerts,
-	})
+	b, err := r.line(m)
 	if err != nil {
-		return receivers.Permanent(fmt.Errorf("encode: %w", err))
+		return receivers.Permanent(err)
 	}
 	b = append(b, '\n')
 	r.mu.Lock()
@@ -68,4 +67,21 @@ func (r *Receiver) Send(_ context.Context, m *receivers.Message) error {
 		return fmt.Errorf("write: %w", err)
 	}
 	return nil
+}
+
+func (r *Receiver) line(m *receivers.Message) ([]byte, error) {
+	b, err := json.Marshal(Line{
+		Time: r.now().UTC(), Notification: m.ID, Receiver: m.Receiver, Route: m.Route,
+		Hostgroup: m.Hostgroup, Status: m.Data.Status, Alerts: m.Data.Alerts,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("encode: %w", err)
+	}
+	return b, nil
+}
+
+// Preview is the line Send would write.
+func (r *Receiver) Preview(m *receivers.Message) (string, error) {
+	b, err := r.line(m)
+	return string(b), err
 }

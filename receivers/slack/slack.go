@@ -4,6 +4,7 @@ package slack
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -186,6 +187,18 @@ func (r *Receiver) attachment(m *receivers.Message) (slack.Attachment, error) {
 		MarkdownIn: []string{"text"},
 	}, nil
 }
+
+// Preview is the attachment Send would post, as JSON.
+func (r *Receiver) Preview(m *receivers.Message) (string, error) {
+	att, err := r.attachment(m)
+	if err != nil {
+		return "", err
+	}
+	b, err := json.MarshalIndent(att, "", "  ")
+	return string(b), err
+}
+
+var _ receivers.Previewer = (*Receiver)(nil)
 
 // Color is the attachment's bar: green when resolved, else by the most severe firing alert.
 func Color(d *receivers.Data) string {

@@ -223,12 +223,7 @@ func (r *Receiver) Send(ctx context.Context, m *receivers.Message) (err error) {
 		return err
 	}
 	secrets = append(secrets, token)
-	data := *m.Data
-	var truncated uint64
-	if r.conf.MaxAlerts > 0 && len(data.Alerts) > r.conf.MaxAlerts {
-		truncated = uint64(len(data.Alerts) - r.conf.MaxAlerts)
-		data.Alerts = data.Alerts[:r.conf.MaxAlerts]
-	}
+	data, truncated := r.capped(m)
 	body, err := r.body(m, &data, truncated)
 	if err != nil {
 		return receivers.Permanent(err)
@@ -256,6 +251,26 @@ func (r *Receiver) Send(ctx context.Context, m *receivers.Message) (err error) {
 	}
 	return receivers.PostChecked(ctx, client, rawURL, r.conf.contentType(), body, header)
 }
+
+// capped is m's data with at most max_alerts alerts, and how many it left out.
+func (r *Receiver) capped(m *receivers.Message) (template.Data, uint64) {
+	data := *m.Data
+	var truncated uint64
+	if r.conf.MaxAlerts > 0 && len(data.Alerts) > r.conf.MaxAlerts {
+		truncated = uint64(len(data.Alerts) - r.conf.MaxAlerts)
+		data.Alerts = data.Alerts[:r.conf.MaxAlerts]
+	}
+	return data, truncated
+}
+
+// Preview is the body Send would post (headers, which may hold credentials, are not shown).
+func (r *Receiver) Preview(m *receivers.Message) (string, error) {
+	data, truncated := r.capped(m)
+	body, err := r.body(m, &data, truncated)
+	return string(body), err
+}
+
+var _ receivers.Previewer = (*Receiver)(nil)
 
 // contentType is content_type, or its default for a config that skipped Validate.
 func (c *Config) contentType() string {

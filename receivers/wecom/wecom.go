@@ -268,6 +268,13 @@ func (r *Receiver) content(m *receivers.Message) (string, error) {
 	return strings.ToValidUTF8(l.head+text+l.tail, ""), nil
 }
 
+// Preview is the content Send would post.
+func (r *Receiver) Preview(m *receivers.Message) (string, error) {
+	return r.content(m)
+}
+
+var _ receivers.Previewer = (*Receiver)(nil)
+
 // layout is how a message's content is made: a head (the title), the text of the
 // alerts, which Fit shortens, and a tail (our mentions), all measured against the limit
 // so that the mentions survive a long text.

@@ -83,6 +83,7 @@ func (r *Renderer) Render(w io.Writer, page string, p *Page) error {
 // (a time in global.timezone) are methods of Page.
 var funcs = template.FuncMap{
 	"join": strings.Join,
+	"list": func(items ...string) []string { return items },
 }
 
 // T is the page's words for an English text: its Chinese when the page is in Chinese.

@@ -1,0 +1,134 @@
+package router
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/alertrouter/alertrouter/receivers/webhook/webhooktest"
+	"github.com/alertrouter/alertrouter/store"
+)
+
+// deadLetter makes a dead notification: its receiver refuses it for good (and refuses
+// the next refusals more).
+func deadLetter(t *testing.T, extra string, refusals int) (*env, int64) {
+	t.Helper()
+	tg := webhooktest.New(t)
+	for range refusals {
+		tg.Script(webhooktest.Status(http.StatusUnauthorized))
+	}
+	e := newEnv(t, hookConfig(tg.URL())+extra, "", true)
+	e.mustPost(payload("am1", alert{name: "GPUDown", hostgroup: "gpu-1", instance: "i1"}))
+	eventually(t, "a dead letter", func() bool { return len(e.list(store.Dead)) == 1 })
+	return e, e.list(store.Dead)[0].ID
+}
+
+// The console's pages render what the store holds: a notification's page shows where it
+// came from, its timeline with the failed attempt, its alerts and its message as the
+// receiver renders it.
+func TestConsolePagesShowANotification(t *testing.T) {
+	e, id := deadLetter(t, "", 1)
+	b := newBrowser(t, e.http.URL)
+	for path, want := range map[string][]string{
+		"/":                          {"Overview"},
+		"/notifications":             {"GPUDown", "hook", "gpu-1", "state-dead"},
+		"/notifications?status=sent": {"Nothing here."},
+		"/notifications?match=instance%3D%22i1%22": {"GPUDown"},
+		"/notifications?match=instance%3D%22i2%22": {"Nothing here."},
+		"/dead": {"GPUDown", `name="id" value="` + strconv.FormatInt(id, 10)},
+		"/notifications/" + strconv.FormatInt(id, 10): {"http://am1:9093", "accepted", "401", "instance", "i1", `id="rendered"`, `&#34;alertname&#34;:&#34;GPUDown&#34;`, `id="retry"`},
+	} {
+		resp, body := b.get(path)
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s: %d\n%s", path, resp.StatusCode, body)
+			continue
+		}
+		for _, w := range want {
+			if !strings.Contains(body, w) {
+				t.Errorf("%s lacks %q", path, w)
+			}
+		}
+	}
+	if resp, body := b.get("/notifications?since=yesterday"); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "since: want an RFC 3339 time") {
+		t.Errorf("a bad filter: %d", resp.StatusCode)
+	}
+	if resp, _ := b.get("/notifications/999999"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("a notification that does not exist: %d", resp.StatusCode)
+	}
+}
+
+// A dead letter retried from the console is enqueued again as a new notification, and the
+// action is in the audit log; one discarded leaves the list; neither can happen twice.
+func TestDeadLettersRetryAndDiscard(t *testing.T) {
+	e, id := deadLetter(t, "", 2)
+	b := newBrowser(t, e.http.URL)
+	_, page := b.get("/dead")
+	csrf := csrfField.FindStringSubmatch(page)
+	if csrf != nil {
+		t.Fatalf("a session-less page carries a CSRF token: %v", csrf)
+	}
+	resp, _ := b.post("/dead/retry", url.Values{"id": {strconv.FormatInt(id, 10)}}, nil)
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "/notifications/") {
+		t.Fatalf("retry: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	old, _, _ := e.store.Notification(context.Background(), id)
+	if old.RetriedAs == 0 {
+		t.Fatal("the dead letter does not point at its retry")
+	}
+	// The receiver still refuses: the retry dies too, and is a dead letter of its own.
+	eventually(t, "the retry to die", func() bool {
+		n, _, _ := e.store.Notification(context.Background(), old.RetriedAs)
+		return n.State == store.Dead
+	})
+	var res struct {
+		Data deadLetterAction `json:"data"`
+	}
+	r := e.do(http.MethodPost, "/api/v1/notifications/"+strconv.FormatInt(id, 10)+"/retry", "", nil, nil)
+	if err := json.Unmarshal([]byte(r.Raw), &res); err != nil || r.Code != http.StatusOK || len(res.Data.Done) != 0 || len(res.Data.Failed) != 1 {
+		t.Fatalf("second retry of the same dead letter: %d %s", r.Code, r.Raw)
+	}
+	r = e.do(http.MethodPost, "/api/v1/dead/discard?receiver=hook", "", nil, nil)
+	if err := json.Unmarshal([]byte(r.Raw), &res); err != nil || r.Code != http.StatusOK || len(res.Data.Done) != 1 || res.Data.Done[0] != old.RetriedAs {
+		t.Fatalf("discard by filter: %d %s", r.Code, r.Raw)
+	}
+	if _, body := b.get("/dead"); strings.Contains(body, "GPUDown") {
+		t.Fatal("the dead letters still list what was retried and discarded")
+	}
+	_, audit := b.get("/api/v1/audit")
+	for _, want := range []string{`"action":"notification.retry","target":"notification ` + strconv.FormatInt(id, 10) + ` (as `, `"action":"notification.discard"`, `"result":"retry notification ` + strconv.FormatInt(id, 10) + `: not a dead letter"`} {
+		if !strings.Contains(audit, want) {
+			t.Errorf("the audit log lacks %s:\n%s", want, audit)
+		}
+	}
+}
+
+// An operator may retry and discard, a viewer may look and not act: the page shows the
+// buttons only to the one, and the endpoint refuses the other.
+func TestDeadLetterButtonsFollowTheRole(t *testing.T) {
+	e, id := deadLetter(t, strings.TrimPrefix(authConfig(t, ""), logConfig), 1)
+	viewer := newBrowser(t, e.http.URL)
+	if resp, _ := viewer.login("vera", "vera-pw"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login: %d", resp.StatusCode)
+	}
+	_, page := viewer.get("/notifications/" + strconv.FormatInt(id, 10))
+	if strings.Contains(page, `id="retry"`) {
+		t.Fatal("a viewer sees the retry button")
+	}
+	_, csrf := viewer.login("vera", "vera-pw")
+	if resp, _ := viewer.post("/dead/retry", url.Values{"id": {strconv.FormatInt(id, 10)}, "csrf": {csrf}}, nil); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("a viewer's retry: %d, want 403", resp.StatusCode)
+	}
+	operator := newBrowser(t, e.http.URL)
+	_, csrf = operator.login("otto", "otto-pw")
+	_, page = operator.get("/notifications/" + strconv.FormatInt(id, 10))
+	if !strings.Contains(page, `id="retry"`) {
+		t.Fatal("an operator does not see the retry button")
+	}
+	if resp, _ := operator.post("/dead/retry", url.Values{"id": {strconv.FormatInt(id, 10)}, "csrf": {csrf}}, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("an operator's retry: %d", resp.StatusCode)
+	}
+}
