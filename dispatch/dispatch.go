@@ -106,6 +106,21 @@ func (d *Dispatcher) SetConfig(cfg *config.Config) {
 	d.sync()
 }
 
+// Paused are the receivers whose worker here waits, and until when: the receiver asked
+// us to (Retry-After, or "sent too fast"), or the store failed, or an attempt failed.
+func (d *Dispatcher) Paused() map[string]time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := d.now()
+	out := map[string]time.Time{}
+	for name, w := range d.workers {
+		if until := time.UnixMilli(w.pausedUntil.Load()); until.After(now) {
+			out[name] = until
+		}
+	}
+	return out
+}
+
 // Preview is msg as receiver would send it now (receivers.Previewer).
 func (d *Dispatcher) Preview(receiver string, msg *receivers.Message) (string, error) {
 	r, ok := d.current.Load().receivers[receiver]
@@ -194,6 +209,8 @@ type worker struct {
 	// leased is set while this replica holds the receiver's lease (always on SQLite);
 	// keepReceiverLease maintains it.
 	leased atomic.Bool
+	// pausedUntil is when the worker's last pause ends (Unix milliseconds), for Paused.
+	pausedUntil atomic.Int64
 }
 
 // keepLease takes and renews the lease name every store.LeaseRenew until ctx is done,
@@ -286,6 +303,7 @@ func (d *Dispatcher) work(ctx context.Context, w *worker) {
 			continue
 		}
 		if now := d.now(); now.Before(pausedUntil) {
+			w.pausedUntil.Store(pausedUntil.UnixMilli())
 			sleep(ctx, d.leaseBound(pausedUntil.Sub(now)), w.wake)
 			continue
 		}

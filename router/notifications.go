@@ -301,9 +301,12 @@ func (s *Server) notificationDetail(r *http.Request) (detail, int, error) {
 	if !n.SentAt.IsZero() {
 		step := attemptView{At: n.SentAt.UTC(), Outcome: "sent", Duration: n.SentDuration.String(), Error: n.LastError}
 		if n.FoldedInto != 0 {
-			step.Outcome = fmt.Sprintf("sent in the digest of notification %d", n.FoldedInto)
+			step.Outcome = "folded" // sent in the digest of n.FoldedInto
 		}
 		d.Timeline = append(d.Timeline, step)
+	}
+	if !n.DiscardedAt.IsZero() {
+		d.Timeline = append(d.Timeline, attemptView{At: n.DiscardedAt.UTC(), Outcome: "discarded"})
 	}
 	msg, err := dispatch.Decode(&n)
 	if err != nil {

@@ -118,7 +118,3 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, _ auth.Ide
 	http.SetCookie(w, &http.Cookie{Name: auth.SessionCookie, Path: s.path("/"), MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.secure(r)})
 	http.Redirect(w, r, s.path("/login"), http.StatusSeeOther)
 }
-
-func (s *Server) handleOverview(w http.ResponseWriter, r *http.Request, id auth.Identity) {
-	s.render(w, r, id, http.StatusOK, "overview", "Overview", nil)
-}

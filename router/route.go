@@ -1,7 +1,9 @@
 package router
 
 import (
+	"fmt"
 	"github.com/prometheus/common/model"
+	"strings"
 
 	"github.com/alertrouter/alertrouter/config"
 )
@@ -96,4 +98,22 @@ func (d *Decision) addTarget(receiver, route string) {
 		}
 	}
 	d.Targets = append(d.Targets, Target{Receiver: receiver, Route: route})
+}
+
+// Explain is the decision in words, a line each: the route (or why none), then each
+// receiver and the route that named it; `route test` prints it, the console shows it.
+func (d Decision) Explain(ls model.LabelSet) []string {
+	var out []string
+	switch {
+	case d.Heartbeat:
+		out = append(out, fmt.Sprintf("heartbeat: %s is the watchdog's heartbeat: recorded for the dead-man's switch, delivered to no receiver", ls[model.AlertNameLabel]))
+	case d.DefaultReason != "":
+		out = append(out, fmt.Sprintf("route:     %s (%s)", DefaultRoute, strings.ReplaceAll(d.DefaultReason, "_", " ")))
+	default:
+		out = append(out, fmt.Sprintf("route:     %s", strings.Join(d.Matched, ", ")))
+	}
+	for _, t := range d.Targets {
+		out = append(out, fmt.Sprintf("receiver:  %s (via %s)", t.Receiver, t.Route))
+	}
+	return out
 }

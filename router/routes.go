@@ -78,6 +78,12 @@ func (s *Server) routes() []route {
 		{pattern: "POST /api/v1/dead/discard", access: operator, handle: s.handleDiscard},
 		{pattern: "/api/v1/watchdog", access: viewer, handle: plain(s.handleWatchdog)},
 		{pattern: "GET /api/v1/audit", access: viewer, handle: plain(s.handleAudit)},
+		{pattern: "GET /api/v1/overview", access: viewer, handle: s.handleOverviewAPI},
+		{pattern: "GET /api/v1/config", access: viewer, handle: s.handleConfig},
+		{pattern: "GET /api/v1/route", access: viewer, handle: s.handleRouteTest},
+		{pattern: "GET /api/v1/receivers", access: viewer, handle: s.handleReceivers},
+		{pattern: "GET /api/v1/receivers/{name}/preview", access: viewer, handle: s.handlePreview},
+		{pattern: "POST /api/v1/receivers/{name}/test", access: operator, handle: s.handleSendTest},
 		{pattern: "GET /login", access: public, handle: plain(s.handleLoginPage), page: true},
 		{pattern: "POST /login", access: public, handle: plain(s.handleLogin), page: true},
 		{pattern: "POST /logout", access: viewer, handle: s.handleLogout, page: true},
@@ -88,6 +94,11 @@ func (s *Server) routes() []route {
 		{pattern: "GET /dead", access: viewer, handle: s.handleDeadLettersPage, page: true},
 		{pattern: "POST /dead/retry", access: operator, handle: s.deadLetterForm(true), page: true},
 		{pattern: "POST /dead/discard", access: operator, handle: s.deadLetterForm(false), page: true},
+		{pattern: "GET /watchdog", access: viewer, handle: s.handleWatchdogPage, page: true},
+		{pattern: "GET /routing", access: viewer, handle: s.handleRoutingPage, page: true},
+		{pattern: "GET /receivers", access: viewer, handle: s.handleReceiversPage, page: true},
+		{pattern: "POST /receivers/{name}/test", access: operator, handle: s.handleSendTestForm, page: true},
+		{pattern: "GET /audit", access: viewer, handle: s.handleAuditPage, page: true},
 	}
 }
 
@@ -174,42 +185,6 @@ func (s *Server) audit(r *http.Request, id auth.Identity, action, target string,
 		s.logger.Error("Cannot record an action in the audit log", "action", action, "actor", id.Name, "err", err)
 	}
 }
-
-// auditView is an audit log entry as the API shows it.
-type auditView struct {
-	ID     int64  `json:"id"`
-	At     string `json:"at"`
-	Actor  string `json:"actor"`
-	Role   string `json:"role"`
-	Source string `json:"source"`
-	Action string `json:"action"`
-	Target string `json:"target"`
-	Result string `json:"result"`
-}
-
-// handleAudit lists the audit log, newest first; ?before=ID pages back.
-func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
-	limit, before, err := pageParams(r)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	log, err := s.store.AuditLog(r.Context(), before, limit)
-	if err != nil {
-		s.logger.Error("Cannot read the audit log", "err", err)
-		writeError(w, http.StatusServiceUnavailable, "store unavailable")
-		return
-	}
-	out := make([]auditView, 0, len(log))
-	for _, a := range log {
-		out = append(out, auditView{ID: a.ID, At: a.At.UTC().Format(timeFormat), Actor: a.Actor, Role: a.Role, Source: a.Source,
-			Action: a.Action, Target: a.Target, Result: a.Result})
-	}
-	writeJSON(w, http.StatusOK, apiResponse{Status: "success", Data: out})
-}
-
-// timeFormat is how the API writes times: RFC 3339 with milliseconds, in UTC.
-const timeFormat = "2006-01-02T15:04:05.000Z07:00"
 
 // pageParams reads ?limit= (defaultListLimit, at most maxListLimit) and ?before= (an id,
 // for keyset paging; 0 for the first page).

@@ -51,16 +51,8 @@ func (c *routeTestCmd) run(stdout, stderr io.Writer) int {
 	for _, t := range d.Targets {
 		got = append(got, t.Receiver)
 	}
-	switch {
-	case d.Heartbeat:
-		fmt.Fprintf(stdout, "heartbeat: %s is the watchdog's heartbeat: recorded for the dead-man's switch, delivered to no receiver\n", ls[model.AlertNameLabel])
-	case d.DefaultReason != "":
-		fmt.Fprintf(stdout, "route:     %s (%s)\n", router.DefaultRoute, strings.ReplaceAll(d.DefaultReason, "_", " "))
-	default:
-		fmt.Fprintf(stdout, "route:     %s\n", strings.Join(d.Matched, ", "))
-	}
-	for _, t := range d.Targets {
-		fmt.Fprintf(stdout, "receiver:  %s (via %s)\n", t.Receiver, t.Route)
+	for _, line := range d.Explain(ls) {
+		fmt.Fprintln(stdout, line)
 	}
 	if *c.verifyReceivers != "" {
 		want := strings.Split(*c.verifyReceivers, ",")
