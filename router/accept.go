@@ -127,7 +127,7 @@ func (s *Server) accept(ctx context.Context, rt *runtime, p *Payload, now time.T
 					}
 				}
 			}
-			e := decideChunk(chunk, batches, claims, rt.policy, now, &t)
+			e := decideChunk(chunk, batches, claims, rt.policy, now, p.Data.ExternalURL, &t)
 			notifications = len(e.Notifications)
 			_, err = tx.EnqueueAll(e, now)
 			return err
@@ -277,9 +277,11 @@ func newBatches(groups []*group, hostgroupLabel, externalURL string) (*batches, 
 
 // decideChunk decides which alerts of each group its receiver gets, given the claims on
 // record, and returns what the commit writes: each group's alerts that go out as one
-// notification, and the new claims. Groups decide in order, each seeing the claims of
-// those before it: an alert that two routes send to one receiver goes out once.
-func decideChunk(chunk []*group, b *batches, claims map[store.ClaimKey]store.Claim, p policy, now time.Time, t *tally) store.Enqueued {
+// notification, the new claims, and the copies suppressed of alerts that an earlier
+// notification carries (from source, for its timeline). Groups decide in order, each
+// seeing the claims of those before it: an alert that two routes send to one receiver
+// goes out once.
+func decideChunk(chunk []*group, b *batches, claims map[store.ClaimKey]store.Claim, p policy, now time.Time, source string, t *tally) store.Enqueued {
 	e := store.Enqueued{Batches: b.bodies}
 	for gi, g := range chunk {
 		var send template.Alerts
@@ -303,6 +305,9 @@ func decideChunk(chunk []*group, b *batches, claims map[store.ClaimKey]store.Cla
 			}
 			if !v.send {
 				t.suppressed[[2]string{g.receiver, v.reason}]++
+				if pc != nil && pc.NotificationID != 0 {
+					e.Suppressed = append(e.Suppressed, store.Suppressed{NotificationID: pc.NotificationID, Source: source, Reason: v.reason, Alerts: 1})
+				}
 				if v.claim != nil {
 					e.Claims = append(e.Claims, store.NewClaim{Claim: *v.claim, HeldBy: store.NotHeld})
 				}

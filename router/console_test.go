@@ -132,3 +132,32 @@ func TestDeadLetterButtonsFollowTheRole(t *testing.T) {
 		t.Fatalf("an operator's retry: %d", resp.StatusCode)
 	}
 }
+
+// The copies that dedupe drops are on the timeline of the notification that carried the
+// alert: from which Alertmanager, how many, why.
+func TestTimelineShowsSuppressedCopies(t *testing.T) {
+	tg := webhooktest.New(t)
+	e := newEnv(t, hookConfig(tg.URL()), "", false)
+	gpu := alert{name: "GPUDown", hostgroup: "gpu-1", instance: "i1"}
+	e.mustPost(payload("am1", gpu))
+	e.mustPost(payload("am2", gpu))
+	e.mustPost(payload("am2", gpu))
+	ns := e.list("")
+	if len(ns) != 1 {
+		t.Fatalf("%d notifications, want 1", len(ns))
+	}
+	b := newBrowser(t, e.http.URL)
+	var d detail
+	b.apiData(t, "/api/v1/notifications/"+strconv.FormatInt(ns[0].ID, 10), http.StatusOK, &d)
+	var steps []string
+	for _, s := range d.Timeline {
+		steps = append(steps, s.Outcome)
+		if s.Suppressed != nil && (s.Suppressed.Source != "http://am2:9093" || s.Suppressed.Reason != suppressDuplicate || s.Suppressed.Copies != 2 || s.Suppressed.Alerts != 2) {
+			t.Errorf("suppressed: %+v", s.Suppressed)
+		}
+	}
+	if strings.Join(steps, ",") != "accepted,suppressed" {
+		t.Fatalf("timeline %v, want accepted then suppressed", steps)
+	}
+	b.pageHas(t, "/notifications/"+strconv.FormatInt(ns[0].ID, 10), http.StatusOK, "2 copies (2 alerts) from http://am2:9093", "a repeat within repeat_interval")
+}

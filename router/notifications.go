@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -250,12 +251,24 @@ type alertView struct {
 	Fingerprint  string      `json:"fingerprint"`
 }
 
-// attemptView is a step of a notification's timeline.
+// attemptView is a step of a notification's timeline: accepted, an attempt (its outcome,
+// duration and error), sent, discarded; or copies of its alerts that dedupe suppressed
+// (outcome "suppressed": from which Alertmanager, why, how many, until when).
 type attemptView struct {
 	At       time.Time `json:"at"`
 	Outcome  string    `json:"outcome"`
 	Duration string    `json:"duration,omitempty"`
 	Error    string    `json:"error,omitempty"`
+	// Suppressed is set on a step of suppressed copies.
+	Suppressed *suppressionView `json:"suppressed,omitempty"`
+}
+
+type suppressionView struct {
+	Source string    `json:"source"`
+	Reason string    `json:"reason"`
+	Copies int       `json:"copies"`
+	Alerts int       `json:"alerts"`
+	LastAt time.Time `json:"lastAt"`
 }
 
 // detail is one notification: what it carried, from which Alertmanager, and what
@@ -292,6 +305,11 @@ func (s *Server) notificationDetail(r *http.Request) (detail, int, error) {
 		s.logger.Error("Cannot read a notification's attempts", "id", id, "err", err)
 		return detail{}, http.StatusServiceUnavailable, errors.New("store unavailable")
 	}
+	suppressed, err := s.store.Suppressions(r.Context(), id)
+	if err != nil {
+		s.logger.Error("Cannot read a notification's suppressed copies", "id", id, "err", err)
+		return detail{}, http.StatusServiceUnavailable, errors.New("store unavailable")
+	}
 	d := detail{notificationView: viewOf(&n), AlertList: []alertView{},
 		DeadLetter: n.State == store.Dead && n.RetriedAs == 0 && n.DiscardedAt.IsZero()}
 	d.Timeline = append(d.Timeline, attemptView{At: n.CreatedAt.UTC(), Outcome: "accepted"})
@@ -308,6 +326,11 @@ func (s *Server) notificationDetail(r *http.Request) (detail, int, error) {
 	if !n.DiscardedAt.IsZero() {
 		d.Timeline = append(d.Timeline, attemptView{At: n.DiscardedAt.UTC(), Outcome: "discarded"})
 	}
+	for _, c := range suppressed {
+		d.Timeline = append(d.Timeline, attemptView{At: c.FirstAt.UTC(), Outcome: "suppressed", Suppressed: &suppressionView{
+			Source: c.Source, Reason: c.Reason, Copies: c.Copies, Alerts: c.Alerts, LastAt: c.LastAt.UTC()}})
+	}
+	slices.SortStableFunc(d.Timeline, func(a, b attemptView) int { return a.At.Compare(b.At) })
 	msg, err := dispatch.Decode(&n)
 	if err != nil {
 		d.RenderError = err.Error()

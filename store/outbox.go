@@ -61,12 +61,13 @@ type NewClaim struct {
 const NotHeld = -1
 
 // Enqueued is what one transaction adds to the outbox: batches of encoded alerts, the
-// notifications that carry them, and the dedupe claims that record them. A batch that no
-// notification points at is not stored.
+// notifications that carry them, the dedupe claims that record them, and the copies that
+// dedupe suppressed. A batch that no notification points at is not stored.
 type Enqueued struct {
 	Batches       [][]byte
 	Notifications []NewNotification
 	Claims        []NewClaim
+	Suppressed    []Suppressed
 }
 
 // Notification is a stored outbox row.
@@ -170,6 +171,9 @@ func (t *Tx) EnqueueAll(e Enqueued, now time.Time) ([]int64, error) {
 		if c.HeldBy != NotHeld && (c.HeldBy < 0 || c.HeldBy >= len(e.Notifications)) {
 			return nil, fmt.Errorf("enqueue: claim held by notification %d of %d", c.HeldBy, len(e.Notifications))
 		}
+	}
+	if err := t.suppress(e.Suppressed, now); err != nil {
+		return nil, err
 	}
 	if t.pg {
 		return t.pgEnqueue(e, now)
@@ -661,8 +665,15 @@ func (s *Store) PendingByReceiver(ctx context.Context) (map[string]int, error) {
 func (s *Store) Prune(ctx context.Context, cutoff, now time.Time) (notifications, claims int64, err error) {
 	ms := cutoff.UnixMilli()
 	err = s.Update(ctx, func(t *Tx) error {
-		// Found by created_at (indexed; a row is never touched before it is made).
-		res, err := t.exec(`DELETE FROM notifications WHERE state != 'pending' AND created_at < ?1 AND updated_at < ?1`, ms)
+		// Found by created_at (indexed; a row is never touched before it is made). What
+		// the timelines say of them goes first, found by their ids.
+		const pruned = `SELECT id FROM notifications WHERE state != 'pending' AND created_at < ?1 AND updated_at < ?1`
+		for _, table := range []string{"attempts", "suppressions"} {
+			if _, err := t.exec(`DELETE FROM `+table+` WHERE notification_id IN (`+pruned+`)`, ms); err != nil {
+				return err
+			}
+		}
+		res, err := t.exec(`DELETE FROM notifications WHERE id IN (`+pruned+`)`, ms)
 		if err != nil {
 			return err
 		}

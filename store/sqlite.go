@@ -92,6 +92,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.stmts.enqueue, enqueueQuery},
 		{&s.stmts.putBatch, putBatchQuery},
 		{&s.stmts.markSent, markSentQuery},
+		{&s.stmts.putSuppression, putSuppressionQuery},
 	} {
 		st, err := s.write.PrepareContext(ctx, p.query)
 		if err != nil {

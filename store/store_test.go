@@ -661,3 +661,58 @@ func idsOf(ns []Notification) []int64 {
 	}
 	return out
 }
+
+// Copies that dedupe suppressed add up per notification, source and reason, however many
+// transactions bring them; they and the failed attempts go with their notification.
+func TestSuppressionsAddUpAndArePruned(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		s := open(t)
+		id := enqueue(t, s, "r1", t0)
+		kept := enqueue(t, s, "r1", t0.Add(2*time.Hour))
+		suppress := func(at time.Time, copies ...Suppressed) {
+			t.Helper()
+			if err := s.Update(ctx, func(tx *Tx) error { _, err := tx.EnqueueAll(Enqueued{Suppressed: copies}, at); return err }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		am2 := Suppressed{NotificationID: id, Source: "http://am2:9093", Reason: "duplicate", Alerts: 1}
+		suppress(t0.Add(time.Second), am2, am2, Suppressed{NotificationID: id, Source: "http://am1:9093", Reason: "stale", Alerts: 3})
+		suppress(t0.Add(time.Minute), am2)
+		suppress(t0.Add(2*time.Hour), Suppressed{NotificationID: kept, Source: "http://am2:9093", Reason: "duplicate", Alerts: 2})
+		got, err := s.Suppressions(ctx, id)
+		want := []Suppression{
+			{Source: "http://am1:9093", Reason: "stale", FirstAt: t0.Add(time.Second), LastAt: t0.Add(time.Second), Copies: 1, Alerts: 3},
+			{Source: "http://am2:9093", Reason: "duplicate", FirstAt: t0.Add(time.Second), LastAt: t0.Add(time.Minute), Copies: 2, Alerts: 3},
+		}
+		if err != nil || len(got) != 2 {
+			t.Fatalf("suppressions = %+v, %v", got, err)
+		}
+		for i := range want {
+			g, w := got[i], want[i]
+			if g.Source != w.Source || g.Reason != w.Reason || !g.FirstAt.Equal(w.FirstAt) || !g.LastAt.Equal(w.LastAt) || g.Copies != w.Copies || g.Alerts != w.Alerts {
+				t.Errorf("suppression %d = %+v, want %+v", i, g, w)
+			}
+		}
+		if err := s.MarkDead(ctx, id, Attempt{At: t0.Add(time.Minute), Error: "gone"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.MarkRetry(ctx, kept, t0.Add(3*time.Hour), false, Attempt{At: t0.Add(2 * time.Hour), Error: "503"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.Prune(ctx, t0.Add(time.Hour), t0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		for _, table := range []string{"suppressions", "attempts"} {
+			var gone, left int
+			if err := s.read.QueryRowContext(ctx, s.sql(`SELECT
+				(SELECT COUNT(*) FROM `+table+` WHERE notification_id = ?),
+				(SELECT COUNT(*) FROM `+table+` WHERE notification_id = ?)`), id, kept).Scan(&gone, &left); err != nil {
+				t.Fatal(err)
+			}
+			if gone != 0 || left != 1 {
+				t.Errorf("%s after prune: %d of the pruned notification, %d of the kept one; want 0 and 1", table, gone, left)
+			}
+		}
+	})
+}

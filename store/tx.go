@@ -51,7 +51,7 @@ type statement struct {
 // statements are the SQLite writer's hot-path statements, prepared once: parsing SQL text
 // was a quarter of the webhook path's CPU time. (pgx caches PostgreSQL's itself.)
 type statements struct {
-	claimsOf, putClaim, enqueue, putBatch, markSent *sql.Stmt
+	claimsOf, putClaim, enqueue, putBatch, markSent, putSuppression *sql.Stmt
 }
 
 // querier is what *sql.Tx (SQLite) and *sql.Conn (PostgreSQL, inside BEGIN) share.

@@ -103,3 +103,19 @@ func (p *Page) Time(t time.Time) string {
 
 // Path is a path of the console below its prefix.
 func (p *Page) Path(path string) string { return p.Prefix + path }
+
+// reasons say why dedupe suppressed a copy, by the reason the router records.
+var reasons = map[string]string{
+	"duplicate":               "already sent: a copy from the other Alertmanager of a pair, or a repeat within repeat_interval",
+	"stale":                   "a late copy of an episode already settled",
+	"send_resolved_disabled":  "resolved, and the receiver does not send resolutions",
+	"resolved_without_firing": "resolved, and its firing was never sent here",
+}
+
+// Why is why dedupe suppressed a copy, in the page's language.
+func (p *Page) Why(reason string) string {
+	if text, ok := reasons[reason]; ok {
+		return p.T(text)
+	}
+	return reason
+}

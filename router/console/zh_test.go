@@ -31,10 +31,13 @@ func TestEveryTextHasItsChinese(t *testing.T) {
 		// Titles (router: s.render).
 		"Overview", "Notifications", "Notification", "Dead letters", "Watchdog", "Routing", "Receivers", "Audit log", "Log in",
 		// Notification states, timeline outcomes (router/notifications.go, store.Outcome*).
-		"pending", "sent", "dead", "accepted", "retry", "throttled", "expired", "folded", "discarded",
+		"pending", "sent", "dead", "accepted", "retry", "throttled", "expired", "folded", "discarded", "suppressed",
 		// Watchdog target states, roles.
 		"up", "down", "unknown", "viewer", "operator", "admin",
 	} {
+		texts[text] = true
+	}
+	for _, text := range reasons {
 		texts[text] = true
 	}
 	for text := range texts {
