@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -160,4 +161,59 @@ func TestTimelineShowsSuppressedCopies(t *testing.T) {
 		t.Fatalf("timeline %v, want accepted then suppressed", steps)
 	}
 	b.pageHas(t, "/notifications/"+strconv.FormatInt(ns[0].ID, 10), http.StatusOK, "2 copies (2 alerts) from http://am2:9093", "a repeat within repeat_interval")
+}
+
+// An alert's page follows its fingerprint across receivers and episodes: what each
+// receiver last got of it, and every notification that carried it, and no other alert's.
+func TestAlertPage(t *testing.T) {
+	e := newEnv(t, `receivers:
+  - name: ops
+    log: {}
+  - name: gpu-team
+    log: {}
+routes:
+  - hostgroup: gpu-1
+    receivers: [ops, gpu-team]
+default_receivers: [ops]
+`, "", false)
+	gpu := alert{name: "GPUDown", hostgroup: "gpu-1", instance: "i1"}
+	e.mustPost(payload("am1", gpu, alert{name: "GPUHot", hostgroup: "gpu-1", instance: "i1"}))
+	gpu.status = "resolved"
+	e.mustPost(payload("am1", gpu))
+	b := newBrowser(t, e.http.URL)
+	var fp string
+	var firing listing
+	b.apiData(t, "/api/v1/notifications?alertname=GPUHot", http.StatusOK, &firing.Notifications)
+	var d detail
+	b.apiData(t, "/api/v1/notifications/"+strconv.FormatInt(e.list("")[0].ID, 10), http.StatusOK, &d)
+	for _, a := range d.AlertList {
+		if a.Labels["alertname"] == "GPUDown" {
+			fp = a.Fingerprint
+		}
+	}
+	if fp == "" || len(firing.Notifications) != 2 {
+		t.Fatalf("setup: fingerprint %q, %d GPUHot notifications", fp, len(firing.Notifications))
+	}
+
+	var h alertHistory
+	b.apiData(t, "/api/v1/alerts/"+fp, http.StatusOK, &h)
+	got := map[string]int{}
+	for _, n := range h.Notifications {
+		got[n.Receiver+"/"+n.AlertStatus]++
+	}
+	want := map[string]int{"ops/firing": 1, "ops/resolved": 1, "gpu-team/firing": 1, "gpu-team/resolved": 1}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("the alert's notifications: %v, want %v", got, want)
+	}
+	if len(h.Claims) != 2 || h.Claims[0].Receiver != "gpu-team" || h.Claims[0].Status != "resolved" || h.Alert == nil || h.Alert.Labels["alertname"] != "GPUDown" {
+		t.Errorf("claims %+v, alert %+v", h.Claims, h.Alert)
+	}
+	b.pageHas(t, "/alerts/"+fp, http.StatusOK, `id="claims"`, "gpu-team", "GPUDown", `id="notifications"`)
+	b.pageHas(t, "/notifications/"+strconv.FormatInt(e.list("")[0].ID, 10), http.StatusOK, `href="/alerts/`+fp+`"`)
+	b.apiData(t, "/api/v1/alerts/0123456789abcdef", http.StatusNotFound, nil)
+	b.apiData(t, "/api/v1/alerts/not-a-fingerprint", http.StatusBadRequest, nil)
+	b.apiData(t, "/api/v1/notifications?fingerprint="+fp, http.StatusOK, &firing.Notifications)
+	if len(firing.Notifications) != 4 {
+		t.Errorf("?fingerprint= lists %d notifications, want 4", len(firing.Notifications))
+	}
 }

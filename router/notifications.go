@@ -26,6 +26,8 @@ import (
 type filter struct {
 	store.Query
 	Matchers labels.Matchers
+	// fingerprint keeps the notifications that carry this alert.
+	fingerprint string
 	// raw is the query string, to carry the filters into the next page's link.
 	raw url.Values
 }
@@ -53,8 +55,8 @@ func (f filter) Encoded() string {
 }
 
 // parseFilter reads a listing's filters: receiver, route, hostgroup, alertname, status
-// (pending, sent, dead), match (label matchers, any number), since and until (RFC 3339),
-// before (an id, to page) and limit.
+// (pending, sent, dead), match (label matchers, any number), fingerprint (an alert's),
+// since and until (RFC 3339), before (an id, to page) and limit.
 func parseFilter(r *http.Request) (filter, error) {
 	q := r.URL.Query()
 	f := filter{raw: q}
@@ -91,21 +93,29 @@ func parseFilter(r *http.Request) (filter, error) {
 		}
 		f.Matchers = append(f.Matchers, ms...)
 	}
-	if len(f.Matchers) > 0 {
-		f.Keep = func(n *store.Notification) (bool, error) {
-			m, err := dispatch.Decode(n)
-			if err != nil {
-				return false, nil // a damaged batch matches nothing; its page says why
-			}
-			for _, a := range m.Data.Alerts {
-				if f.Matchers.Matches(receivers.LabelSet(a.Labels)) {
-					return true, nil
-				}
-			}
-			return false, nil
-		}
-	}
+	f.fingerprint = q.Get("fingerprint")
+	f.Keep = f.keep()
 	return f, nil
+}
+
+// keep is the store's Keep for what SQL cannot see, the alerts' labels and fingerprints
+// (in the batch); nil when the filter asks for neither.
+func (f *filter) keep() func(*store.Notification) (bool, error) {
+	if len(f.Matchers) == 0 && f.fingerprint == "" {
+		return nil
+	}
+	return func(n *store.Notification) (bool, error) {
+		m, err := dispatch.Decode(n)
+		if err != nil {
+			return false, nil // a damaged batch matches nothing; its page says why
+		}
+		for _, a := range m.Data.Alerts {
+			if (f.fingerprint == "" || a.Fingerprint == f.fingerprint) && f.Matchers.Matches(receivers.LabelSet(a.Labels)) {
+				return true, nil
+			}
+		}
+		return false, nil
+	}
 }
 
 // parseTimeParam reads RFC 3339, or the date and minute a browser's datetime-local field sends.
@@ -190,12 +200,16 @@ type listing struct {
 	Selectable bool `json:"-"`
 }
 
-func (s *Server) search(w http.ResponseWriter, r *http.Request, deadLetters bool) (listing, int) {
+// search lists the notifications that r's filters select, and scope, if set, narrows.
+func (s *Server) search(r *http.Request, scope func(*filter)) (listing, int) {
 	f, err := parseFilter(r)
 	if err != nil {
 		return listing{Error: err.Error(), Notifications: []notificationView{}}, http.StatusBadRequest
 	}
-	f.DeadLetters = deadLetters
+	if scope != nil {
+		scope(&f)
+		f.Keep = f.keep()
+	}
 	list, before, err := s.store.Search(r.Context(), f.Query)
 	if err != nil {
 		s.logger.Error("Cannot list notifications", "err", err)
@@ -208,9 +222,11 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, deadLetters bool
 	return out, http.StatusOK
 }
 
+func deadLettersOnly(f *filter) { f.DeadLetters = true }
+
 // handleNotifications lists notifications, newest first, with parseFilter's filters.
 func (s *Server) handleNotifications(w http.ResponseWriter, r *http.Request, _ auth.Identity) {
-	l, code := s.search(w, r, false)
+	l, code := s.search(r, nil)
 	if code != http.StatusOK {
 		writeError(w, code, l.Error)
 		return
@@ -219,13 +235,13 @@ func (s *Server) handleNotifications(w http.ResponseWriter, r *http.Request, _ a
 }
 
 func (s *Server) handleNotificationsPage(w http.ResponseWriter, r *http.Request, id auth.Identity) {
-	l, code := s.search(w, r, false)
+	l, code := s.search(r, nil)
 	l.Next = l.Filter.next(s.path("/notifications"), l.Before)
 	s.render(w, r, id, code, "notifications", "Notifications", l)
 }
 
 func (s *Server) handleDeadLetters(w http.ResponseWriter, r *http.Request, _ auth.Identity) {
-	l, code := s.search(w, r, true)
+	l, code := s.search(r, deadLettersOnly)
 	if code != http.StatusOK {
 		writeError(w, code, l.Error)
 		return
@@ -234,7 +250,7 @@ func (s *Server) handleDeadLetters(w http.ResponseWriter, r *http.Request, _ aut
 }
 
 func (s *Server) handleDeadLettersPage(w http.ResponseWriter, r *http.Request, id auth.Identity) {
-	l, code := s.search(w, r, true)
+	l, code := s.search(r, deadLettersOnly)
 	l.Next = l.Filter.next(s.path("/dead"), l.Before)
 	l.Selectable = id.Role.Allows("operator")
 	s.render(w, r, id, code, "dead", "Dead letters", l)
@@ -338,8 +354,7 @@ func (s *Server) notificationDetail(r *http.Request) (detail, int, error) {
 	}
 	d.ExternalURL = msg.Data.ExternalURL
 	for _, a := range msg.Data.Alerts {
-		d.AlertList = append(d.AlertList, alertView{Status: a.Status, Labels: a.Labels, Annotations: a.Annotations,
-			StartsAt: a.StartsAt, EndsAt: a.EndsAt, GeneratorURL: a.GeneratorURL, Fingerprint: a.Fingerprint})
+		d.AlertList = append(d.AlertList, viewOfAlert(a))
 	}
 	d.Rendered, err = s.dispatcher.Preview(n.Receiver, msg)
 	if err != nil {

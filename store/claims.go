@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -167,4 +168,28 @@ func lastPerKey(claims []NewClaim) []NewClaim {
 		}
 	}
 	return out
+}
+
+// AlertClaims are an alert's claims at every receiver: what each last claimed of it,
+// for which episode, and the notification that carried it.
+func (s *Store) AlertClaims(ctx context.Context, fingerprint string) ([]Claim, error) {
+	defer s.reading()()
+	rows, err := s.read.QueryContext(ctx, s.sql(`SELECT receiver, fingerprint, status, starts_at, notified_at, notification_id
+		FROM claims WHERE fingerprint = ? ORDER BY receiver`), fingerprint)
+	if err != nil {
+		return nil, fmt.Errorf("claims: %w", err)
+	}
+	defer rows.Close()
+	var out []Claim
+	for rows.Next() {
+		c, err := scanClaim(rows.Scan)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("claims: %w", err)
+	}
+	return out, nil
 }

@@ -12,6 +12,7 @@ var chinese = map[string]string{
 	"Routing":       "路由",
 	"Receivers":     "接收者",
 	"Audit log":     "审计日志",
+	"Alert":         "告警",
 	"Log in":        "登录",
 	"Log out":       "退出",
 	"User":          "用户",
@@ -101,6 +102,12 @@ var chinese = map[string]string{
 	"No failed attempts in the last day.":    "最近一天没有失败的发送。",
 	"Notifications per hour, last day":       "每小时通知数（最近一天）",
 	"Notifications per hour, last week":      "每小时通知数（最近一周）",
+
+	// Alert.
+	"One alert, by its fingerprint, across receivers and episodes.": "按指纹查看同一条告警：在各接收者处、各告警周期中的全部记录。",
+	"What each receiver last got":                                   "各接收者最近收到的状态",
+	"Episode started":                                               "本周期开始",
+	"Notifications that carried it":                                 "包含此告警的通知",
 
 	// Watchdog.
 	"The watchdog is not configured: add a watchdog section to the config to watch Prometheus and the heartbeat.": "看门狗未配置：在配置中添加 watchdog 段以监控 Prometheus 和心跳。",
