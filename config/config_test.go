@@ -204,6 +204,9 @@ func TestREADMEExamplesLoad(t *testing.T) {
 	checked := 0
 	for _, b := range blocks {
 		y := b[:strings.Index(b, "```")]
+		if strings.HasPrefix(y, "web:") {
+			y = "receivers:\n  - name: ops\n    log: {}\n" + y
+		}
 		if !strings.Contains(y, "receivers:") {
 			continue
 		}

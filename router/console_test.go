@@ -160,7 +160,7 @@ func TestTimelineShowsSuppressedCopies(t *testing.T) {
 	if strings.Join(steps, ",") != "accepted,suppressed" {
 		t.Fatalf("timeline %v, want accepted then suppressed", steps)
 	}
-	b.pageHas(t, "/notifications/"+strconv.FormatInt(ns[0].ID, 10), http.StatusOK, "2 copies (2 alerts) from http://am2:9093", "a repeat within repeat_interval")
+	b.pageHas(t, "/notifications/"+strconv.FormatInt(ns[0].ID, 10), http.StatusOK, "from http://am2:9093: webhooks 2, alerts 2", "a repeat within repeat_interval")
 }
 
 // An alert's page follows its fingerprint across receivers and episodes: what each

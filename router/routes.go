@@ -76,7 +76,7 @@ func (s *Server) routes() []route {
 		{pattern: "GET /api/v1/dead", access: viewer, handle: s.handleDeadLetters},
 		{pattern: "POST /api/v1/dead/retry", access: operator, handle: s.handleRetry},
 		{pattern: "POST /api/v1/dead/discard", access: operator, handle: s.handleDiscard},
-		{pattern: "/api/v1/watchdog", access: viewer, handle: plain(s.handleWatchdog)},
+		{pattern: "GET /api/v1/watchdog", access: viewer, handle: plain(s.handleWatchdog)},
 		{pattern: "GET /api/v1/audit", access: viewer, handle: plain(s.handleAudit)},
 		{pattern: "GET /api/v1/alerts/{fingerprint}", access: viewer, handle: s.handleAlert},
 		{pattern: "GET /api/v1/overview", access: viewer, handle: s.handleOverviewAPI},

@@ -127,66 +127,22 @@ default_receivers: [ops-log]
 
 	var ams []string
 	for i := range 2 {
-		amConfig := filepath.Join(dir, fmt.Sprintf("alertmanager%d.yml", i))
-		if err := os.WriteFile(amConfig, []byte(fmt.Sprintf(`
-route:
-  receiver: alertrouter
-  group_by: [alertname, hostgroup]
-  group_wait: 1s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: alertrouter
-    webhook_configs:
-      - url: http://%s/webhook
-        send_resolved: true
-        max_alerts: 0
-        http_config:
-          authorization:
-            type: Bearer
-            credentials_file: %s
-`, addrs[i%routers], token)), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		addr := testenv.FreeAddr(t)
-		p := testenv.Start(t, dir, am, "--config.file="+amConfig, "--storage.path="+filepath.Join(dir, fmt.Sprintf("am%d", i)),
-			"--web.listen-address="+addr, "--cluster.listen-address=")
-		testenv.WaitReady(t, p, "http://"+addr+"/-/ready")
-		ams = append(ams, addr)
+		ams = append(ams, startAlertmanager(t, am, filepath.Join(dir, fmt.Sprintf("am%d", i)), addrs[i%routers], token))
 	}
 
-	startsAt := time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)
-	postAlerts := func(endsAt string) {
+	startsAt := time.Now().UTC().Add(-time.Minute)
+	postAlerts := func(endsAt time.Time) {
 		t.Helper()
-		var alerts []map[string]any
+		var alerts []testAlert
 		for _, a := range []struct{ hostgroup, instance string }{
 			{"fg-ng-ec-microloan", "pay-1"}, {"fg-ng-ec-microloan", "pay-2"}, {"gpu-render-a", "gpu-1"},
 		} {
-			al := map[string]any{
-				"labels":       map[string]string{"alertname": "TestDown", "hostgroup": a.hostgroup, "instance": a.instance, "severity": "critical"},
-				"annotations":  map[string]string{"summary": a.instance + " is down"},
-				"startsAt":     startsAt,
-				"generatorURL": "http://prometheus/graph",
-			}
-			if endsAt != "" {
-				al["endsAt"] = endsAt
-			}
-			alerts = append(alerts, al)
+			alerts = append(alerts, testAlert{name: "TestDown", hostgroup: a.hostgroup, instance: a.instance, startsAt: startsAt, endsAt: endsAt})
 		}
-		body, _ := json.Marshal(alerts)
-		for _, addr := range ams {
-			resp, err := http.Post("http://"+addr+"/api/v2/alerts", "application/json", bytes.NewReader(body))
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != 200 {
-				t.Fatalf("POST %s/api/v2/alerts = %d", addr, resp.StatusCode)
-			}
-		}
+		postToAlertmanagers(t, ams, alerts...)
 	}
 
-	postAlerts("")
+	postAlerts(time.Time{})
 	// Both Alertmanagers have notified (3 alerts each) and the outbox is empty.
 	testenv.Eventually(t, 30*time.Second, "both Alertmanagers' firing notifications", func() bool {
 		return sum("alertrouter_alerts_received_total", `status="firing"`) >= 6 &&
@@ -214,7 +170,7 @@ receivers:
 		t.Errorf("suppressed duplicates = %v, want at least 3", n)
 	}
 
-	postAlerts(time.Now().UTC().Format(time.RFC3339))
+	postAlerts(time.Now().UTC())
 	testenv.Eventually(t, 30*time.Second, "both Alertmanagers' resolved notifications", func() bool {
 		return sum("alertrouter_alerts_received_total", `status="resolved"`) >= 6 &&
 			metric(t, addrs[0], "alertrouter_outbox_pending", "") == 0

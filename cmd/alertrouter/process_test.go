@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/alertrouter/alertrouter/internal/testenv"
 )
@@ -96,4 +99,79 @@ func metric(t *testing.T, addr, name, match string) float64 {
 		}
 	}
 	return sum
+}
+
+// startAlertmanager runs Alertmanager (the program am) in dir, sending every alert to the
+// router at routerAddr within a second (grouped by alertname and hostgroup), with the
+// bearer token in tokenFile unless it is "". It returns its address.
+func startAlertmanager(t *testing.T, am, dir, routerAddr, tokenFile string) string {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	auth := ""
+	if tokenFile != "" {
+		auth = `
+        http_config:
+          authorization:
+            type: Bearer
+            credentials_file: ` + tokenFile
+	}
+	amConfig := filepath.Join(dir, "alertmanager.yml")
+	if err := os.WriteFile(amConfig, []byte(`
+route:
+  receiver: alertrouter
+  group_by: [alertname, hostgroup]
+  group_wait: 1s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: alertrouter
+    webhook_configs:
+      - url: http://`+routerAddr+`/webhook
+        send_resolved: true
+        max_alerts: 0`+auth+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := testenv.FreeAddr(t)
+	p := testenv.Start(t, dir, am, "--config.file="+amConfig, "--storage.path="+filepath.Join(dir, "data"),
+		"--web.listen-address="+addr, "--web.external-url=http://"+addr, "--cluster.listen-address=")
+	testenv.WaitReady(t, p, "http://"+addr+"/-/ready")
+	return addr
+}
+
+// testAlert is an alert posted to Alertmanager's API; a zero endsAt leaves it firing.
+type testAlert struct {
+	name, hostgroup, instance string
+	startsAt, endsAt          time.Time
+}
+
+// postToAlertmanagers posts alerts to every Alertmanager of ams, as a Prometheus that
+// sends to a pair does.
+func postToAlertmanagers(t *testing.T, ams []string, alerts ...testAlert) {
+	t.Helper()
+	var body []map[string]any
+	for _, a := range alerts {
+		al := map[string]any{
+			"labels":       map[string]string{"alertname": a.name, "hostgroup": a.hostgroup, "instance": a.instance, "severity": "critical"},
+			"annotations":  map[string]string{"summary": a.instance + " is down"},
+			"startsAt":     a.startsAt.UTC().Format(time.RFC3339),
+			"generatorURL": "http://prometheus/graph",
+		}
+		if !a.endsAt.IsZero() {
+			al["endsAt"] = a.endsAt.UTC().Format(time.RFC3339)
+		}
+		body = append(body, al)
+	}
+	b, _ := json.Marshal(body)
+	for _, addr := range ams {
+		resp, err := http.Post("http://"+addr+"/api/v2/alerts", "application/json", bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST %s/api/v2/alerts = %d", addr, resp.StatusCode)
+		}
+	}
 }

@@ -67,7 +67,7 @@ var chinese = map[string]string{
 	"Took":                  "耗时",
 	"Details":               "详情",
 	"suppressed":            "已去重",
-	"%d copies (%d alerts) from %s, the last at %s":                                                  "来自 %[3]s 的 %[1]d 份副本（共 %[2]d 条告警），最近一份在 %[4]s",
+	"from %s: webhooks %d, alerts %d, the last at %s":                                                "来自 %s：webhook %d 次，告警 %d 条，最近一次在 %s",
 	"already sent: a copy from the other Alertmanager of a pair, or a repeat within repeat_interval": "已发送过：来自成对部署的另一台 Alertmanager 的副本，或 repeat_interval 内的重复",
 	"a late copy of an episode already settled":                                                      "已结束的告警周期迟到的副本",
 	"resolved, and the receiver does not send resolutions":                                           "已恢复，而该接收者不发送恢复通知",
