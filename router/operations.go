@@ -156,11 +156,11 @@ func (s *Server) receiverViews(ctx context.Context) ([]receiverView, error) {
 		byName[out[i].Name] = &out[i]
 	}
 	now := s.now()
-	counts, err := s.store.Counts(ctx, now.Add(-24*time.Hour))
+	activity, err := s.store.Activity(ctx, now, 24)
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range counts {
+	for _, c := range activity {
 		if v := byName[c.Receiver]; v != nil {
 			switch c.State {
 			case store.Sent:

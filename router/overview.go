@@ -1,10 +1,12 @@
 package router
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"html"
 	"html/template"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -55,12 +57,18 @@ type lastErrorView struct {
 	At       time.Time `json:"at"`
 }
 
+// hourView is how many notifications of a receiver, accepted in the hour from Hour (the
+// hour that ended HoursAgo hours ago), are in a state now.
 type hourView struct {
 	Receiver string    `json:"receiver"`
 	Status   string    `json:"status"`
 	Hour     time.Time `json:"hour"`
+	HoursAgo int       `json:"hoursAgo"`
 	Count    int       `json:"count"`
 }
+
+// weekHours is how far back the overview looks: the week's chart.
+const weekHours = 7 * 24
 
 func (s *Server) overview(ctx context.Context) (overview, error) {
 	now := s.now()
@@ -72,27 +80,25 @@ func (s *Server) overview(ctx context.Context) (overview, error) {
 		}
 		return rows[k]
 	}
-	for _, span := range []struct {
-		since               time.Time
-		sent, dead, pending func(*overviewRow) *int
-	}{
-		{now.Add(-time.Hour), func(r *overviewRow) *int { return &r.SentHour }, func(r *overviewRow) *int { return &r.DeadHour }, func(r *overviewRow) *int { return &r.PendingHour }},
-		{now.Add(-24 * time.Hour), func(r *overviewRow) *int { return &r.SentDay }, func(r *overviewRow) *int { return &r.DeadDay }, func(r *overviewRow) *int { return &r.PendingDay }},
-	} {
-		counts, err := s.store.Counts(ctx, span.since)
-		if err != nil {
-			return overview{}, err
+	activity, err := s.store.Activity(ctx, now, weekHours)
+	if err != nil {
+		return overview{}, err
+	}
+	for _, a := range activity {
+		if a.HoursAgo >= 24 {
+			continue
 		}
-		for _, c := range counts {
-			r := row(c.Receiver, c.Hostgroup)
-			switch c.State {
-			case store.Sent:
-				*span.sent(r) += c.N
-			case store.Dead:
-				*span.dead(r) += c.N
-			default:
-				*span.pending(r) += c.N
-			}
+		r := row(a.Receiver, a.Hostgroup)
+		day, hour := &r.PendingDay, &r.PendingHour
+		switch a.State {
+		case store.Sent:
+			day, hour = &r.SentDay, &r.SentHour
+		case store.Dead:
+			day, hour = &r.DeadDay, &r.DeadHour
+		}
+		*day += a.N
+		if a.HoursAgo == 0 {
+			*hour += a.N
 		}
 	}
 	backlogs, err := s.store.Backlogs(ctx)
@@ -124,21 +130,14 @@ func (s *Server) overview(ctx context.Context) (overview, error) {
 	for _, e := range errs {
 		out.Errors = append(out.Errors, lastErrorView{Receiver: e.Receiver, Error: e.Error, At: e.At.UTC()})
 	}
+	loc := s.runtime.Load().cfg.Location()
 	for _, span := range []struct {
 		hours int
 		to    *[]hourView
 		chart *template.HTML
-	}{{24, &out.Day, &out.DayChart}, {7 * 24, &out.Week, &out.WeekChart}} {
-		from := now.Truncate(time.Hour).Add(-time.Duration(span.hours-1) * time.Hour)
-		counts, err := s.store.Hourly(ctx, from)
-		if err != nil {
-			return overview{}, err
-		}
-		*span.to = []hourView{}
-		for _, c := range counts {
-			*span.to = append(*span.to, hourView{Receiver: c.Receiver, Status: string(c.State), Hour: c.Hour.UTC(), Count: c.N})
-		}
-		*span.chart = hourlyChart(counts, from, span.hours, s.runtime.Load().cfg.Location())
+	}{{24, &out.Day, &out.DayChart}, {weekHours, &out.Week, &out.WeekChart}} {
+		*span.to = hourly(activity, now, span.hours)
+		*span.chart = hourlyChart(*span.to, now, span.hours, loc)
 	}
 	return out, nil
 }
@@ -163,39 +162,60 @@ func (s *Server) handleOverview(w http.ResponseWriter, r *http.Request, id auth.
 	s.render(w, r, id, http.StatusOK, "overview", "Overview", o)
 }
 
+// hourly sums activity by receiver, state and hour, over the hours before now; an hour
+// is named by when it began (now less its hours ago, plus one).
+func hourly(activity []store.Activity, now time.Time, hours int) []hourView {
+	type key struct {
+		receiver string
+		state    store.State
+		ago      int
+	}
+	sum := map[key]int{}
+	for _, a := range activity {
+		if a.HoursAgo < hours {
+			sum[key{a.Receiver, a.State, a.HoursAgo}] += a.N
+		}
+	}
+	out := []hourView{}
+	for k, n := range sum {
+		out = append(out, hourView{Receiver: k.receiver, Status: string(k.state), Hour: now.Add(-time.Duration(k.ago+1) * time.Hour).UTC(), HoursAgo: k.ago, Count: n})
+	}
+	slices.SortFunc(out, func(a, b hourView) int {
+		return cmp.Or(b.HoursAgo-a.HoursAgo, strings.Compare(a.Receiver, b.Receiver), strings.Compare(a.Status, b.Status))
+	})
+	return out
+}
+
 // chartColors are the bars' colours by delivery status.
-var chartColors = map[store.State]string{store.Sent: "#2f855a", store.Pending: "#d69e2e", store.Dead: "#c53030"}
+var chartColors = map[string]string{string(store.Sent): "#2f855a", string(store.Pending): "#d69e2e", string(store.Dead): "#c53030"}
 
 // hourlyChart draws the notifications per hour as an SVG: a row of stacked bars (sent,
-// pending, dead) for each receiver, over hours hours from from, labelled in loc.
-func hourlyChart(counts []store.HourCount, from time.Time, hours int, loc *time.Location) template.HTML {
-	byReceiver := map[string]map[int]map[store.State]int{}
+// pending, dead) for each receiver, over the hours before now, labelled in loc.
+func hourlyChart(counts []hourView, now time.Time, hours int, loc *time.Location) template.HTML {
+	byReceiver := map[string]map[int]map[string]int{} // receiver, slot (0 the oldest), status
 	peak := 1
 	for _, c := range counts {
-		slot := int(c.Hour.Sub(from) / time.Hour)
-		if slot < 0 || slot >= hours {
-			continue
-		}
+		slot := hours - 1 - c.HoursAgo
 		if byReceiver[c.Receiver] == nil {
-			byReceiver[c.Receiver] = map[int]map[store.State]int{}
+			byReceiver[c.Receiver] = map[int]map[string]int{}
 		}
 		if byReceiver[c.Receiver][slot] == nil {
-			byReceiver[c.Receiver][slot] = map[store.State]int{}
+			byReceiver[c.Receiver][slot] = map[string]int{}
 		}
-		byReceiver[c.Receiver][slot][c.State] += c.N
+		byReceiver[c.Receiver][slot][c.Status] += c.Count
 	}
+	statuses := []string{string(store.Sent), string(store.Pending), string(store.Dead)}
 	for _, slots := range byReceiver {
 		for _, st := range slots {
-			peak = max(peak, st[store.Sent]+st[store.Pending]+st[store.Dead])
+			total := 0
+			for _, status := range statuses {
+				total += st[status]
+			}
+			peak = max(peak, total)
 		}
 	}
-	receivers := slices.Sorted(func(yield func(string) bool) {
-		for r := range byReceiver {
-			if !yield(r) {
-				return
-			}
-		}
-	})
+	receivers := slices.Sorted(maps.Keys(byReceiver))
+	start := func(slot int) time.Time { return now.Add(-time.Duration(hours-slot) * time.Hour).In(loc) }
 	const labelW, plotW, rowH, axisH = 140, 720, 56, 18
 	barW := float64(plotW) / float64(hours)
 	height := axisH + rowH*max(len(receivers), 1)
@@ -211,24 +231,23 @@ func hourlyChart(counts []store.HourCount, from time.Time, hours int, loc *time.
 		fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#d9dee4"/>`, labelW, y0+rowH-2, labelW+plotW, y0+rowH-2)
 		for slot, st := range byReceiver[r] {
 			bottom := float64(y0 + rowH - 2)
-			for _, state := range []store.State{store.Sent, store.Pending, store.Dead} {
-				n := st[state]
+			for _, status := range statuses {
+				n := st[status]
 				if n == 0 {
 					continue
 				}
 				h := float64(rowH-6) * float64(n) / float64(peak)
 				bottom -= h
-				hour := from.Add(time.Duration(slot) * time.Hour).In(loc)
 				fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s %s: %d %s</title></rect>`,
-					float64(labelW)+barW*float64(slot), bottom, max(barW-1, 1), h, chartColors[state],
-					html.EscapeString(r), hour.Format("01-02 15:00"), n, state)
+					float64(labelW)+barW*float64(slot), bottom, max(barW-1, 1), h, chartColors[status],
+					html.EscapeString(r), start(slot).Format("01-02 15:04"), n, status)
 			}
 		}
 	}
 	step := max(hours/6, 1)
 	for slot := 0; slot < hours; slot += step {
 		fmt.Fprintf(&b, `<text x="%.1f" y="12" font-size="11" fill="#5f6b7a">%s</text>`,
-			float64(labelW)+barW*float64(slot), from.Add(time.Duration(slot)*time.Hour).In(loc).Format("01-02 15:00"))
+			float64(labelW)+barW*float64(slot), start(slot).Format("01-02 15:04"))
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String()) // built here, every text in it escaped

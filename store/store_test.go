@@ -716,3 +716,42 @@ func TestSuppressionsAddUpAndArePruned(t *testing.T) {
 		}
 	})
 }
+
+// Activity counts by the hours before now, and only within them; the last errors are each
+// receiver's newest failed attempt.
+func TestActivityAndLastErrors(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		s := open(t)
+		now := t0.Add(48 * time.Hour)
+		old := enqueue(t, s, "r1", now.Add(-25*time.Hour))                 // beyond 24 h
+		enqueue(t, s, "r1", now.Add(-90*time.Minute))                      // 1 hour ago
+		fresh := enqueue(t, s, "r1", now.Add(-10*time.Minute))             // the last hour
+		other := enqueue(t, s, "r2", now.Add(-59*time.Minute-time.Second)) // the last hour
+		if err := s.MarkDead(ctx, fresh, Attempt{At: now.Add(-5 * time.Minute), Error: "401 newest"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.MarkRetry(ctx, old, now, false, Attempt{At: now.Add(-20 * time.Minute), Error: "503 older"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.MarkRetry(ctx, other, now, false, Attempt{At: now.Add(-30 * time.Hour), Error: "too old"}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Activity(ctx, now, 24)
+		if err != nil {
+			t.Fatal(err)
+		}
+		counts := map[string]int{}
+		for _, a := range got {
+			counts[fmt.Sprintf("%s %s %d", a.Receiver, a.State, a.HoursAgo)] += a.N
+		}
+		want := map[string]int{"r1 pending 1": 1, "r1 dead 0": 1, "r2 pending 0": 1}
+		if fmt.Sprint(counts) != fmt.Sprint(want) {
+			t.Errorf("activity %v, want %v", counts, want)
+		}
+		errs, err := s.LastErrors(ctx, now.Add(-24*time.Hour))
+		if err != nil || len(errs) != 1 || errs[0].Receiver != "r1" || errs[0].Error != "401 newest" || !errs[0].At.Equal(now.Add(-5*time.Minute)) {
+			t.Errorf("last errors %+v, %v", errs, err)
+		}
+	})
+}

@@ -14,5 +14,9 @@ CREATE TABLE suppressions (
     PRIMARY KEY (notification_id, source, reason)
 ) WITHOUT ROWID;
 
+-- The console's last errors are the newest failed attempts.
+CREATE INDEX attempts_at ON attempts (at);
+
 -- +goose Down
+DROP INDEX attempts_at;
 DROP TABLE suppressions;
