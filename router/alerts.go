@@ -46,7 +46,7 @@ func (s *Server) alertHistory(r *http.Request) (alertHistory, int, error) {
 	claims, err := s.store.AlertClaims(r.Context(), fp)
 	if err != nil {
 		s.logger.Error("Cannot read an alert's claims", "fingerprint", fp, "err", err)
-		return h, http.StatusServiceUnavailable, errors.New("store unavailable")
+		return h, http.StatusServiceUnavailable, errStoreUnavailable
 	}
 	for _, c := range claims {
 		h.Claims = append(h.Claims, claimView{Receiver: c.Receiver, Status: c.Status, EpisodeStart: c.StartsAt.UTC(),
@@ -59,7 +59,7 @@ func (s *Server) alertHistory(r *http.Request) (alertHistory, int, error) {
 	if len(h.Notifications) > 0 {
 		n, ok, err := s.store.Notification(r.Context(), h.Notifications[0].ID)
 		if err != nil {
-			return h, http.StatusServiceUnavailable, errors.New("store unavailable")
+			return h, http.StatusServiceUnavailable, errStoreUnavailable
 		}
 		if msg, err := dispatch.Decode(&n); ok && err == nil {
 			for _, a := range msg.Data.Alerts {

@@ -48,6 +48,10 @@ type apiResponse struct {
 	Next int64 `json:"next,omitempty"`
 }
 
+// errStoreUnavailable is what the API and the console say when the store fails; the
+// store's own error goes to the log.
+var errStoreUnavailable = errors.New("store unavailable")
+
 func writeJSON(w http.ResponseWriter, code int, v apiResponse) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)

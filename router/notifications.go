@@ -213,7 +213,7 @@ func (s *Server) search(r *http.Request, scope func(*filter)) (listing, int) {
 	list, before, err := s.store.Search(r.Context(), f.Query)
 	if err != nil {
 		s.logger.Error("Cannot list notifications", "err", err)
-		return listing{Error: "store unavailable", Notifications: []notificationView{}}, http.StatusServiceUnavailable
+		return listing{Error: errStoreUnavailable.Error(), Notifications: []notificationView{}}, http.StatusServiceUnavailable
 	}
 	out := listing{Notifications: make([]notificationView, 0, len(list)), Before: before, Filter: f}
 	for i := range list {
@@ -224,29 +224,23 @@ func (s *Server) search(r *http.Request, scope func(*filter)) (listing, int) {
 
 func deadLettersOnly(f *filter) { f.DeadLetters = true }
 
-// handleNotifications lists notifications, newest first, with parseFilter's filters.
-func (s *Server) handleNotifications(w http.ResponseWriter, r *http.Request, _ auth.Identity) {
-	l, code := s.search(r, nil)
-	if code != http.StatusOK {
-		writeError(w, code, l.Error)
-		return
+// listNotifications is the API's listing of the notifications scope narrows (all when
+// nil), newest first, with parseFilter's filters.
+func (s *Server) listNotifications(scope func(*filter)) handler {
+	return func(w http.ResponseWriter, r *http.Request, _ auth.Identity) {
+		l, code := s.search(r, scope)
+		if code != http.StatusOK {
+			writeError(w, code, l.Error)
+			return
+		}
+		writeJSON(w, http.StatusOK, apiResponse{Status: "success", Data: l.Notifications, Next: l.Before})
 	}
-	writeJSON(w, http.StatusOK, apiResponse{Status: "success", Data: l.Notifications, Next: l.Before})
 }
 
 func (s *Server) handleNotificationsPage(w http.ResponseWriter, r *http.Request, id auth.Identity) {
 	l, code := s.search(r, nil)
 	l.Next = l.Filter.next(s.path("/notifications"), l.Before)
 	s.render(w, r, id, code, "notifications", "Notifications", l)
-}
-
-func (s *Server) handleDeadLetters(w http.ResponseWriter, r *http.Request, _ auth.Identity) {
-	l, code := s.search(r, deadLettersOnly)
-	if code != http.StatusOK {
-		writeError(w, code, l.Error)
-		return
-	}
-	writeJSON(w, http.StatusOK, apiResponse{Status: "success", Data: l.Notifications, Next: l.Before})
 }
 
 func (s *Server) handleDeadLettersPage(w http.ResponseWriter, r *http.Request, id auth.Identity) {
@@ -311,7 +305,7 @@ func (s *Server) notificationDetail(r *http.Request) (detail, int, error) {
 	n, ok, err := s.store.Notification(r.Context(), id)
 	if err != nil {
 		s.logger.Error("Cannot read a notification", "id", id, "err", err)
-		return detail{}, http.StatusServiceUnavailable, errors.New("store unavailable")
+		return detail{}, http.StatusServiceUnavailable, errStoreUnavailable
 	}
 	if !ok {
 		return detail{}, http.StatusNotFound, fmt.Errorf("no notification %d", id)
@@ -319,12 +313,12 @@ func (s *Server) notificationDetail(r *http.Request) (detail, int, error) {
 	attempts, err := s.store.Attempts(r.Context(), id)
 	if err != nil {
 		s.logger.Error("Cannot read a notification's attempts", "id", id, "err", err)
-		return detail{}, http.StatusServiceUnavailable, errors.New("store unavailable")
+		return detail{}, http.StatusServiceUnavailable, errStoreUnavailable
 	}
 	suppressed, err := s.store.Suppressions(r.Context(), id)
 	if err != nil {
 		s.logger.Error("Cannot read a notification's suppressed copies", "id", id, "err", err)
-		return detail{}, http.StatusServiceUnavailable, errors.New("store unavailable")
+		return detail{}, http.StatusServiceUnavailable, errStoreUnavailable
 	}
 	d := detail{notificationView: viewOf(&n), AlertList: []alertView{},
 		DeadLetter: n.State == store.Dead && n.RetriedAs == 0 && n.DiscardedAt.IsZero()}
@@ -419,7 +413,7 @@ func (s *Server) actOnDeadLetters(r *http.Request, id auth.Identity, retry bool)
 			f.Before = before
 			page, next, err := s.store.Search(r.Context(), f.Query)
 			if err != nil {
-				return deadLetterAction{}, http.StatusServiceUnavailable, errors.New("store unavailable")
+				return deadLetterAction{}, http.StatusServiceUnavailable, errStoreUnavailable
 			}
 			for _, n := range page {
 				ids = append(ids, n.ID)
@@ -453,11 +447,17 @@ func (s *Server) actOnDeadLetters(r *http.Request, id auth.Identity, retry bool)
 			err = s.store.DiscardDead(r.Context(), n, s.now())
 		}
 		s.audit(r, id, action, target, err)
-		if err != nil {
+		switch {
+		case errors.Is(err, store.ErrNotDeadLetter):
 			out.Failed = append(out.Failed, err.Error())
-			continue
+		case err != nil:
+			// What was done before stays done, and is in the audit log.
+			s.logger.Error("Cannot act on a dead letter", "action", action, "id", n, "err", err)
+			s.dispatcher.Notify(woken)
+			return out, http.StatusServiceUnavailable, errStoreUnavailable
+		default:
+			out.Done = append(out.Done, n)
 		}
-		out.Done = append(out.Done, n)
 	}
 	s.dispatcher.Notify(woken)
 	return out, http.StatusOK, nil

@@ -37,7 +37,7 @@ func (s *Server) handleWatchdogPage(w http.ResponseWriter, r *http.Request, id a
 		Events: s.path("/notifications?route=" + url.QueryEscape(watchdog.Route))}
 	if err != nil && p.Configured {
 		s.logger.Error("Cannot read the watchdog state", "err", err)
-		s.render(w, r, id, http.StatusServiceUnavailable, "error", "Watchdog", "store unavailable")
+		s.render(w, r, id, http.StatusServiceUnavailable, "error", "Watchdog", errStoreUnavailable.Error())
 		return
 	}
 	s.render(w, r, id, http.StatusOK, "watchdog", "Watchdog", p)
@@ -202,7 +202,7 @@ func (s *Server) handleReceivers(w http.ResponseWriter, r *http.Request, _ auth.
 	views, err := s.receiverViews(r.Context())
 	if err != nil {
 		s.logger.Error("Cannot read the receivers' outcomes", "err", err)
-		writeError(w, http.StatusServiceUnavailable, "store unavailable")
+		writeError(w, http.StatusServiceUnavailable, errStoreUnavailable.Error())
 		return
 	}
 	writeJSON(w, http.StatusOK, apiResponse{Status: "success", Data: views})
@@ -230,7 +230,7 @@ func (s *Server) previewOf(ctx context.Context, receiver, id string) (*preview, 
 	}
 	stored, ok, err := s.store.Notification(ctx, n)
 	if err != nil {
-		return nil, http.StatusServiceUnavailable, errors.New("store unavailable")
+		return nil, http.StatusServiceUnavailable, errStoreUnavailable
 	}
 	if !ok {
 		return nil, http.StatusNotFound, fmt.Errorf("no notification %d", n)
@@ -260,7 +260,7 @@ func (s *Server) handleReceiversPage(w http.ResponseWriter, r *http.Request, id 
 	views, err := s.receiverViews(r.Context())
 	if err != nil {
 		s.logger.Error("Cannot read the receivers' outcomes", "err", err)
-		s.render(w, r, id, http.StatusServiceUnavailable, "error", "Receivers", "store unavailable")
+		s.render(w, r, id, http.StatusServiceUnavailable, "error", "Receivers", errStoreUnavailable.Error())
 		return
 	}
 	q := r.URL.Query()
@@ -334,7 +334,7 @@ func (s *Server) readAudit(r *http.Request) (auditPage, int, error) {
 	log, err := s.store.AuditLog(r.Context(), before, limit)
 	if err != nil {
 		s.logger.Error("Cannot read the audit log", "err", err)
-		return auditPage{}, http.StatusServiceUnavailable, errors.New("store unavailable")
+		return auditPage{}, http.StatusServiceUnavailable, errStoreUnavailable
 	}
 	p := auditPage{Entries: make([]auditView, 0, len(log)), Limit: limit}
 	for _, a := range log {

@@ -1,10 +1,13 @@
 package router
 
 import (
+	"context"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -182,4 +185,37 @@ func TestConsoleLanguage(t *testing.T) {
 	if !strings.Contains(string(page), "<h1>概览</h1>") {
 		t.Error("Accept-Language zh-CN does not give the Chinese console")
 	}
+}
+
+// A store that fails its reads gets every page and API answer a 503 that says so, without
+// the database's own words, and nothing changes; the console comes back with the store.
+func TestConsoleSaysWhenTheStoreFails(t *testing.T) {
+	e, id := deadLetter(t, "", 1)
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(e.dir, store.FileName)+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`ALTER TABLE notifications RENAME TO notifications_away`); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, e.http.URL)
+	ids := strconv.FormatInt(id, 10)
+	for _, path := range []string{"/", "/notifications", "/dead", "/notifications/" + ids, "/receivers", "/alerts/0123456789abcdef",
+		"/api/v1/overview", "/api/v1/notifications", "/api/v1/notifications/" + ids, "/api/v1/receivers", "/api/v1/dead"} {
+		resp, body := b.get(path)
+		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "store unavailable") || strings.Contains(body, "no such table") {
+			t.Errorf("%s with the store failing: %d\n%s", path, resp.StatusCode, body)
+		}
+	}
+	if resp, body := b.post("/api/v1/dead/retry", url.Values{"id": {ids}}, nil); resp.StatusCode != http.StatusServiceUnavailable || strings.Contains(body, "no such table") {
+		t.Errorf("a retry with the store failing: %d %s", resp.StatusCode, body)
+	}
+	if _, err := db.Exec(`ALTER TABLE notifications_away RENAME TO notifications`); err != nil {
+		t.Fatal(err)
+	}
+	if n, ok, err := e.store.Notification(context.Background(), id); err != nil || !ok || n.State != store.Dead || n.RetriedAs != 0 {
+		t.Fatalf("after the failed retry: %+v %v %v", n, ok, err)
+	}
+	b.pageHas(t, "/dead", http.StatusOK, "GPUDown")
 }

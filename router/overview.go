@@ -146,7 +146,7 @@ func (s *Server) handleOverviewAPI(w http.ResponseWriter, r *http.Request, _ aut
 	o, err := s.overview(r.Context())
 	if err != nil {
 		s.logger.Error("Cannot read the overview", "err", err)
-		writeError(w, http.StatusServiceUnavailable, "store unavailable")
+		writeError(w, http.StatusServiceUnavailable, errStoreUnavailable.Error())
 		return
 	}
 	writeJSON(w, http.StatusOK, apiResponse{Status: "success", Data: o})
@@ -156,7 +156,7 @@ func (s *Server) handleOverview(w http.ResponseWriter, r *http.Request, id auth.
 	o, err := s.overview(r.Context())
 	if err != nil {
 		s.logger.Error("Cannot read the overview", "err", err)
-		s.render(w, r, id, http.StatusServiceUnavailable, "error", "Overview", "store unavailable")
+		s.render(w, r, id, http.StatusServiceUnavailable, "error", "Overview", errStoreUnavailable.Error())
 		return
 	}
 	s.render(w, r, id, http.StatusOK, "overview", "Overview", o)

@@ -102,7 +102,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	case err != nil:
 		s.logger.Error("Cannot open a console session", "err", err)
-		writeError(w, http.StatusServiceUnavailable, "store unavailable")
+		writeError(w, http.StatusServiceUnavailable, errStoreUnavailable.Error())
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: auth.SessionCookie, Value: id, Path: s.path("/"), MaxAge: int(web.SessionTimeout.Std() / time.Second),
