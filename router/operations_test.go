@@ -219,3 +219,21 @@ func TestConsoleSaysWhenTheStoreFails(t *testing.T) {
 	}
 	b.pageHas(t, "/dead", http.StatusOK, "GPUDown")
 }
+
+// The running config shows no credential of the console either: no password hash, no
+// token.
+func TestRoutingPageHidesLogins(t *testing.T) {
+	e := newEnv(t, authConfig(t, ""), "", false)
+	b := newBrowser(t, e.http.URL)
+	if resp, _ := b.login("vera", "vera-pw"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login: %d", resp.StatusCode)
+	}
+	body := b.pageHas(t, "/routing", http.StatusOK, "grafana", "&lt;secret&gt;")
+	var cfg map[string]string
+	b.apiData(t, "/api/v1/config", http.StatusOK, &cfg)
+	for _, secret := range []string{"viewer-token-1234", "admin-token-5678", "file-token-of-otto-bot", "$2a$"} {
+		if strings.Contains(body, secret) || strings.Contains(cfg["yaml"], secret) {
+			t.Errorf("the running config shows %q", secret)
+		}
+	}
+}
