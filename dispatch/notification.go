@@ -2,8 +2,11 @@ package dispatch
 
 import (
 	"fmt"
+	"maps"
 	"sync"
 	"time"
+
+	"github.com/prometheus/alertmanager/template"
 
 	"github.com/alertrouter/alertrouter/receivers"
 	"github.com/alertrouter/alertrouter/store"
@@ -50,8 +53,32 @@ func message(n *store.Notification, b *Batch) (*receivers.Message, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stored payload is unreadable: %w", err)
 	}
+	for i := range alerts {
+		if ack, ok := n.Acks[alerts[i].Fingerprint]; ok {
+			// A copy: the batch, and its annotations, may be shared with other messages.
+			annotations := maps.Clone(alerts[i].Annotations)
+			if annotations == nil {
+				annotations = template.KV{}
+			}
+			annotations[AckAnnotation] = AckText(ack)
+			alerts[i].Annotations = annotations
+		}
+	}
 	data := receivers.NewData(n.Receiver, n.Status, alerts, b.GroupLabels, b.ExternalURL)
 	return &receivers.Message{ID: n.ID, Receiver: n.Receiver, Route: n.Route, Hostgroup: n.Hostgroup, Data: data}, nil
+}
+
+// AckAnnotation is the annotation that tells, in a resolution, who acknowledged the
+// episode it ends: every receiver's message shows annotations.
+const AckAnnotation = "acknowledged_by"
+
+// AckText is an acknowledgement in words: "alice at 2026-12-07T10:00:00Z (on it)".
+func AckText(a store.Ack) string {
+	text := a.Author + " at " + a.At.UTC().Format(time.RFC3339)
+	if a.Comment != "" {
+		text += " (" + a.Comment + ")"
+	}
+	return text
 }
 
 // batchCache keeps the batches the workers decoded last: the workers of the receivers

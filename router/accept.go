@@ -287,6 +287,7 @@ func decideChunk(chunk []*group, b *batches, claims map[store.ClaimKey]store.Cla
 		var send template.Alerts
 		var carried []int
 		var held []store.Claim
+		var acks map[string]store.Ack
 		claimed := make(map[string]bool, len(g.alerts))
 		for ai, a := range g.alerts {
 			if claimed[a.Fingerprint] { // the same alert twice in one payload
@@ -316,6 +317,12 @@ func decideChunk(chunk []*group, b *batches, claims map[store.ClaimKey]store.Cla
 			send = append(send, *a)
 			carried = append(carried, b.index[gi][ai])
 			held = append(held, *v.claim)
+			if v.ack != nil {
+				if acks == nil {
+					acks = map[string]store.Ack{}
+				}
+				acks[a.Fingerprint] = *v.ack
+			}
 		}
 		if len(send) == 0 {
 			continue
@@ -326,7 +333,7 @@ func decideChunk(chunk []*group, b *batches, claims map[store.ClaimKey]store.Cla
 		e.Notifications = append(e.Notifications, store.NewNotification{
 			Receiver: g.receiver, Route: g.route, Hostgroup: g.hostgroup, Status: g.status,
 			AlertNames: dispatch.AlertNames(send), AlertCount: len(send),
-			Batch: b.batch[gi], Alerts: allOrSome(carried, b.size[b.batch[gi]]),
+			Batch: b.batch[gi], Alerts: allOrSome(carried, b.size[b.batch[gi]]), Acks: acks,
 		})
 		t.enqueued[g.receiver]++
 	}

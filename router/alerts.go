@@ -10,6 +10,7 @@ import (
 
 	"github.com/alertrouter/alertrouter/dispatch"
 	"github.com/alertrouter/alertrouter/router/auth"
+	"github.com/alertrouter/alertrouter/store"
 )
 
 // An alert's page: one fingerprint across receivers and episodes. Its claims say what each
@@ -21,6 +22,8 @@ type alertHistory struct {
 	Fingerprint string      `json:"fingerprint"`
 	Alert       *alertView  `json:"alert,omitempty"`
 	Claims      []claimView `json:"claims"`
+	// Firing says some receiver's last word of it is firing: it can be acknowledged.
+	Firing bool `json:"firing"`
 	listing
 }
 
@@ -32,6 +35,8 @@ type claimView struct {
 	EpisodeStart time.Time `json:"episodeStartsAt"`
 	NotifiedAt   time.Time `json:"notifiedAt"`
 	Notification int64     `json:"notification,omitempty"`
+	// Ack is the acknowledgement of the episode, if any.
+	Ack *store.Ack `json:"ack,omitempty"`
 }
 
 // fingerprintPattern is an alert fingerprint: Alertmanager's are 16 hex digits.
@@ -50,7 +55,8 @@ func (s *Server) alertHistory(r *http.Request) (alertHistory, int, error) {
 	}
 	for _, c := range claims {
 		h.Claims = append(h.Claims, claimView{Receiver: c.Receiver, Status: c.Status, EpisodeStart: c.StartsAt.UTC(),
-			NotifiedAt: c.NotifiedAt.UTC(), Notification: c.NotificationID})
+			NotifiedAt: c.NotifiedAt.UTC(), Notification: c.NotificationID, Ack: c.Ack})
+		h.Firing = h.Firing || c.Status == "firing"
 	}
 	var code int
 	if h.listing, code = s.search(r, func(f *filter) { f.fingerprint = fp }); code != http.StatusOK {

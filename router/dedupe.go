@@ -15,6 +15,7 @@ const (
 	suppressWithoutFiring   = "resolved_without_firing" // its firing was never sent here
 	suppressStale           = "stale"                   // a late copy of an episode already settled
 	suppressResolvedDisable = "send_resolved_disabled"
+	suppressAcknowledged    = "acknowledged" // its episode is acknowledged: no repeats
 )
 
 // policy holds the settings the dedupe decision depends on.
@@ -30,6 +31,8 @@ type verdict struct {
 	claim *store.Claim
 	// reason says why the alert is not sent; empty when it is.
 	reason string
+	// ack is the acknowledgement of the episode a resolution ends: the message names it.
+	ack *store.Ack
 }
 
 // decide applies ARCHITECTURE.md, invariant 3, to one alert, given the receiver's current claim
@@ -39,7 +42,10 @@ type verdict struct {
 //     saw), or once repeat_interval has passed since it was last sent. Episodes are told
 //     apart by startsAt alone, never by our clock: copies of one episode carry the same
 //     startsAt, even from a Prometheus whose clock runs ahead of ours;
-//   - a resolved alert is sent once, and only if its firing was sent;
+//   - an acknowledged episode is not repeated (an acknowledgement covers the episode it
+//     was made for: a later one pages);
+//   - a resolved alert is sent once, and only if its firing was sent; it carries the
+//     acknowledgement of the episode it ends;
 //   - copies that arrive late from a second Alertmanager (an episode older than the
 //     one on record) are dropped.
 func decide(prev *store.Claim, a *template.Alert, receiver string, now time.Time, p policy) verdict {
@@ -61,8 +67,13 @@ func decide(prev *store.Claim, a *template.Alert, receiver string, now time.Time
 	case firing:
 		// The same episode (a copy from the other Alertmanager of a pair, a repeat), or a
 		// late copy of an older one.
-		if now.Sub(prev.NotifiedAt) < p.repeatInterval && !startsAt.After(prev.StartsAt) {
-			return verdict{reason: suppressDuplicate}
+		if !startsAt.After(prev.StartsAt) {
+			if now.Sub(prev.NotifiedAt) < p.repeatInterval {
+				return verdict{reason: suppressDuplicate}
+			}
+			if prev.Ack != nil {
+				return verdict{reason: suppressAcknowledged}
+			}
 		}
 		return verdict{send: true, claim: claim(a.Status, laterOf(startsAt, prev.StartsAt))}
 	case prev == nil:
@@ -75,7 +86,7 @@ func decide(prev *store.Claim, a *template.Alert, receiver string, now time.Time
 		// Record the resolution, so that the next firing counts as a new episode.
 		return verdict{reason: suppressResolvedDisable, claim: claim(a.Status, prev.StartsAt)}
 	default:
-		return verdict{send: true, claim: claim(a.Status, prev.StartsAt)}
+		return verdict{send: true, claim: claim(a.Status, prev.StartsAt), ack: prev.Ack}
 	}
 }
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -19,6 +20,8 @@ type Claim struct {
 	StartsAt       time.Time
 	NotifiedAt     time.Time
 	NotificationID int64 // 0 when the state changed without a notification
+	// Ack is the acknowledgement of the claim's episode, if any (read with the claim).
+	Ack *Ack
 }
 
 // ClaimTime is t as a claim holds it: claims keep startsAt in Unix nanoseconds, so times
@@ -36,14 +39,21 @@ func ClaimTime(t time.Time) time.Time {
 
 // claimsOfQuery reads every claim of the alerts (fingerprints, as JSON), at every receiver:
 // they are next to each other (claims are keyed by fingerprint first).
-const claimsOfQuery = `SELECT receiver, fingerprint, status, starts_at, notified_at, notification_id
-	FROM claims WHERE fingerprint IN (SELECT value FROM json_each(?))`
+const claimsOfQuery = `SELECT ` + claimColumns + ` FROM ` + claimsWithAcks + `
+	WHERE c.fingerprint IN (SELECT value FROM json_each(?))`
+
+// claimColumns are what scanClaim reads, from claimsWithAcks: a claim and the
+// acknowledgement of its episode (NULLs when there is none).
+const (
+	claimColumns   = `c.receiver, c.fingerprint, c.status, c.starts_at, c.notified_at, c.notification_id, a.author, a.at, a.comment, a.source`
+	claimsWithAcks = `claims c LEFT JOIN acks a ON a.fingerprint = c.fingerprint AND a.starts_at = c.starts_at`
+)
 
 // ClaimKey names one alert at one receiver.
 type ClaimKey struct{ Receiver, Fingerprint string }
 
-const pgClaimsOfQuery = `SELECT c.receiver, c.fingerprint, c.status, c.starts_at, c.notified_at, c.notification_id
-	FROM claims c JOIN unnest($1::text[], $2::text[]) AS k(receiver, fingerprint) USING (receiver, fingerprint)`
+const pgClaimsOfQuery = `SELECT ` + claimColumns + ` FROM ` + claimsWithAcks + `
+	JOIN unnest($1::text[], $2::text[]) AS k(receiver, fingerprint) ON k.receiver = c.receiver AND k.fingerprint = c.fingerprint`
 
 // ClaimsOf loads the claims of many receivers' alerts at once, keyed as asked. On a
 // shared database it first takes locks (see Lock), and then reserves the ids Reserve
@@ -96,15 +106,20 @@ func (t *Tx) ClaimsOf(keys []ClaimKey, locks ...LockKey) (map[ClaimKey]Claim, er
 	return out, nil
 }
 
-// scanClaim reads a row of receiver, fingerprint, status, starts_at, notified_at and
-// notification_id: scan is the rows' Scan (database/sql's or pgx's).
+// scanClaim reads a row of claimColumns: scan is the rows' Scan (database/sql's or pgx's).
 func scanClaim(scan func(dest ...any) error) (Claim, error) {
 	var c Claim
 	var starts, notified int64
-	if err := scan(&c.Receiver, &c.Fingerprint, &c.Status, &starts, &notified, &c.NotificationID); err != nil {
+	var author, comment, source sql.NullString
+	var ackedAt sql.NullInt64
+	if err := scan(&c.Receiver, &c.Fingerprint, &c.Status, &starts, &notified, &c.NotificationID,
+		&author, &ackedAt, &comment, &source); err != nil {
 		return c, fmt.Errorf("claims: %w", err)
 	}
 	c.StartsAt, c.NotifiedAt = time.Unix(0, starts), time.UnixMilli(notified)
+	if author.Valid {
+		c.Ack = &Ack{Author: author.String, At: time.UnixMilli(ackedAt.Int64), Comment: comment.String, Source: source.String}
+	}
 	return c, nil
 }
 
@@ -174,8 +189,8 @@ func lastPerKey(claims []NewClaim) []NewClaim {
 // for which episode, and the notification that carried it.
 func (s *Store) AlertClaims(ctx context.Context, fingerprint string) ([]Claim, error) {
 	defer s.reading()()
-	rows, err := s.read.QueryContext(ctx, s.sql(`SELECT receiver, fingerprint, status, starts_at, notified_at, notification_id
-		FROM claims WHERE fingerprint = ? ORDER BY receiver`), fingerprint)
+	rows, err := s.read.QueryContext(ctx, s.sql(`SELECT `+claimColumns+` FROM `+claimsWithAcks+`
+		WHERE c.fingerprint = ? ORDER BY c.receiver`), fingerprint)
 	if err != nil {
 		return nil, fmt.Errorf("claims: %w", err)
 	}

@@ -261,16 +261,16 @@ func (s *Store) RetryDead(ctx context.Context, id int64, now time.Time) (newID i
 			return err
 		}
 		if err := t.queryRow(t.pick(`INSERT INTO notifications
-			(receiver, route, hostgroup, status, alertnames, alert_count, batch_id, alerts, created_at, next_attempt_at, updated_at)
+			(receiver, route, hostgroup, status, alertnames, alert_count, batch_id, alerts, created_at, next_attempt_at, updated_at, acks)
 			SELECT receiver, route, hostgroup, status, alertnames, alert_count, batch_id, alerts, ?1,
 				(SELECT MAX(?1, IFNULL(MAX(q.next_attempt_at), 0)) FROM notifications q
-					WHERE q.state = 'pending' AND q.receiver = n.receiver AND q.hostgroup = n.hostgroup), ?1
+					WHERE q.state = 'pending' AND q.receiver = n.receiver AND q.hostgroup = n.hostgroup), ?1, acks
 			FROM notifications n WHERE n.id = ?2
 			RETURNING id`, `INSERT INTO notifications
-			(receiver, route, hostgroup, status, alertnames, alert_count, batch_id, alerts, created_at, next_attempt_at, updated_at)
+			(receiver, route, hostgroup, status, alertnames, alert_count, batch_id, alerts, created_at, next_attempt_at, updated_at, acks)
 			SELECT receiver, route, hostgroup, status, alertnames, alert_count, batch_id, alerts, $1,
 				GREATEST($1, (SELECT MAX(q.next_attempt_at) FROM notifications q
-					WHERE q.state = 'pending' AND q.receiver = n.receiver AND q.hostgroup = n.hostgroup)), $1
+					WHERE q.state = 'pending' AND q.receiver = n.receiver AND q.hostgroup = n.hostgroup)), $1, acks
 			FROM notifications n WHERE n.id = $2
 			RETURNING id`), ms, id).Scan(&newID); err != nil {
 			return err

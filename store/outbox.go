@@ -45,6 +45,9 @@ type NewNotification struct {
 	Batch int
 	// Alerts are the indices of the batch's alerts it carries; nil for all of them.
 	Alerts []int
+	// Acks are the acknowledgements of its alerts' episodes, by fingerprint, that it
+	// reports: a resolution says who had the alert.
+	Acks map[string]Ack
 }
 
 // NewClaim is a dedupe claim to write, and the notification of the same transaction that
@@ -100,6 +103,8 @@ type Notification struct {
 	// DiscardedAt is when a dead one was discarded. Either takes it out of the dead letters.
 	RetriedAs   int64
 	DiscardedAt time.Time
+	// Acks are the acknowledgements it reports (NewNotification.Acks).
+	Acks map[string]Ack
 }
 
 // Delivery order: a receiver gets the notifications of one host group in the order they
@@ -108,11 +113,11 @@ type Notification struct {
 // due no earlier than the pending ones of its receiver and host group (EnqueueAll), and a
 // retry pushes the later ones back with it (MarkRetry).
 const enqueueQuery = `INSERT INTO notifications
-	(receiver, route, hostgroup, status, alertnames, alert_count, batch_id, alerts, created_at, next_attempt_at, updated_at)
+	(receiver, route, hostgroup, status, alertnames, alert_count, batch_id, alerts, created_at, next_attempt_at, updated_at, acks)
 	VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,
 		(SELECT MAX(?9, IFNULL(MAX(next_attempt_at), 0)) FROM notifications
 			WHERE state = 'pending' AND receiver = ?1 AND hostgroup = ?3),
-		?9)`
+		?9, ?10)`
 
 const putBatchQuery = `INSERT INTO batches (created_at, body) VALUES (?, ?)`
 
@@ -127,15 +132,15 @@ const (
 	// group committed before. (GREATEST ignores NULL. ORDER BY ... LIMIT 1 rather than MAX:
 	// the planner turns MAX into that anyway, after planning both.)
 	pgInsertNotificationsQuery = `INSERT INTO notifications
-	(id, receiver, route, hostgroup, status, alertnames, alert_count, batch_id, alerts, created_at, next_attempt_at, updated_at)
+	(id, receiver, route, hostgroup, status, alertnames, alert_count, batch_id, alerts, created_at, next_attempt_at, updated_at, acks)
 	OVERRIDING SYSTEM VALUE
 	SELECT u.id, u.receiver, u.route, u.hostgroup, u.status, u.alertnames, u.alert_count, u.batch_id, u.alerts, $1,
 		GREATEST($1, (SELECT q.next_attempt_at FROM notifications q
 			WHERE q.state = 'pending' AND q.receiver = u.receiver AND q.hostgroup = u.hostgroup
 			ORDER BY q.next_attempt_at DESC LIMIT 1)),
-		$1
-	FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::bigint[], $10::text[])
-		AS u(id, receiver, route, hostgroup, status, alertnames, alert_count, batch_id, alerts)`
+		$1, u.acks
+	FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::bigint[], $10::text[], $11::text[])
+		AS u(id, receiver, route, hostgroup, status, alertnames, alert_count, batch_id, alerts, acks)`
 	pgPutClaimsQuery = `INSERT INTO claims (receiver, fingerprint, status, starts_at, notified_at, notification_id)
 	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
 	ON CONFLICT (receiver, fingerprint) DO UPDATE SET
@@ -191,9 +196,13 @@ func (t *Tx) EnqueueAll(e Enqueued, now time.Time) ([]int64, error) {
 				return nil, fmt.Errorf("enqueue: %w", err)
 			}
 		}
+		acks, err := encodeAcks(n.Acks)
+		if err != nil {
+			return nil, fmt.Errorf("enqueue: %w", err)
+		}
 		res, err := t.tx.StmtContext(t.ctx, t.stmts.enqueue).ExecContext(t.ctx,
 			n.Receiver, n.Route, n.Hostgroup, n.Status, strings.Join(n.AlertNames, ","), n.AlertCount,
-			batchIDs[n.Batch], alertList(n.Alerts), ms)
+			batchIDs[n.Batch], alertList(n.Alerts), ms, acks)
 		if err != nil {
 			return nil, fmt.Errorf("enqueue: %w", err)
 		}
@@ -252,13 +261,16 @@ func (t *Tx) pgEnqueue(e Enqueued, now time.Time) ([]int64, error) {
 	}
 	if len(ns) > 0 {
 		receivers, routes, hostgroups, statuses, names := make([]string, len(ns)), make([]string, len(ns)), make([]string, len(ns)), make([]string, len(ns)), make([]string, len(ns))
-		counts, batches, alerts := make([]int32, len(ns)), make([]int64, len(ns)), make([]*string, len(ns))
+		counts, batches, alerts, acks := make([]int32, len(ns)), make([]int64, len(ns)), make([]*string, len(ns)), make([]*string, len(ns))
 		for i, n := range ns {
 			receivers[i], routes[i], hostgroups[i], statuses[i] = n.Receiver, n.Route, n.Hostgroup, n.Status
 			names[i], counts[i], batches[i], alerts[i] = strings.Join(n.AlertNames, ","), int32(n.AlertCount), batchID[n.Batch], alertList(n.Alerts)
+			if acks[i], err = encodeAcks(n.Acks); err != nil {
+				return nil, fmt.Errorf("enqueue: %w", err)
+			}
 		}
 		t.atCommit("enqueue", pgInsertNotificationsQuery, now.UnixMilli(), notificationIDs,
-			receivers, routes, hostgroups, statuses, names, counts, batches, alerts)
+			receivers, routes, hostgroups, statuses, names, counts, batches, alerts, acks)
 		t.woken = append(t.woken, receivers...)
 	}
 	if len(e.Claims) > 0 {
@@ -318,7 +330,7 @@ func parseAlertList(s sql.NullString) ([]int, error) {
 const (
 	notificationColumns = `n.id, n.receiver, n.route, n.hostgroup, n.status, n.alertnames, n.alert_count, n.batch_id, b.body, n.alerts,
 	n.state, n.attempts, n.last_error, n.created_at, n.next_attempt_at, n.updated_at, n.sent_at, n.folded_into,
-	n.sent_duration_ms, n.retried_as, n.discarded_at`
+	n.sent_duration_ms, n.retried_as, n.discarded_at, n.acks`
 	notificationsFrom = `notifications n JOIN batches b ON b.id = n.batch_id`
 )
 
@@ -333,9 +345,10 @@ func scanNotifications(rows *sql.Rows) ([]Notification, error) {
 			created, next, updated int64
 			sent, folded           sql.NullInt64
 			took, retried, thrown  sql.NullInt64
+			acks                   sql.NullString
 		)
 		if err := rows.Scan(&n.ID, &n.Receiver, &n.Route, &n.Hostgroup, &n.Status, &names, &n.AlertCount, &n.BatchID, &n.Batch, &alerts,
-			&n.State, &n.Attempts, &n.LastError, &created, &next, &updated, &sent, &folded, &took, &retried, &thrown); err != nil {
+			&n.State, &n.Attempts, &n.LastError, &created, &next, &updated, &sent, &folded, &took, &retried, &thrown, &acks); err != nil {
 			return nil, err
 		}
 		n.SentDuration, n.RetriedAs = time.Duration(took.Int64)*time.Millisecond, retried.Int64
@@ -344,6 +357,9 @@ func scanNotifications(rows *sql.Rows) ([]Notification, error) {
 		}
 		var err error
 		if n.Alerts, err = parseAlertList(alerts); err != nil {
+			return nil, fmt.Errorf("notification %d: %w", n.ID, err)
+		}
+		if n.Acks, err = decodeAcks(acks); err != nil {
 			return nil, fmt.Errorf("notification %d: %w", n.ID, err)
 		}
 		if names != "" {
@@ -690,6 +706,11 @@ func (s *Store) Prune(ctx context.Context, cutoff, now time.Time) (notifications
 			return err
 		}
 		if claims, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		// An acknowledgement lasts while some receiver's claim is of its episode.
+		if _, err := t.exec(`DELETE FROM acks WHERE at < ? AND NOT EXISTS
+			(SELECT 1 FROM claims c WHERE c.fingerprint = acks.fingerprint AND c.starts_at = acks.starts_at)`, ms); err != nil {
 			return err
 		}
 		// The audit log is kept as long as the history it speaks of; logins until they end.

@@ -755,3 +755,56 @@ func TestActivityAndLastErrors(t *testing.T) {
 		}
 	})
 }
+
+// An acknowledgement covers one episode at every receiver: the first one is kept, a new
+// episode has none, a resolved alert cannot be acknowledged, and it goes when no claim of
+// its episode is left.
+func TestAcknowledgeAnEpisode(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		s := open(t)
+		episode := t0.Add(-time.Hour)
+		put := func(receiver, status string, startsAt time.Time) {
+			t.Helper()
+			if err := s.Update(ctx, func(tx *Tx) error {
+				return putClaims(tx, Claim{Receiver: receiver, Fingerprint: "fp1", Status: status, StartsAt: startsAt, NotifiedAt: t0, NotificationID: 1})
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		put("r1", "firing", episode)
+		put("r2", "firing", episode)
+		alice := Ack{Author: "alice", At: t0, Comment: "on it", Source: "console"}
+		starts, kept, first, err := s.Acknowledge(ctx, "fp1", alice)
+		if err != nil || !first || !starts.Equal(episode) || kept.Author != "alice" || kept.Comment != "on it" || !kept.At.Equal(t0) {
+			t.Fatalf("acknowledge = %v %+v %v %v", starts, kept, first, err)
+		}
+		if _, kept, first, err := s.Acknowledge(ctx, "fp1", Ack{Author: "bob", At: t0.Add(time.Minute), Source: "cli"}); err != nil || first || kept.Author != "alice" {
+			t.Fatalf("a second acknowledgement = %+v %v %v, want alice's kept", kept, first, err)
+		}
+		for _, r := range []string{"r1", "r2"} {
+			if c := claimsOf(t, s, r, "fp1")["fp1"]; c.Ack == nil || c.Ack.Author != "alice" || c.Ack.Source != "console" {
+				t.Errorf("%s's claim: %+v, want alice's ack", r, c.Ack)
+			}
+		}
+		put("r1", "firing", t0) // a new episode at r1
+		if c := claimsOf(t, s, "r1", "fp1")["fp1"]; c.Ack != nil {
+			t.Errorf("a new episode carries the old one's ack: %+v", c.Ack)
+		}
+		put("r1", "resolved", t0)
+		put("r2", "resolved", episode)
+		if _, _, _, err := s.Acknowledge(ctx, "fp1", alice); !errors.Is(err, ErrNotFiring) {
+			t.Fatalf("acknowledging a resolved alert: %v, want ErrNotFiring", err)
+		}
+		if claims, err := s.AlertClaims(ctx, "fp1"); err != nil || len(claims) != 2 || claims[1].Ack == nil {
+			t.Fatalf("the resolved episode's claims %+v, %v: r2's still names the ack", claims, err)
+		}
+		if _, _, err := s.Prune(ctx, t0.Add(time.Hour), t0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		var left int
+		if err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM acks`).Scan(&left); err != nil || left != 0 {
+			t.Errorf("acks after their claims were pruned: %d, %v", left, err)
+		}
+	})
+}

@@ -49,6 +49,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	backup := newBackupCmd(app)
 	sendTest := newSendTestCmd(app)
 	hashPassword := newHashPasswordCmd(app)
+	ack := newAckCmd(app)
 	rulesGroup := app.Command("rules", "Export the shipped rule packs and lint rule files.")
 	rulesCmd := newRulesCmd(rulesGroup)
 	rulesLint := newRulesLintCmd(rulesGroup)
@@ -77,6 +78,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return sendTest.run(stdout, stderr)
 	case "hash-password":
 		return hashPassword.run(os.Stdin, stdout, stderr)
+	case "ack":
+		return ack.run(stdout, stderr)
 	case "rules list":
 		return rulesCmd.list(stdout)
 	case "rules show":

@@ -110,6 +110,7 @@ var reasons = map[string]string{
 	"stale":                   "a late copy of an episode already settled",
 	"send_resolved_disabled":  "resolved, and the receiver does not send resolutions",
 	"resolved_without_firing": "resolved, and its firing was never sent here",
+	"acknowledged":            "its episode is acknowledged: no repeats until it resolves",
 }
 
 // Why is why dedupe suppressed a copy, in the page's language.

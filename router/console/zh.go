@@ -72,6 +72,7 @@ var chinese = map[string]string{
 	"a late copy of an episode already settled":                                                      "已结束的告警周期迟到的副本",
 	"resolved, and the receiver does not send resolutions":                                           "已恢复，而该接收者不发送恢复通知",
 	"resolved, and its firing was never sent here":                                                   "已恢复，但其告警从未发送到这里",
+	"its episode is acknowledged: no repeats until it resolves":                                      "本告警周期已被认领：恢复前不再重复通知",
 	"Error":                               "错误",
 	"Labels":                              "标签",
 	"Annotations":                         "注解",
@@ -108,6 +109,10 @@ var chinese = map[string]string{
 	"What each receiver last got":                                   "各接收者最近收到的状态",
 	"Episode started":                                               "本周期开始",
 	"Notifications that carried it":                                 "包含此告警的通知",
+	"Acknowledge":                                                   "认领",
+	"Acknowledged":                                                  "已认领",
+	"Comment (optional)":                                            "备注（可选）",
+	"%s at %s":                                                      "%s 于 %s",
 
 	// Watchdog.
 	"The watchdog is not configured: add a watchdog section to the config to watch Prometheus and the heartbeat.": "看门狗未配置：在配置中添加 watchdog 段以监控 Prometheus 和心跳。",

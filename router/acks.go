@@ -1,0 +1,158 @@
+package router
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/prometheus/alertmanager/pkg/labels"
+
+	"github.com/alertrouter/alertrouter/dispatch"
+	"github.com/alertrouter/alertrouter/receivers"
+	"github.com/alertrouter/alertrouter/router/auth"
+	"github.com/alertrouter/alertrouter/store"
+)
+
+// Acknowledgements: "I have it". An alert's firing episode, once acknowledged, is not
+// repeated at any receiver until it resolves or a new episode starts; the resolution says
+// who had it (router/dedupe.go, store.Acknowledge).
+
+// ackView is an acknowledgement made, as the API answers it.
+type ackView struct {
+	Fingerprint string    `json:"fingerprint"`
+	AlertName   string    `json:"alertname,omitempty"`
+	StartsAt    time.Time `json:"startsAt"`
+	store.Ack
+	// Earlier says the episode was acknowledged before, by Ack.Author: that one is kept.
+	Earlier bool `json:"earlier,omitempty"`
+}
+
+// ackFirst is how many firing alerts an acknowledgement by matchers looks through.
+const ackFirst = 10000
+
+// ackOf is the acknowledgement that id makes with r, through source: its author is the
+// person logged in; a program (an API token, or everyone when there are no logins) may
+// name the person it acts for (?author=, as `alertrouter ack --author` does).
+func ackOf(r *http.Request, id auth.Identity, source string, now time.Time) (store.Ack, error) {
+	a := store.Ack{Author: id.Name, At: now, Comment: strings.TrimSpace(r.FormValue("comment")), Source: source}
+	if author := strings.TrimSpace(r.FormValue("author")); author != "" && (id.Via == "token" || id.Via == "open") {
+		a.Author = author
+	}
+	if len(a.Comment) > 1000 || len(a.Author) > 200 {
+		return a, errors.New("comment or author: too long")
+	}
+	return a, nil
+}
+
+// acknowledge acknowledges the alerts r names, through source (console, api, cli): the
+// path's fingerprint, or every firing alert its label matchers (?match=, any number)
+// select.
+func (s *Server) acknowledge(r *http.Request, id auth.Identity, source string) ([]ackView, int, error) {
+	if err := r.ParseForm(); err != nil {
+		return nil, http.StatusBadRequest, err
+	}
+	a, err := ackOf(r, id, source, s.now())
+	if err != nil {
+		return nil, http.StatusBadRequest, err
+	}
+	var targets []ackView
+	if fp := r.PathValue("fingerprint"); fp != "" {
+		if !fingerprintPattern.MatchString(fp) {
+			return nil, http.StatusBadRequest, errors.New("fingerprint: want the alert's fingerprint, hex digits")
+		}
+		targets = append(targets, ackView{Fingerprint: fp})
+	} else {
+		var matchers labels.Matchers
+		for _, m := range r.Form["match"] {
+			ms, err := labels.ParseMatchers(m)
+			if err != nil {
+				return nil, http.StatusBadRequest, fmt.Errorf("match %q: %w", m, err)
+			}
+			matchers = append(matchers, ms...)
+		}
+		if len(matchers) == 0 {
+			return nil, http.StatusBadRequest, errors.New("match: name the alerts, as label matchers such as alertname=\"GPUDown\"")
+		}
+		if targets, err = s.firingMatching(r, matchers); err != nil {
+			return nil, http.StatusServiceUnavailable, errStoreUnavailable
+		}
+	}
+	out := []ackView{}
+	for _, t := range targets {
+		startsAt, kept, first, err := s.store.Acknowledge(r.Context(), t.Fingerprint, a)
+		s.audit(r, id, "alert.acknowledge", t.Fingerprint+" ("+a.Source+")", err)
+		switch {
+		case errors.Is(err, store.ErrNotFiring) && r.PathValue("fingerprint") != "":
+			return nil, http.StatusNotFound, fmt.Errorf("alert %s is not firing (or not within global.retention)", t.Fingerprint)
+		case errors.Is(err, store.ErrNotFiring):
+			continue // resolved since
+		case err != nil:
+			s.logger.Error("Cannot acknowledge an alert", "fingerprint", t.Fingerprint, "err", err)
+			return out, http.StatusServiceUnavailable, errStoreUnavailable
+		}
+		t.StartsAt, t.Ack, t.Earlier = startsAt.UTC(), kept, !first
+		t.Ack.At = t.Ack.At.UTC()
+		out = append(out, t)
+	}
+	return out, http.StatusOK, nil
+}
+
+// firingMatching are the firing alerts whose labels matchers select, as the notification
+// that last carried each shows them.
+func (s *Server) firingMatching(r *http.Request, matchers labels.Matchers) ([]ackView, error) {
+	firing, err := s.store.Firing(r.Context(), ackFirst)
+	if err != nil {
+		return nil, err
+	}
+	var out []ackView
+	for _, f := range firing {
+		n, ok, err := s.store.Notification(r.Context(), f.NotificationID)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		msg, err := dispatch.Decode(&n)
+		if err != nil {
+			continue
+		}
+		for _, a := range msg.Data.Alerts {
+			if a.Fingerprint == f.Fingerprint && matchers.Matches(receivers.LabelSet(a.Labels)) {
+				out = append(out, ackView{Fingerprint: f.Fingerprint, AlertName: a.Labels["alertname"]})
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) handleAck(w http.ResponseWriter, r *http.Request, id auth.Identity) {
+	source := "api"
+	if r.FormValue("source") == "cli" {
+		source = "cli"
+	}
+	acks, code, err := s.acknowledge(r, id, source)
+	if err != nil {
+		writeError(w, code, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, apiResponse{Status: "success", Data: acks})
+}
+
+// handleAckForm serves the console's Acknowledge button, on an alert's page.
+func (s *Server) handleAckForm(w http.ResponseWriter, r *http.Request, id auth.Identity) {
+	acks, code, err := s.acknowledge(r, id, "console")
+	if err != nil {
+		s.render(w, r, id, code, "error", "Alert", err.Error())
+		return
+	}
+	done := "Acknowledged."
+	if len(acks) == 1 && acks[0].Earlier {
+		done = "Already acknowledged by " + acks[0].Author + "."
+	}
+	http.Redirect(w, r, s.path("/alerts/"+r.PathValue("fingerprint"))+"?done="+url.QueryEscape(done), http.StatusSeeOther)
+}
