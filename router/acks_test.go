@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -83,6 +84,11 @@ func TestAcknowledgementStopsRepeats(t *testing.T) {
 	}
 	if got := e.counter("alertrouter_alerts_suppressed_total", "reason", suppressAcknowledged); got != 2 {
 		t.Errorf("suppressed as acknowledged: %v, want 2 (one a receiver)", got)
+	}
+	// The repeat's timeline says the copy was dropped, and whose acknowledgement it was.
+	repeat := e.list("")[0]
+	if r := e.do(http.MethodGet, "/api/v1/notifications/"+strconv.FormatInt(repeat.ID, 10), "", nil, nil); !strings.Contains(r.Raw, `"reason":"acknowledged","ackedBy":"alice at `) {
+		t.Errorf("the timeline of %d does not name the acknowledgement: %s", repeat.ID, r.Raw)
 	}
 
 	// The resolution reaches both, and says who had it.

@@ -118,6 +118,36 @@ func (f *filter) keep() func(*store.Notification) (bool, error) {
 	}
 }
 
+// nameAckers says, on the steps of d's timeline where copies were dropped because their
+// episode was acknowledged, who acknowledged it: the acknowledgement on the claim of
+// n's receiver for an alert of msg.
+func (s *Server) nameAckers(r *http.Request, d *detail, n *store.Notification, msg *receivers.Message) error {
+	var acked []*suppressionView
+	for _, step := range d.Timeline {
+		if step.Suppressed != nil && step.Suppressed.Reason == suppressAcknowledged {
+			acked = append(acked, step.Suppressed)
+		}
+	}
+	if len(acked) == 0 {
+		return nil
+	}
+	for _, a := range msg.Data.Alerts {
+		claims, err := s.store.AlertClaims(r.Context(), a.Fingerprint)
+		if err != nil {
+			return err
+		}
+		for _, c := range claims {
+			if c.Receiver == n.Receiver && c.Ack != nil {
+				for _, v := range acked {
+					v.AckedBy = dispatch.AckText(*c.Ack)
+				}
+				return nil
+			}
+		}
+	}
+	return nil
+}
+
 // parseTimeParam reads RFC 3339, or the date and minute a browser's datetime-local field sends.
 func parseTimeParam(v string) (time.Time, error) {
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04"} {
@@ -274,11 +304,13 @@ type attemptView struct {
 }
 
 type suppressionView struct {
-	Source string    `json:"source"`
-	Reason string    `json:"reason"`
-	Copies int       `json:"copies"`
-	Alerts int       `json:"alerts"`
-	LastAt time.Time `json:"lastAt"`
+	Source string `json:"source"`
+	Reason string `json:"reason"`
+	// AckedBy says who acknowledged the episode, for the reason "acknowledged".
+	AckedBy string    `json:"ackedBy,omitempty"`
+	Copies  int       `json:"copies"`
+	Alerts  int       `json:"alerts"`
+	LastAt  time.Time `json:"lastAt"`
 }
 
 // detail is one notification: what it carried, from which Alertmanager, and what
@@ -349,6 +381,10 @@ func (s *Server) notificationDetail(r *http.Request) (detail, int, error) {
 	d.ExternalURL = msg.Data.ExternalURL
 	for _, a := range msg.Data.Alerts {
 		d.AlertList = append(d.AlertList, viewOfAlert(a))
+	}
+	if err := s.nameAckers(r, &d, &n, msg); err != nil {
+		s.logger.Error("Cannot read a notification's acknowledgements", "id", id, "err", err)
+		return detail{}, http.StatusServiceUnavailable, errStoreUnavailable
 	}
 	d.Rendered, err = s.dispatcher.Preview(n.Receiver, msg)
 	if err != nil {
