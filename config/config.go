@@ -39,6 +39,9 @@ type Config struct {
 	Watchdog *Watchdog `yaml:"watchdog"`
 	// Web is the console's and the API's address and logins.
 	Web Web `yaml:"web"`
+	// Alertmanagers are where silences go: every one of them (an unclustered pair shares
+	// nothing).
+	Alertmanagers []Alertmanager `yaml:"alertmanagers"`
 
 	// Built by validation.
 	templates *receivers.Templates
@@ -71,13 +74,20 @@ type Global struct {
 	MaxClockSkew duration.Duration `yaml:"max_clock_skew"`
 }
 
-// Webhook configures the /webhook endpoint that Alertmanager posts to.
+// Webhook configures the /webhook endpoint that Alertmanager posts to: the credentials it
+// must send.
 type Webhook struct {
+	Credentials `yaml:",inline"`
+	// MaxBodyBytes bounds a request body; larger requests get 413.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+}
+
+// Credentials are what Alertmanager's http_config holds: a bearer token or basic auth, or
+// neither.
+type Credentials struct {
 	BearerToken     receivers.Secret `yaml:"bearer_token"`
 	BearerTokenFile string           `yaml:"bearer_token_file"`
 	BasicAuth       *BasicAuth       `yaml:"basic_auth"`
-	// MaxBodyBytes bounds a request body; larger requests get 413.
-	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 }
 
 // BasicAuth is HTTP basic authentication, as Alertmanager's http_config sends it.
@@ -230,12 +240,12 @@ func (c *Config) Warnings() []string {
 			out = append(out, fmt.Sprintf("templates[%d]: %q matches no file", i, glob))
 		}
 	}
-	check("webhook.bearer_token_file", c.Webhook.BearerTokenFile)
+	c.Webhook.Credentials.secretFiles("webhook", check)
 	for i, t := range c.Web.APITokens {
 		check(fmt.Sprintf("web.api_tokens[%d].token_file", i), t.TokenFile)
 	}
-	if c.Webhook.BasicAuth != nil {
-		check("webhook.basic_auth.password_file", c.Webhook.BasicAuth.PasswordFile)
+	for i, am := range c.Alertmanagers {
+		am.Credentials.secretFiles(fmt.Sprintf("alertmanagers[%d]", i), check)
 	}
 	for i := range c.Receivers {
 		r := &c.Receivers[i]

@@ -77,8 +77,12 @@ func (c *Config) validate() error {
 	if err := checkReceiverRefs("default_receivers", c.DefaultReceivers, names); err != nil {
 		return err
 	}
+	amNames, err := validateAlertmanagers(c.Alertmanagers)
+	if err != nil {
+		return err
+	}
 	if c.Watchdog != nil {
-		return c.Watchdog.validate(names)
+		return c.Watchdog.validate(names, c.Alertmanagers, amNames)
 	}
 	return nil
 }
@@ -109,27 +113,43 @@ func (g *Global) validate() error {
 }
 
 func (w *Webhook) validate() error {
-	if w.BearerToken != "" && w.BearerTokenFile != "" {
-		return errf("webhook.bearer_token", "bearer_token and bearer_token_file are mutually exclusive")
-	}
-	if w.BasicAuth != nil {
-		if w.BearerToken != "" || w.BearerTokenFile != "" {
-			return errf("webhook.basic_auth", "basic_auth and a bearer token are mutually exclusive")
-		}
-		b := w.BasicAuth
-		switch {
-		case b.Username == "":
-			return errf("webhook.basic_auth.username", "is required")
-		case b.Password == "" && b.PasswordFile == "":
-			return errf("webhook.basic_auth.password", "one of password or password_file is required")
-		case b.Password != "" && b.PasswordFile != "":
-			return errf("webhook.basic_auth.password", "password and password_file are mutually exclusive")
-		}
+	if err := w.Credentials.validate("webhook"); err != nil {
+		return err
 	}
 	if w.MaxBodyBytes <= 0 {
 		return errf("webhook.max_body_bytes", "must be positive")
 	}
 	return nil
+}
+
+// validate checks credentials at path: one kind at most, each whole.
+func (c *Credentials) validate(path string) error {
+	if c.BearerToken != "" && c.BearerTokenFile != "" {
+		return errf(path+".bearer_token", "bearer_token and bearer_token_file are mutually exclusive")
+	}
+	if c.BasicAuth != nil {
+		if c.BearerToken != "" || c.BearerTokenFile != "" {
+			return errf(path+".basic_auth", "basic_auth and a bearer token are mutually exclusive")
+		}
+		b := c.BasicAuth
+		switch {
+		case b.Username == "":
+			return errf(path+".basic_auth.username", "is required")
+		case b.Password == "" && b.PasswordFile == "":
+			return errf(path+".basic_auth.password", "one of password or password_file is required")
+		case b.Password != "" && b.PasswordFile != "":
+			return errf(path+".basic_auth.password", "password and password_file are mutually exclusive")
+		}
+	}
+	return nil
+}
+
+// secretFiles hands check the files of credentials at path, for config check.
+func (c *Credentials) secretFiles(path string, check func(field, file string)) {
+	check(path+".bearer_token_file", c.BearerTokenFile)
+	if c.BasicAuth != nil {
+		check(path+".basic_auth.password_file", c.BasicAuth.PasswordFile)
+	}
 }
 
 func (r *Route) validate(path string, receivers map[string]bool) error {

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"net/url"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -98,7 +97,19 @@ func (w *Watchdog) applyDefaults() {
 	}
 }
 
-func (w *Watchdog) validate(receivers map[string]bool) error {
+// validate checks the watchdog section; an Alertmanager target may name one of ams (by
+// name alone) instead of giving its URL.
+func (w *Watchdog) validate(receivers map[string]bool, ams []Alertmanager, amNames map[string]bool) error {
+	for i := range w.Alertmanager {
+		t := &w.Alertmanager[i]
+		if t.URL == "" && amNames[t.Name] {
+			for _, am := range ams {
+				if am.Name == t.Name {
+					t.URL = am.URL
+				}
+			}
+		}
+	}
 	w.applyDefaults()
 	if w.Interval.Std() < time.Second {
 		return errf("watchdog.interval", "must be at least 1s")
@@ -133,12 +144,11 @@ func (w *Watchdog) validate(receivers map[string]bool) error {
 				return errf(path+".name", "duplicate target name %q", t.Name)
 			}
 			names[t.Name] = true
-			u, err := url.Parse(t.URL)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				return errf(path+".url", "want an http:// or https:// URL, such as http://127.0.0.1:9090")
-			}
-			if u.RawQuery != "" || u.Fragment != "" {
-				return errf(path+".url", "want the server's base URL, without query or fragment; a path prefix (for --web.route-prefix) is fine")
+			if err := checkBaseURL(path+".url", t.URL, "http://127.0.0.1:9090"); err != nil {
+				if kind == "alertmanager" && t.URL == "" {
+					return errf(path+".url", "is required, unless name is one of alertmanagers")
+				}
+				return err
 			}
 		}
 	}

@@ -1,0 +1,73 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/alertrouter/alertrouter/receivers"
+)
+
+// Alertmanager is one Alertmanager that alertrouter sends silences to, and the watchdog
+// may probe (watchdog.alertmanager names it).
+type Alertmanager struct {
+	Name string `yaml:"name"`
+	// URL is its base URL, with its --web.route-prefix if it has one.
+	URL                        string `yaml:"url"`
+	Credentials                `yaml:",inline"`
+	receivers.HTTPClientConfig `yaml:",inline"`
+}
+
+// Alertmanager is the Alertmanager named name.
+func (c *Config) Alertmanager(name string) (Alertmanager, bool) {
+	for _, am := range c.Alertmanagers {
+		if am.Name == name {
+			return am, true
+		}
+	}
+	return Alertmanager{}, false
+}
+
+// validateAlertmanagers checks the alertmanagers section and returns their names.
+func validateAlertmanagers(ams []Alertmanager) (map[string]bool, error) {
+	names := map[string]bool{}
+	for i := range ams {
+		am := &ams[i]
+		path := fmt.Sprintf("alertmanagers[%d]", i)
+		if am.Name == "" {
+			return nil, errf(path+".name", "is required")
+		}
+		if names[am.Name] {
+			return nil, errf(path+".name", "duplicate Alertmanager name %q", am.Name)
+		}
+		names[am.Name] = true
+		if err := checkBaseURL(path+".url", am.URL, "http://alertmanager:9093"); err != nil {
+			return nil, err
+		}
+		am.URL = strings.TrimSuffix(am.URL, "/")
+		if err := am.Credentials.validate(path); err != nil {
+			return nil, err
+		}
+		if err := am.HTTPClientConfig.Validate(); err != nil {
+			var fe *receivers.FieldError
+			if errors.As(err, &fe) {
+				return nil, errf(path+"."+fe.Field, "%s", fe.Msg)
+			}
+			return nil, errf(path, "%v", err)
+		}
+	}
+	return names, nil
+}
+
+// checkBaseURL checks a server's base URL at path: http or https, a host, no query.
+func checkBaseURL(path, raw, example string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errf(path, "want an http:// or https:// URL, such as %s", example)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return errf(path, "want the server's base URL, without query or fragment; a path prefix (for --web.route-prefix) is fine")
+	}
+	return nil
+}
