@@ -4,8 +4,10 @@ import (
 	"errors"
 	"net/http"
 	"regexp"
+	"strings"
 	"time"
 
+	"github.com/prometheus/alertmanager/pkg/labels"
 	"github.com/prometheus/alertmanager/template"
 
 	"github.com/alertrouter/alertrouter/dispatch"
@@ -24,6 +26,8 @@ type alertHistory struct {
 	Claims      []claimView `json:"claims"`
 	// Firing says some receiver's last word of it is firing: it can be acknowledged.
 	Firing bool `json:"firing"`
+	// SilenceMatchers select this alert alone, for the silence form.
+	SilenceMatchers string `json:"-"`
 	listing
 }
 
@@ -72,6 +76,7 @@ func (s *Server) alertHistory(r *http.Request) (alertHistory, int, error) {
 				if a.Fingerprint == fp {
 					v := viewOfAlert(a)
 					h.Alert = &v
+					h.SilenceMatchers = exactMatchers(a.Labels)
 				}
 			}
 		}
@@ -105,4 +110,13 @@ func (s *Server) handleAlertPage(w http.ResponseWriter, r *http.Request, id auth
 func viewOfAlert(a template.Alert) alertView {
 	return alertView{Status: a.Status, Labels: a.Labels, Annotations: a.Annotations,
 		StartsAt: a.StartsAt, EndsAt: a.EndsAt, GeneratorURL: a.GeneratorURL, Fingerprint: a.Fingerprint}
+}
+
+// exactMatchers are matchers that select the alert with these labels: one equality each.
+func exactMatchers(ls template.KV) string {
+	var parts []string
+	for _, name := range ls.SortedPairs().Names() {
+		parts = append(parts, (&labels.Matcher{Type: labels.MatchEqual, Name: name, Value: ls[name]}).String())
+	}
+	return strings.Join(parts, ", ")
 }

@@ -9,17 +9,20 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/model"
 
 	"github.com/alertrouter/alertrouter/config"
 	"github.com/alertrouter/alertrouter/dispatch"
 	"github.com/alertrouter/alertrouter/router/auth"
 	"github.com/alertrouter/alertrouter/router/console"
+	"github.com/alertrouter/alertrouter/silences"
 	"github.com/alertrouter/alertrouter/store"
 	"github.com/alertrouter/alertrouter/watchdog"
 )
@@ -57,6 +60,8 @@ type Server struct {
 	// watchdog always exists and idles while the config has no watchdog section, so
 	// that a reload can add or remove one.
 	watchdog *watchdog.Watchdog
+	// silencer keeps the silences on the Alertmanagers (none while there are none).
+	silencer *silences.Silencer
 }
 
 // New builds a server for a validated config.
@@ -91,6 +96,8 @@ func New(cfg *config.Config, o Options) (*Server, error) {
 		Store: s.store, Logger: s.logger.With("component", "watchdog"), Registerer: o.Registerer, Now: s.now,
 		Wake: s.dispatcher.Notify, Leader: s.dispatcher.Leader,
 	})
+	s.silencer = silences.New(s.store, s.logger.With("component", "silences"), s.now, s.dispatcher.Leader)
+	s.silencer.SetConfig(cfg, s.routeNotice)
 	return s, nil
 }
 
@@ -119,7 +126,21 @@ func (s *Server) reload() error {
 	s.dispatcher.SetConfig(cfg)
 	s.runtime.Store(newRuntime(cfg))
 	s.watchdog.SetConfig(cfg.Watchdog)
+	s.silencer.SetConfig(cfg, s.routeNotice)
 	return nil
+}
+
+// routeNotice is where the notice that a silence ended goes: the receivers that alerts
+// with its equality matchers as labels are routed to, and their host group.
+func (s *Server) routeNotice(ls model.LabelSet) ([]string, string) {
+	rt := s.runtime.Load()
+	var names []string
+	for _, t := range rt.routes.Route(ls).Targets {
+		if !slices.Contains(names, t.Receiver) {
+			names = append(names, t.Receiver)
+		}
+	}
+	return names, rt.routes.Hostgroup(ls)
 }
 
 // Run delivers the outbox and runs the watchdog until ctx is done, then waits for
@@ -129,6 +150,7 @@ func (s *Server) Run(ctx context.Context) {
 	wg.Go(func() { s.dispatcher.Run(ctx) })
 	wg.Go(func() { s.watchdog.Run(ctx) })
 	wg.Go(func() { s.compareConfigs(ctx) })
+	wg.Go(func() { s.silencer.Run(ctx) })
 	wg.Wait()
 }
 

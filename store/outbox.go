@@ -713,6 +713,14 @@ func (s *Store) Prune(ctx context.Context, cutoff, now time.Time) (notifications
 			(SELECT 1 FROM claims c WHERE c.fingerprint = acks.fingerprint AND c.starts_at = acks.starts_at)`, ms); err != nil {
 			return err
 		}
+		// Silences that ended, and were told of, before the cutoff; their copies first.
+		const endedSilences = `SELECT id FROM silences WHERE ends_at < ? AND noticed = 1`
+		if _, err := t.exec(`DELETE FROM silence_copies WHERE silence_id IN (`+endedSilences+`)`, ms); err != nil {
+			return err
+		}
+		if _, err := t.exec(`DELETE FROM silences WHERE id IN (`+endedSilences+`)`, ms); err != nil {
+			return err
+		}
 		// The audit log is kept as long as the history it speaks of; logins until they end.
 		if _, err := t.exec(`DELETE FROM audit WHERE at < ?`, ms); err != nil {
 			return err

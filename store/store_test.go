@@ -808,3 +808,80 @@ func TestAcknowledgeAnEpisode(t *testing.T) {
 		}
 	})
 }
+
+// A silence and its copies: added with a copy due on each Alertmanager, extended by the
+// same matchers, synced, failed, lost, expired, its notice marked once, pruned.
+func TestSilenceCopies(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		s := open(t)
+		sil := Silence{Matchers: `{hostgroup="gpu-1"}`, StartsAt: t0, EndsAt: t0.Add(time.Hour), CreatedBy: "alice", Comment: "driver"}
+		got, extended, err := s.AddSilence(ctx, sil, []string{"am-a", "am-b"}, t0)
+		if err != nil || extended || got.ID == 0 || len(got.Copies) != 2 || got.Copies[0].Synced || !got.EndsAt.Equal(t0.Add(time.Hour)) {
+			t.Fatalf("add = %+v %v %v", got, extended, err)
+		}
+		due, err := s.DueCopies(ctx, t0, 10)
+		if err != nil || len(due) != 2 || due[0].Silence.Matchers != sil.Matchers {
+			t.Fatalf("due = %+v %v", due, err)
+		}
+		if err := s.CopySynced(ctx, got.ID, "am-a", "x1", got.UpdatedAt, t0.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CopyFailed(ctx, got.ID, "am-b", "503 down", t0.Add(2*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if due, _ := s.DueCopies(ctx, t0.Add(time.Second), 10); len(due) != 0 {
+			t.Fatalf("due before the retry and the check: %+v", due)
+		}
+		// The same matchers, a shorter end and no comment: extended, never shortened.
+		sil2 := sil
+		sil2.EndsAt, sil2.Comment = t0.Add(30*time.Minute), ""
+		again, extended, err := s.AddSilence(ctx, sil2, []string{"am-a", "am-b"}, t0.Add(time.Second))
+		if err != nil || !extended || again.ID != got.ID || !again.EndsAt.Equal(t0.Add(time.Hour)) || again.Comment != "driver" {
+			t.Fatalf("the same matchers again = %+v %v %v", again, extended, err)
+		}
+		for _, c := range again.Copies {
+			if c.Synced {
+				t.Errorf("%s is in line with a version it has not got", c.Alertmanager)
+			}
+			if c.Alertmanager == "am-a" && c.RemoteID != "x1" {
+				t.Errorf("am-a's id was lost: %+v", c)
+			}
+		}
+		if err := s.EnsureCopies(ctx, []string{"am-c"}, t0.Add(time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CopyLost(ctx, got.ID, "am-a", t0.Add(time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if due, _ := s.DueCopies(ctx, t0.Add(time.Second), 10); len(due) != 3 {
+			t.Fatalf("due after extension, a new Alertmanager and a loss: %d, want 3", len(due))
+		}
+		expired, err := s.ExpireSilence(ctx, got.ID, t0.Add(10*time.Minute))
+		if err != nil || !expired.EndsAt.Equal(t0.Add(10*time.Minute)) || expired.ExpiredAt.IsZero() || expired.Active(t0.Add(10*time.Minute)) {
+			t.Fatalf("expire = %+v %v", expired, err)
+		}
+		if _, err := s.ExpireSilence(ctx, got.ID, t0.Add(11*time.Minute)); !errors.Is(err, ErrNoSilence) {
+			t.Fatalf("expiring it again: %v", err)
+		}
+		ended, err := s.EndedSilences(ctx, t0.Add(11*time.Minute))
+		if err != nil || len(ended) != 1 {
+			t.Fatalf("ended = %+v %v", ended, err)
+		}
+		for i, want := range []bool{true, false} {
+			var first bool
+			if err := s.Update(ctx, func(tx *Tx) error { first, err = tx.MarkNoticed(got.ID); return err }); err != nil || first != want {
+				t.Fatalf("notice %d: first %v %v, want %v", i, first, err, want)
+			}
+		}
+		if list, err := s.Silences(ctx, t0); err != nil || len(list) != 1 || len(list[0].Copies) != 3 {
+			t.Fatalf("silences = %+v %v", list, err)
+		}
+		if _, _, err := s.Prune(ctx, t0.Add(time.Hour), t0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if list, _ := s.Silences(ctx, time.Time{}); len(list) != 0 {
+			t.Fatalf("silences after the prune: %+v", list)
+		}
+	})
+}

@@ -12,6 +12,7 @@ var chinese = map[string]string{
 	"Routing":       "路由",
 	"Receivers":     "接收者",
 	"Audit log":     "审计日志",
+	"Silences":      "静默",
 	"Alert":         "告警",
 	"Log in":        "登录",
 	"Log out":       "退出",
@@ -113,6 +114,21 @@ var chinese = map[string]string{
 	"Acknowledged":                                                  "已认领",
 	"Comment (optional)":                                            "备注（可选）",
 	"%s at %s":                                                      "%s 于 %s",
+
+	// Silences.
+	"Silences are made on every Alertmanager in the config, and kept there: one that is down, or lost them, gets them when it is back. The same matchers again extend the silence instead of making another.": "静默会创建到配置中的每一台 Alertmanager 上并持续保持：宕机或丢失静默的 Alertmanager 恢复后会重新获得。相同的匹配条件再次静默时会延长原静默，而不是新建一条。",
+	"Comment":              "备注",
+	"For":                  "时长",
+	"Silence":              "静默",
+	"until tomorrow 09:00": "到明天 09:00",
+	"No Alertmanager is configured: add alertmanagers to the config to silence.": "未配置 Alertmanager：请在配置中添加 alertmanagers 才能静默。",
+	"On the Alertmanagers": "各 Alertmanager 上",
+	"ended early":          "已提前结束",
+	"ended":                "已结束",
+	"has it":               "已同步",
+	"not yet":              "尚未同步",
+	"Expire":               "结束",
+	"Silence this alert":   "静默此告警",
 
 	// Watchdog.
 	"The watchdog is not configured: add a watchdog section to the config to watch Prometheus and the heartbeat.": "看门狗未配置：在配置中添加 watchdog 段以监控 Prometheus 和心跳。",

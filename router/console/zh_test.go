@@ -29,7 +29,7 @@ func TestEveryTextHasItsChinese(t *testing.T) {
 	}
 	for _, text := range []string{
 		// Titles (router: s.render).
-		"Overview", "Notifications", "Notification", "Dead letters", "Watchdog", "Routing", "Receivers", "Audit log", "Log in", "Alert",
+		"Overview", "Notifications", "Notification", "Dead letters", "Watchdog", "Routing", "Receivers", "Audit log", "Log in", "Alert", "Silences",
 		// Notification states, timeline outcomes (router/notifications.go, store.Outcome*).
 		"pending", "sent", "dead", "accepted", "retry", "throttled", "expired", "folded", "discarded", "suppressed",
 		// Watchdog target states, roles.

@@ -1,0 +1,196 @@
+package router
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alertrouter/alertrouter/silences/silencestest"
+	"github.com/alertrouter/alertrouter/store"
+)
+
+// silenceEnv is a router with two Alertmanagers (fakes of their API), and the alerts of
+// gpu-1 routed to the gpu receiver.
+func silenceEnv(t *testing.T) (*env, *silencestest.Fake, *silencestest.Fake) {
+	t.Helper()
+	a, b := silencestest.New(t, ""), silencestest.New(t, "am-b-token")
+	e := newEnv(t, `receivers:
+  - name: ops
+    log: {}
+  - name: gpu
+    log: {}
+routes:
+  - hostgroup: gpu-1
+    receivers: [gpu]
+default_receivers: [ops]
+alertmanagers:
+  - {name: am-a, url: '`+a.URL()+`'}
+  - {name: am-b, url: '`+b.URL()+`', bearer_token: am-b-token}
+`, "", false)
+	return e, a, b
+}
+
+// addSilence posts form to the API and decodes the silence.
+func (e *env) addSilence(form url.Values) (silenceView, response) {
+	e.t.Helper()
+	r := e.do(http.MethodPost, "/api/v1/silences", "application/x-www-form-urlencoded", strings.NewReader(form.Encode()), nil)
+	var v silenceView
+	if r.Code == http.StatusOK {
+		b, _ := json.Marshal(r.Body.Data)
+		_ = json.Unmarshal(b, &v)
+	}
+	return v, r
+}
+
+// A silence goes to both Alertmanagers; the same matchers again extend it there (one
+// silence each, the same ids); one that was down gets it when it is back, one that lost
+// it gets it again; expired, it ends on both, and its receivers hear of it once.
+func TestSilencesOnEveryAlertmanager(t *testing.T) {
+	e, a, b := silenceEnv(t)
+	ctx := context.Background()
+	sync := func() { e.srv.silencer.Sync(ctx) }
+	b.SetDown(true)
+	v, r := e.addSilence(url.Values{"match": {`hostgroup="gpu-1"`, `alertname="GPUDown"`}, "duration": {"2h"}, "comment": {"driver update"}, "author": {"alice"}})
+	if r.Code != http.StatusOK || v.Matchers != `{alertname="GPUDown",hostgroup="gpu-1"}` || v.CreatedBy != "alice" || !v.EndsAt.Equal(testStart.Add(2*time.Hour).UTC()) {
+		t.Fatalf("add: %d %s", r.Code, r.Raw)
+	}
+	sync()
+	if len(a.Active()) != 1 || len(b.Active()) != 0 {
+		t.Fatalf("after the first sync: %d on am-a, %d on am-b (down)", len(a.Active()), len(b.Active()))
+	}
+	b.SetDown(false)
+	sync() // too early: the retry waits
+	if len(b.Active()) != 0 {
+		t.Fatal("am-b was retried before its backoff")
+	}
+	e.clock.Add(2 * time.Second)
+	sync()
+	if len(b.Active()) != 1 {
+		t.Fatalf("am-b has %d silences once back, want 1", len(b.Active()))
+	}
+	var first silencestest.Silence
+	for _, s := range b.Active() {
+		first = s
+	}
+
+	// The same matchers, in another order, longer: the one silence is extended.
+	v2, r := e.addSilence(url.Values{"match": {`alertname="GPUDown", hostgroup="gpu-1"`}, "duration": {"4h"}})
+	if r.Code != http.StatusOK || v2.ID != v.ID || !v2.Extended || !v2.EndsAt.Equal(testStart.Add(4*time.Hour+2*time.Second).UTC()) || v2.Comment != "driver update" {
+		t.Fatalf("the same matchers again: %d %s", r.Code, r.Raw)
+	}
+	sync()
+	for name, f := range map[string]*silencestest.Fake{"am-a": a, "am-b": b} {
+		active := f.Active()
+		if len(active) != 1 {
+			t.Fatalf("%s has %d silences after the extension, want 1", name, len(active))
+		}
+		for _, s := range active {
+			if !s.EndsAt.Equal(testStart.Add(4*time.Hour+2*time.Second)) || s.CreatedBy != "alice" || len(s.Matchers) != 2 {
+				t.Errorf("%s's silence: %+v", name, s)
+			}
+		}
+	}
+	if _, ok := b.Active()[first.ID]; !ok {
+		t.Error("the extension made a new silence on am-b instead of moving the end of the one it had")
+	}
+
+	// am-a restarts without its storage: the next check makes the silence again.
+	a.Forget()
+	e.clock.Add(61 * time.Second)
+	sync()
+	if len(a.Active()) != 1 {
+		t.Fatalf("am-a has %d silences after it lost them, want 1", len(a.Active()))
+	}
+	console := newBrowser(t, e.http.URL)
+	console.pageHas(t, "/silences", http.StatusOK, "am-a: <span class=\"state-sent\">has it", "am-b: <span class=\"state-sent\">has it", "driver update")
+
+	// Expired: gone from both, and the gpu receiver (the route of hostgroup gpu-1) hears
+	// of it, once.
+	if r := e.do(http.MethodPost, "/api/v1/silences/"+strconv.FormatInt(v.ID, 10)+"/expire", "", nil, nil); r.Code != http.StatusOK {
+		t.Fatalf("expire: %d %s", r.Code, r.Raw)
+	}
+	sync()
+	sync()
+	if len(a.Active())+len(b.Active()) != 0 {
+		t.Fatalf("after expiry: %d on am-a, %d on am-b", len(a.Active()), len(b.Active()))
+	}
+	notices := e.list(store.Pending)
+	if len(notices) != 1 || notices[0].Receiver != "gpu" || notices[0].Route != "silences" || notices[0].AlertNames[0] != "SilenceEnded" {
+		t.Fatalf("notices %+v, want one to gpu", notices)
+	}
+	if r := e.do(http.MethodPost, "/api/v1/silences/"+strconv.FormatInt(v.ID, 10)+"/expire", "", nil, nil); r.Code != http.StatusNotFound {
+		t.Errorf("expiring it again: %d", r.Code)
+	}
+	console.pageHas(t, "/audit", http.StatusOK, "silence.add", "silence.extend", "silence.expire")
+}
+
+// A silence that simply runs out sends its notice once, to the default receivers when its
+// matchers name no host group; bad requests change nothing.
+func TestSilenceRunsOutAndBadRequests(t *testing.T) {
+	e, a, _ := silenceEnv(t)
+	ctx := context.Background()
+	v, r := e.addSilence(url.Values{"match": {`alertname=~"Nginx.*"`, `severity="critical"`}, "preset": {"1h"}})
+	if r.Code != http.StatusOK || !v.EndsAt.Equal(testStart.Add(time.Hour).UTC()) {
+		t.Fatalf("add: %d %s", r.Code, r.Raw)
+	}
+	e.srv.silencer.Sync(ctx)
+	e.clock.Add(time.Hour + time.Second)
+	e.srv.silencer.Sync(ctx)
+	e.srv.silencer.Sync(ctx)
+	if n := e.list(store.Pending); len(n) != 1 || n[0].Receiver != "ops" {
+		t.Fatalf("notices %+v, want one to ops", n)
+	}
+	if len(a.Active()) != 1 {
+		t.Error("a silence that ran out was expired on the Alertmanager (it ends there by itself)")
+	}
+	for _, bad := range []url.Values{
+		{"duration": {"1h"}},
+		{"match": {`alertname=~".*"`}, "duration": {"1h"}},
+		{"match": {`alertname="X"`}},
+		{"match": {`alertname="X"`}, "duration": {"soon"}},
+		{"match": {`alertname="X"`}, "until": {"2020-01-01T00:00:00Z"}},
+		{"match": {`alertname=`}, "duration": {"1h"}},
+	} {
+		if _, r := e.addSilence(bad); r.Code != http.StatusBadRequest {
+			t.Errorf("%v: %d %s, want 400", bad, r.Code, r.Raw)
+		}
+	}
+	if list, _ := e.store.Silences(ctx, testStart.Add(-time.Hour)); len(list) != 1 {
+		t.Errorf("%d silences after the bad requests, want the one", len(list))
+	}
+	plain := newEnv(t, "receivers:\n  - name: ops\n    log: {}\ndefault_receivers: [ops]\n", "", false)
+	if _, r := plain.addSilence(url.Values{"match": {`alertname="X"`}, "duration": {"1h"}}); r.Code != http.StatusConflict || !strings.Contains(r.Raw, "add alertmanagers") {
+		t.Errorf("without Alertmanagers: %d %s", r.Code, r.Raw)
+	}
+}
+
+// The console's form adds a silence with a preset, "until tomorrow 09:00" in
+// global.timezone; an alert's page offers to silence it.
+func TestSilenceFromTheConsole(t *testing.T) {
+	e, a, _ := silenceEnv(t)
+	br := newBrowser(t, e.http.URL)
+	br.pageHas(t, "/silences", http.StatusOK, `id="silence-add"`, `id="preset-tomorrow"`)
+	resp, _ := br.post("/silences", url.Values{"match": {`hostgroup="gpu-1"`}, "preset": {"tomorrow"}, "comment": {"maintenance"}}, nil)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the form: %d", resp.StatusCode)
+	}
+	br.pageHas(t, resp.Header.Get("Location"), http.StatusOK, "Silence 1 added.", "maintenance")
+	list, _ := e.store.Silences(context.Background(), testStart)
+	loc := e.srv.runtime.Load().cfg.Location()
+	day := testStart.In(loc).AddDate(0, 0, 1)
+	if want := time.Date(day.Year(), day.Month(), day.Day(), 9, 0, 0, 0, loc); len(list) != 1 || !list[0].EndsAt.Equal(want) {
+		t.Fatalf("silences %+v, want one until %s", list, want)
+	}
+	e.srv.silencer.Sync(context.Background())
+	if len(a.Active()) != 1 {
+		t.Error("the console's silence is not on am-a")
+	}
+	e.mustPost(payload("am1", alert{name: "GPUDown", hostgroup: "gpu-1", instance: "i1"}))
+	fp := fingerprintOf(t, e.list("")[0])
+	br.pageHas(t, "/alerts/"+fp, http.StatusOK, `id="silence-alert"`, "match=alertname%3d%22GPUDown%22%2c")
+}
