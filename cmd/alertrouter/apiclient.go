@@ -35,6 +35,19 @@ func (c *apiClient) post(path string, form url.Values, out any) error {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return c.do(req, path, out)
+}
+
+// get reads the API's path and decodes the answer's data into out.
+func (c *apiClient) get(path string, out any) error {
+	req, err := http.NewRequest(http.MethodGet, strings.TrimSuffix(*c.url, "/")+path, nil)
+	if err != nil {
+		return err
+	}
+	return c.do(req, path, out)
+}
+
+func (c *apiClient) do(req *http.Request, path string, out any) error {
 	if *c.tokenFile != "" {
 		token, err := os.ReadFile(*c.tokenFile)
 		if err != nil {

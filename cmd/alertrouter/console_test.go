@@ -62,7 +62,8 @@ web:
 `, rec.URL(), hash("otto-pw"), hash("vera-pw")))
 	var ams []string
 	for i := range 2 {
-		ams = append(ams, startAlertmanager(t, am, filepath.Join(dir, fmt.Sprintf("am%d", i)), addr, ""))
+		amAddr, _ := startAlertmanager(t, am, filepath.Join(dir, fmt.Sprintf("am%d", i)), addr, "")
+		ams = append(ams, amAddr)
 	}
 	startsAt := time.Now().Add(-5 * time.Minute)
 	postToAlertmanagers(t, ams,

@@ -127,7 +127,8 @@ default_receivers: [ops-log]
 
 	var ams []string
 	for i := range 2 {
-		ams = append(ams, startAlertmanager(t, am, filepath.Join(dir, fmt.Sprintf("am%d", i)), addrs[i%routers], token))
+		amAddr, _ := startAlertmanager(t, am, filepath.Join(dir, fmt.Sprintf("am%d", i)), addrs[i%routers], token)
+		ams = append(ams, amAddr)
 	}
 
 	startsAt := time.Now().UTC().Add(-time.Minute)

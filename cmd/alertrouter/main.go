@@ -50,6 +50,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	sendTest := newSendTestCmd(app)
 	hashPassword := newHashPasswordCmd(app)
 	ack := newAckCmd(app)
+	silence := newSilenceCmds(app)
 	rulesGroup := app.Command("rules", "Export the shipped rule packs and lint rule files.")
 	rulesCmd := newRulesCmd(rulesGroup)
 	rulesLint := newRulesLintCmd(rulesGroup)
@@ -80,6 +81,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return hashPassword.run(os.Stdin, stdout, stderr)
 	case "ack":
 		return ack.run(stdout, stderr)
+	case "silence add":
+		return silence.add(stdout, stderr)
+	case "silence list":
+		return silence.list(stdout, stderr)
+	case "silence expire":
+		return silence.expire(stdout, stderr)
 	case "rules list":
 		return rulesCmd.list(stdout)
 	case "rules show":

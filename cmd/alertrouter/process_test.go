@@ -103,8 +103,8 @@ func metric(t *testing.T, addr, name, match string) float64 {
 
 // startAlertmanager runs Alertmanager (the program am) in dir, sending every alert to the
 // router at routerAddr within a second (grouped by alertname and hostgroup), with the
-// bearer token in tokenFile unless it is "". It returns its address.
-func startAlertmanager(t *testing.T, am, dir, routerAddr, tokenFile string) string {
+// bearer token in tokenFile unless it is "". It returns its address and its process.
+func startAlertmanager(t *testing.T, am, dir, routerAddr, tokenFile string) (string, *testenv.Process) {
 	t.Helper()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -134,10 +134,17 @@ receivers:
 		t.Fatal(err)
 	}
 	addr := testenv.FreeAddr(t)
-	p := testenv.Start(t, dir, am, "--config.file="+amConfig, "--storage.path="+filepath.Join(dir, "data"),
+	return addr, runAlertmanager(t, am, dir, addr)
+}
+
+// runAlertmanager runs the Alertmanager of dir (startAlertmanager wrote its config) on
+// addr, with its storage in dir: stopped and run again, it keeps its silences.
+func runAlertmanager(t *testing.T, am, dir, addr string) *testenv.Process {
+	t.Helper()
+	p := testenv.Start(t, dir, am, "--config.file="+filepath.Join(dir, "alertmanager.yml"), "--storage.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+addr, "--web.external-url=http://"+addr, "--cluster.listen-address=")
 	testenv.WaitReady(t, p, "http://"+addr+"/-/ready")
-	return addr
+	return p
 }
 
 // testAlert is an alert posted to Alertmanager's API; a zero endsAt leaves it firing.
