@@ -27,12 +27,20 @@ type Web struct {
 	MetricsPublic bool `yaml:"metrics_public"`
 	// SessionTimeout is how long a console login lasts.
 	SessionTimeout duration.Duration `yaml:"session_timeout"`
+	// SignedLinkTTL is how long the links that messages carry to act on an alert work.
+	SignedLinkTTL duration.Duration `yaml:"signed_link_ttl"`
+	// SignedLinksActWithoutLogin lets such a link act with no login: whoever has the
+	// message may acknowledge or silence its alert.
+	SignedLinksActWithoutLogin bool `yaml:"signed_links_act_without_login"`
 
 	externalURL *url.URL
 }
 
 // DefaultSessionTimeout is how long a console login lasts by default: a working day.
 const DefaultSessionTimeout = 12 * time.Hour
+
+// DefaultSignedLinkTTL is how long a message's action links work by default.
+const DefaultSignedLinkTTL = 24 * time.Hour
 
 // User is a console and API login.
 type User struct {
@@ -119,6 +127,12 @@ func (w *Web) validate() error {
 	}
 	if w.SessionTimeout < duration.Duration(time.Minute) {
 		return errf("web.session_timeout", "must be at least a minute")
+	}
+	if w.SignedLinkTTL == 0 {
+		w.SignedLinkTTL = duration.Duration(DefaultSignedLinkTTL)
+	}
+	if w.SignedLinkTTL < duration.Duration(time.Minute) || w.SignedLinkTTL > duration.Duration(30*24*time.Hour) {
+		return errf("web.signed_link_ttl", "must be from a minute to 30 days")
 	}
 	names := map[string]bool{}
 	for i := range w.Users {

@@ -42,13 +42,13 @@ func (d *Dispatcher) deliver(ctx context.Context, w *worker, logger *slog.Logger
 		now := d.now()
 		return d.finishSent(w, n, nil, partial, now, now)
 	}
-	msg, err := d.batches.decode(n)
+	msg, err := d.message(rcv, n)
 	if err != nil {
 		return d.finishDead(w, logger, n, "permanent", err, time.Time{})
 	}
 	var folded []*store.Notification
 	if f, ok := rcv.(receivers.Folder); ok && len(candidates) > 0 {
-		if m, carried, err := d.digest(f, msg, candidates); err != nil {
+		if m, carried, err := d.digest(f, rcv, msg, candidates); err != nil {
 			// A digest that does not render: n goes alone, and fails alone if it must.
 			logger.Warn("Cannot fold notifications into a digest", "err", err)
 		} else {
@@ -215,14 +215,27 @@ func (d *Dispatcher) leaseLost(w *worker, logger *slog.Logger, now time.Time) ou
 	return outcome{pauseUntil: now}
 }
 
+// message is n's message for rcv: decoded (from the shared batches), with the action
+// links rcv shows.
+func (d *Dispatcher) message(rcv receivers.Receiver, n *store.Notification) (*receivers.Message, error) {
+	msg, err := d.batches.decode(n)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := rcv.(receivers.ActionLinked); ok && d.links != nil {
+		d.links(msg)
+	}
+	return msg, nil
+}
+
 // digest makes one message of msg (n's) and as many of the candidates, in order, as the
 // receiver fits in one message, and returns it with the candidates it carries. A
 // candidate that cannot be decoded ends the run (the worker kills it in its turn): what
 // follows it in its host group must not overtake it.
-func (d *Dispatcher) digest(f receivers.Folder, msg *receivers.Message, candidates []*store.Notification) (*receivers.Message, []*store.Notification, error) {
+func (d *Dispatcher) digest(f receivers.Folder, rcv receivers.Receiver, msg *receivers.Message, candidates []*store.Notification) (*receivers.Message, []*store.Notification, error) {
 	msgs := []*receivers.Message{msg}
 	for _, c := range candidates {
-		m, err := d.batches.decode(c)
+		m, err := d.message(rcv, c)
 		if err != nil {
 			break
 		}

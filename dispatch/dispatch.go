@@ -45,6 +45,9 @@ type Options struct {
 	Now func() time.Time
 	// Stdout is where log receivers write; os.Stdout when nil.
 	Stdout io.Writer
+	// Links puts action links in a message for a receiver that shows them
+	// (receivers.ActionLinked); nil for none.
+	Links func(*receivers.Message)
 }
 
 // Dispatcher delivers the outbox. Workers follow config changes (SetConfig).
@@ -56,6 +59,7 @@ type Dispatcher struct {
 	metrics *metrics
 	current atomic.Pointer[receiverSet]
 	batches batchCache
+	links   func(*receivers.Message)
 
 	// leader is set while this replica holds the leader lease (always on SQLite): the
 	// janitor and the watchdog run only then, once per cluster.
@@ -76,7 +80,7 @@ type receiverSet struct {
 
 // New builds a dispatcher for a validated config. It delivers nothing until Run.
 func New(cfg *config.Config, o Options) *Dispatcher {
-	d := &Dispatcher{store: o.Store, logger: o.Logger, now: o.Now, stdout: o.Stdout, workers: map[string]*worker{}}
+	d := &Dispatcher{store: o.Store, logger: o.Logger, now: o.Now, stdout: o.Stdout, links: o.Links, workers: map[string]*worker{}}
 	if d.now == nil {
 		d.now = time.Now
 	}

@@ -69,6 +69,18 @@ type Previewer interface {
 	Preview(m *Message) (string, error)
 }
 
+// ActionLinked is a Receiver whose messages have no buttons, and carry links to act on
+// their firing alerts instead (acknowledge, silence): the chat robots and email. The
+// dispatcher puts the links in each firing alert's annotations (LinkAnnotations) before
+// Send, when the console has an external URL; the default templates show them.
+type ActionLinked interface {
+	ActionLinks()
+}
+
+// LinkAnnotations are the annotations that hold an alert's action links, in the order
+// messages show them.
+var LinkAnnotations = []string{"alertrouter_ack_url", "alertrouter_silence_1h_url", "alertrouter_silence_4h_url"}
+
 // TemplateChecker is a Config with template strings; config loading renders them against
 // sample notifications, so that a broken template rejects the config instead of a page.
 type TemplateChecker interface {

@@ -4,6 +4,7 @@ import (
 	"embed"
 	"fmt"
 	tmplhtml "html/template"
+	"slices"
 	tmpltext "text/template"
 	"time"
 
@@ -124,6 +125,10 @@ func MapData(d *template.Data, escape, escapeURL func(string) string) *template.
 	kv := func(in template.KV) template.KV {
 		out := make(template.KV, len(in))
 		for k, v := range in {
+			if slices.Contains(LinkAnnotations, k) {
+				out[k] = escapeURL(v) // ours: a link target
+				continue
+			}
 			out[escape(k)] = escape(v)
 		}
 		return out

@@ -25,6 +25,9 @@ const (
 	webhookAuth
 	// metricsAccess: a viewer's, or nobody's when web.metrics_public is set.
 	metricsAccess
+	// signedLink: a message's action link, which its handler checks, with whoever is
+	// logged in, if anyone (web.signed_links_act_without_login).
+	signedLink
 	viewer
 	operator
 	admin
@@ -102,6 +105,8 @@ func (s *Server) routes() []route {
 		{pattern: "POST /dead/discard", access: operator, handle: s.deadLetterForm(false), page: true},
 		{pattern: "GET /alerts/{fingerprint}", access: viewer, handle: s.handleAlertPage, page: true},
 		{pattern: "POST /alerts/{fingerprint}/ack", access: operator, handle: s.handleAckForm, page: true},
+		{pattern: "GET /act/{token}", access: signedLink, handle: s.handleActLink, page: true},
+		{pattern: "POST /act/{token}", access: signedLink, handle: s.handleActLink, page: true},
 		{pattern: "GET /silences", access: viewer, handle: s.handleSilencesPage, page: true},
 		{pattern: "POST /silences", access: operator, handle: s.silenceForm(s.addSilence, "Silence %d added."), page: true},
 		{pattern: "POST /silences/{id}/expire", access: operator, handle: s.silenceForm(s.expireSilence, "Silence %d expired."), page: true},
@@ -146,6 +151,14 @@ func (s *Server) guard(rt route) http.HandlerFunc {
 			return
 		}
 		id, ok, err := s.auth.Identify(r, web)
+		if rt.access == signedLink && err == nil {
+			if ok && changes(r) && !id.CheckCSRF(r) {
+				writeError(w, http.StatusForbidden, "missing or wrong CSRF token: reload the page and try again")
+				return
+			}
+			rt.handle(w, r, id) // the zero identity when nobody is logged in
+			return
+		}
 		switch {
 		case err != nil:
 			s.logger.Error("Cannot check credentials", "err", err)

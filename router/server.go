@@ -62,6 +62,8 @@ type Server struct {
 	watchdog *watchdog.Watchdog
 	// silencer keeps the silences on the Alertmanagers (none while there are none).
 	silencer *silences.Silencer
+	// links is the key that signs the action links of messages.
+	links linkKey
 }
 
 // New builds a server for a validated config.
@@ -90,7 +92,7 @@ func New(cfg *config.Config, o Options) (*Server, error) {
 	s.metrics.reloadSuccess.Set(1)
 	s.metrics.reloadSuccessTime.SetToCurrentTime()
 	s.dispatcher = dispatch.New(cfg, dispatch.Options{
-		Store: s.store, Logger: s.logger, Registerer: o.Registerer, Now: s.now, Stdout: o.Stdout,
+		Store: s.store, Logger: s.logger, Registerer: o.Registerer, Now: s.now, Stdout: o.Stdout, Links: s.actionLinks,
 	})
 	s.watchdog = watchdog.New(cfg.Watchdog, watchdog.Options{
 		Store: s.store, Logger: s.logger.With("component", "watchdog"), Registerer: o.Registerer, Now: s.now,

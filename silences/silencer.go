@@ -48,6 +48,8 @@ type Silencer struct {
 	now    func() time.Time
 	leader func() bool
 	wake   chan struct{}
+	// syncing makes one Sync at a time: two would both find a copy due, and make it twice.
+	syncing sync.Mutex
 
 	mu      sync.Mutex
 	clients map[string]*Client
@@ -117,6 +119,8 @@ func (s *Silencer) Run(ctx context.Context) {
 // Sync does what is due: copies to make, update, expire or check, and notices of the
 // silences that ended.
 func (s *Silencer) Sync(ctx context.Context) {
+	s.syncing.Lock()
+	defer s.syncing.Unlock()
 	now := s.now()
 	if err := s.store.EnsureCopies(ctx, s.Alertmanagers(), now); err != nil && ctx.Err() == nil {
 		s.logger.Error("Cannot read the silences", "err", err)

@@ -275,7 +275,10 @@ func (r *Receiver) Preview(m *receivers.Message) (string, error) {
 	return string(b), err
 }
 
-var _ receivers.Previewer = (*Receiver)(nil)
+var (
+	_ receivers.Previewer    = (*Receiver)(nil)
+	_ receivers.ActionLinked = (*Receiver)(nil)
+)
 
 // prepared is a notification ready to render: Send and Fits share it, so that they measure
 // the same text.

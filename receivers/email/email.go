@@ -142,6 +142,9 @@ var headerSafe = strings.NewReplacer("\r", " ", "\n", " ").Replace
 // SMTP 4xx answers and network errors are retried; 5xx answers (bad credentials, a
 // rejected recipient) are permanent; some recipients refused for good while others got
 // it is a Partial delivery.
+// ActionLinks marks mails as carrying action links (receivers.ActionLinked).
+func (r *Receiver) ActionLinks() {}
+
 func (r *Receiver) Send(ctx context.Context, m *receivers.Message) (err error) {
 	msgs := make([]*gomail.Msg, len(r.conf.To))
 	for i, to := range r.conf.To {
@@ -209,7 +212,10 @@ func (r *Receiver) Preview(m *receivers.Message) (string, error) {
 	return "Subject: " + subject + "\n\n" + text, nil
 }
 
-var _ receivers.Previewer = (*Receiver)(nil)
+var (
+	_ receivers.Previewer    = (*Receiver)(nil)
+	_ receivers.ActionLinked = (*Receiver)(nil)
+)
 
 func (r *Receiver) message(m *receivers.Message, to string) (*gomail.Msg, error) {
 	subject, html, text, err := r.rendered(m)

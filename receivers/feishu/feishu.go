@@ -216,7 +216,10 @@ func (r *Receiver) Preview(m *receivers.Message) (string, error) {
 	return string(b), err
 }
 
-var _ receivers.Previewer = (*Receiver)(nil)
+var (
+	_ receivers.Previewer    = (*Receiver)(nil)
+	_ receivers.ActionLinked = (*Receiver)(nil)
+)
 
 func (r *Receiver) renderText(d *receivers.Data) (string, error) {
 	return r.Text(d)

@@ -273,7 +273,10 @@ func (r *Receiver) Preview(m *receivers.Message) (string, error) {
 	return r.content(m)
 }
 
-var _ receivers.Previewer = (*Receiver)(nil)
+var (
+	_ receivers.Previewer    = (*Receiver)(nil)
+	_ receivers.ActionLinked = (*Receiver)(nil)
+)
 
 // layout is how a message's content is made: a head (the title), the text of the
 // alerts, which Fit shortens, and a tail (our mentions), all measured against the limit

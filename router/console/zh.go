@@ -130,6 +130,14 @@ var chinese = map[string]string{
 	"Expire":               "结束",
 	"Silence this alert":   "静默此告警",
 
+	// Action links.
+	"It is said in the channel the message came from.": "已在消息来源的群里告知。",
+	"%s this alert, from %s's message?":                "%s此告警（来自 %s 的消息）？",
+	"acknowledge":                                      "认领",
+	"silence 1h":                                       "静默 1 小时",
+	"silence 4h":                                       "静默 4 小时",
+	"Summary":                                          "摘要",
+
 	// Watchdog.
 	"The watchdog is not configured: add a watchdog section to the config to watch Prometheus and the heartbeat.": "看门狗未配置：在配置中添加 watchdog 段以监控 Prometheus 和心跳。",
 	"Targets":                      "监控目标",

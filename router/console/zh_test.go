@@ -34,6 +34,8 @@ func TestEveryTextHasItsChinese(t *testing.T) {
 		"pending", "sent", "dead", "accepted", "retry", "throttled", "expired", "folded", "discarded", "suppressed",
 		// Watchdog target states, roles.
 		"up", "down", "unknown", "viewer", "operator", "admin",
+		// The actions of links (links.Action.String).
+		"acknowledge", "silence 1h", "silence 4h",
 	} {
 		texts[text] = true
 	}

@@ -1,0 +1,249 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/prometheus/alertmanager/template"
+	"github.com/prometheus/common/model"
+
+	"github.com/alertrouter/alertrouter/config"
+	"github.com/alertrouter/alertrouter/dispatch"
+	"github.com/alertrouter/alertrouter/receivers"
+	"github.com/alertrouter/alertrouter/router/auth"
+	"github.com/alertrouter/alertrouter/router/links"
+	"github.com/alertrouter/alertrouter/silences"
+	"github.com/alertrouter/alertrouter/store"
+	"github.com/alertrouter/alertrouter/watchdog"
+)
+
+// Acting on an alert from its message: the chat robots and email carry signed links
+// (router/links) to a page that acknowledges or silences the alert, and says so in the
+// channel the message came from.
+
+// Route and host group of the confirmations of actions taken from a message.
+const actionsRoute = "actions"
+
+// linkKey is the server's key for links, read from the store once.
+type linkKey struct {
+	mu  sync.Mutex
+	key []byte
+}
+
+func (s *Server) linkKeyOf(ctx context.Context) ([]byte, error) {
+	s.links.mu.Lock()
+	defer s.links.mu.Unlock()
+	if s.links.key == nil {
+		key, err := s.store.Key(ctx, "links", s.now())
+		if err != nil {
+			return nil, err
+		}
+		s.links.key = key
+	}
+	return s.links.key, nil
+}
+
+// actionLinks puts the links to act on each firing alert of msg in its annotations
+// (receivers.LinkAnnotations), when the console has an external URL to link to. The
+// dispatcher calls it for the receivers that show them. Notices (of the watchdog, of
+// silences, of these actions) have no episode to act on and get none.
+func (s *Server) actionLinks(msg *receivers.Message) {
+	web := &s.runtime.Load().cfg.Web
+	base := web.URL()
+	if base == nil || slices.Contains([]string{watchdog.Route, silences.Route, actionsRoute}, msg.Route) {
+		return
+	}
+	key, err := s.linkKeyOf(context.Background())
+	if err != nil {
+		s.logger.Error("Cannot read the key of the action links; messages go without them", "err", err)
+		return
+	}
+	now := s.now()
+	for i := range msg.Data.Alerts {
+		a := &msg.Data.Alerts[i]
+		if a.Status != string(model.AlertFiring) {
+			continue
+		}
+		annotations := template.KV{}
+		for k, v := range a.Annotations {
+			annotations[k] = v
+		}
+		for j, action := range links.Actions {
+			token, err := links.Make(key, links.Link{Action: action, Notification: msg.ID, Fingerprint: a.Fingerprint,
+				StartsAt: store.ClaimTime(a.StartsAt), Expires: now.Add(web.SignedLinkTTL.Std())})
+			if err != nil {
+				break // not an Alertmanager fingerprint: nothing to link to
+			}
+			annotations[receivers.LinkAnnotations[j]] = base.JoinPath("act", token).String()
+		}
+		a.Annotations = annotations
+	}
+}
+
+// actPage is what a link's page shows: the action, the alert, and what came of it.
+type actPage struct {
+	Action    string
+	Alert     alertView
+	Receiver  string
+	Token     string
+	Done      string
+	NeedLogin bool
+}
+
+// linkTarget is a checked link, and what it acts on.
+type linkTarget struct {
+	link         links.Link
+	notification store.Notification
+	alert        template.Alert
+}
+
+// checkLink reads the link of r's path and finds its alert, still in the episode it names.
+func (s *Server) checkLink(r *http.Request) (linkTarget, int, error) {
+	key, err := s.linkKeyOf(r.Context())
+	if err != nil {
+		s.logger.Error("Cannot read the key of the action links", "err", err)
+		return linkTarget{}, http.StatusServiceUnavailable, errStoreUnavailable
+	}
+	l, err := links.Check(key, r.PathValue("token"), s.now())
+	switch {
+	case errors.Is(err, links.ErrExpired):
+		return linkTarget{}, http.StatusGone, errors.New("this link has expired: act from the console instead")
+	case err != nil:
+		return linkTarget{}, http.StatusBadRequest, errors.New("this link is not valid: it was not made here, or it was changed")
+	}
+	t := linkTarget{link: l}
+	n, ok, err := s.store.Notification(r.Context(), l.Notification)
+	if err != nil {
+		return t, http.StatusServiceUnavailable, errStoreUnavailable
+	}
+	if !ok {
+		return t, http.StatusNotFound, errors.New("the message of this link is gone (global.retention)")
+	}
+	t.notification = n
+	msg, err := dispatch.Decode(&n)
+	if err != nil {
+		return t, http.StatusNotFound, errors.New("the message of this link cannot be read")
+	}
+	found := false
+	for _, a := range msg.Data.Alerts {
+		if a.Fingerprint == l.Fingerprint {
+			t.alert, found = a, true
+		}
+	}
+	if !found {
+		return t, http.StatusBadRequest, errors.New("this link is not valid: its alert is not in its message")
+	}
+	claims, err := s.store.AlertClaims(r.Context(), l.Fingerprint)
+	if err != nil {
+		return t, http.StatusServiceUnavailable, errStoreUnavailable
+	}
+	for _, c := range claims {
+		if c.Receiver == n.Receiver && c.Status == string(model.AlertFiring) && c.StartsAt.Equal(l.StartsAt) {
+			return t, http.StatusOK, nil
+		}
+	}
+	return t, http.StatusConflict, errors.New("this link was for an episode of the alert that is over: it resolved, or fired again since")
+}
+
+// handleActLink serves a link: GET shows what it would do, POST does it. Who may: a
+// logged-in operator, or, with web.signed_links_act_without_login (or no logins at all),
+// whoever has the link, recorded as the link of that receiver.
+func (s *Server) handleActLink(w http.ResponseWriter, r *http.Request, id auth.Identity) {
+	t, code, err := s.checkLink(r)
+	if err != nil {
+		s.render(w, r, id, code, "error", "Alert", err.Error())
+		return
+	}
+	web := &s.runtime.Load().cfg.Web
+	receiver := t.notification.Receiver
+	switch {
+	case id.Name != "" && id.Via != "open":
+		if !id.Role.Allows(config.Operator) {
+			s.render(w, r, id, http.StatusForbidden, "error", "Alert", string(id.Role)+" "+id.Name+" may not do this: it needs the operator role")
+			return
+		}
+	case web.SignedLinksActWithoutLogin || !web.AuthEnabled():
+		id = auth.Identity{Name: "link in " + receiver + "'s message", Role: config.Operator, Via: "link"}
+	default:
+		http.Redirect(w, r, s.path("/login")+"?next="+s.path(r.URL.RequestURI()), http.StatusSeeOther)
+		return
+	}
+	p := actPage{Action: t.link.Action.String(), Alert: viewOfAlert(t.alert), Receiver: receiver, Token: r.PathValue("token")}
+	if r.Method == http.MethodPost {
+		done, code, err := s.actOnLink(r, id, t)
+		if err != nil {
+			s.render(w, r, id, code, "error", "Alert", err.Error())
+			return
+		}
+		p.Done = done
+	}
+	s.render(w, r, id, http.StatusOK, "act", "Alert", p)
+}
+
+// actOnLink does what t's link says, as id, and confirms it in the receiver's channel.
+func (s *Server) actOnLink(r *http.Request, id auth.Identity, t linkTarget) (string, int, error) {
+	now := s.now()
+	receiver := t.notification.Receiver
+	name := t.alert.Labels["alertname"]
+	var done string
+	if d := t.link.Action.SilenceFor(); d > 0 {
+		ams := s.silencer.Alertmanagers()
+		if len(ams) == 0 {
+			return "", http.StatusConflict, errors.New("no Alertmanager to silence on: add alertmanagers to the config")
+		}
+		matchers := exactMatchers(t.alert.Labels)
+		sil, _, err := s.store.AddSilence(r.Context(), store.Silence{Matchers: "{" + matchers + "}", StartsAt: now, EndsAt: now.Add(d),
+			CreatedBy: id.Name, Comment: "from a link in " + receiver + "'s message"}, ams, now)
+		s.audit(r, id, "silence.add", fmt.Sprintf("silence %d %s for %s (a link in %s's message)", sil.ID, matchers, d, receiver), err)
+		if err != nil {
+			return "", http.StatusServiceUnavailable, errStoreUnavailable
+		}
+		s.silencer.Wake()
+		done = fmt.Sprintf("%s silenced %s for %s (silence %d)", id.Name, name, d, sil.ID)
+	} else {
+		_, kept, first, err := s.store.Acknowledge(r.Context(), t.link.Fingerprint, store.Ack{Author: id.Name, At: now,
+			Source: "link:" + receiver})
+		s.audit(r, id, "alert.acknowledge", t.link.Fingerprint+" (a link in "+receiver+"'s message)", err)
+		if err != nil {
+			return "", http.StatusServiceUnavailable, errStoreUnavailable
+		}
+		if !first {
+			return fmt.Sprintf("%s was acknowledged already, by %s", name, kept.Author), http.StatusOK, nil
+		}
+		done = fmt.Sprintf("%s acknowledged %s", id.Name, name)
+	}
+	if instance := t.alert.Labels["instance"]; instance != "" {
+		done += " on " + instance
+	}
+	if err := s.confirm(r.Context(), t, done, now); err != nil {
+		s.logger.Error("Cannot confirm an action in its channel", "receiver", receiver, "err", err)
+	}
+	return done, http.StatusOK, nil
+}
+
+// confirm tells the receiver of t's message what was done from it.
+func (s *Server) confirm(ctx context.Context, t linkTarget, done string, now time.Time) error {
+	n := t.notification
+	alert := template.Alert{
+		Status:      string(model.AlertFiring),
+		Labels:      template.KV{"alertname": "AlertActedOn", "alert": t.alert.Labels["alertname"], "hostgroup": n.Hostgroup, "severity": "info"},
+		Annotations: template.KV{"summary": done + "."},
+		StartsAt:    now,
+		Fingerprint: t.link.Fingerprint,
+	}
+	note := dispatch.Notification{Receiver: n.Receiver, Route: actionsRoute, Hostgroup: n.Hostgroup,
+		Data: receivers.NewData(n.Receiver, alert.Status, template.Alerts{alert}, template.KV{"alertname": "AlertActedOn"}, "")}
+	err := s.store.Update(ctx, func(tx *store.Tx) error {
+		_, err := dispatch.Enqueue(tx, note, now)
+		return err
+	})
+	if err == nil {
+		s.dispatcher.Notify([]string{n.Receiver})
+	}
+	return err
+}
