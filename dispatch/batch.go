@@ -24,11 +24,12 @@ type Batch struct {
 }
 
 // Batches are compressed with zstd at its fastest level: it takes a few microseconds per
-// alert and makes the body about four times smaller. The encoder and
-// decoder are safe for concurrent use; each keeps a few small state buffers.
+// alert and makes the body about four times smaller. Each frame ends with its checksum
+// (4 bytes): a damaged batch must fail to decode, not decode into other alerts. The
+// encoder and decoder are safe for concurrent use; each keeps a few small state buffers.
 var (
 	batchEncoder, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithLowerEncoderMem(true),
-		zstd.WithEncoderCRC(false), zstd.WithEncoderConcurrency(2))
+		zstd.WithEncoderCRC(true), zstd.WithEncoderConcurrency(2))
 	// A stored batch is ours, but a damaged one must not make us allocate without bound.
 	batchDecoder, _ = zstd.NewReader(nil, zstd.WithDecoderLowmem(true), zstd.WithDecoderConcurrency(2),
 		zstd.WithDecoderMaxMemory(maxBatchBytes))
