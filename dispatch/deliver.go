@@ -222,8 +222,10 @@ func (d *Dispatcher) message(rcv receivers.Receiver, n *store.Notification) (*re
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := rcv.(receivers.ActionLinked); ok && d.links != nil {
-		d.links(msg)
+	if l, ok := rcv.(receivers.ActionLinked); ok && d.links != nil {
+		if show, asButtons := l.ActionLinks(); show {
+			d.links(msg, asButtons)
+		}
 	}
 	return msg, nil
 }

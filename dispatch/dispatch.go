@@ -47,7 +47,7 @@ type Options struct {
 	Stdout io.Writer
 	// Links puts action links in a message for a receiver that shows them
 	// (receivers.ActionLinked); nil for none.
-	Links func(*receivers.Message)
+	Links func(msg *receivers.Message, asButtons bool)
 }
 
 // Dispatcher delivers the outbox. Workers follow config changes (SetConfig).
@@ -59,7 +59,7 @@ type Dispatcher struct {
 	metrics *metrics
 	current atomic.Pointer[receiverSet]
 	batches batchCache
-	links   func(*receivers.Message)
+	links   func(*receivers.Message, bool)
 
 	// leader is set while this replica holds the leader lease (always on SQLite): the
 	// janitor and the watchdog run only then, once per cluster.

@@ -6,6 +6,7 @@ package receivers
 import (
 	"context"
 	"io"
+	"log/slog"
 	"time"
 
 	"github.com/prometheus/alertmanager/template"
@@ -69,12 +70,37 @@ type Previewer interface {
 	Preview(m *Message) (string, error)
 }
 
-// ActionLinked is a Receiver whose messages have no buttons, and carry links to act on
-// their firing alerts instead (acknowledge, silence): the chat robots and email. The
-// dispatcher puts the links in each firing alert's annotations (LinkAnnotations) before
-// Send, when the console has an external URL; the default templates show them.
+// ActionLinked is a Receiver whose messages carry, for each firing alert, the signed
+// links to act on it (acknowledge, silence): as links (the chat robots, email) or as
+// buttons whose values they are (Slack with an app token). ActionLinks reports whether
+// this receiver's messages do, and whether as buttons. If so, the dispatcher puts them in
+// each firing alert's annotations (LinkAnnotations) before Send: links when the console
+// has an external URL to make them of (the default templates show them), buttons always
+// (a button's value is the link's last path element, its token; the path may be relative).
 type ActionLinked interface {
-	ActionLinks()
+	ActionLinks() (show, asButtons bool)
+}
+
+// Press is a button pressed in a message: the signed link it carries (its last path
+// element), and who pressed it, as the platform names them.
+type Press struct {
+	Token string
+	User  string
+}
+
+// Act does what a pressed button says. It returns what was done, which the message
+// then shows in place of the button, or why not, which only whoever pressed it sees.
+type Act func(ctx context.Context, p Press) (done string, err error)
+
+// ButtonListener is a Config whose messages may carry buttons, whose presses come back
+// over a connection the receiver opens (Slack's Socket Mode): no way in is needed.
+type ButtonListener interface {
+	// HasButtons reports whether this config's messages carry buttons.
+	HasButtons() bool
+	// Listen takes presses and hands them to act until ctx is done. It reconnects by
+	// itself, and returns only when ctx is done or the platform refuses the
+	// credentials (the caller retries later: a token file may be fixed).
+	Listen(ctx context.Context, logger *slog.Logger, act Act) error
 }
 
 // LinkAnnotations are the annotations that hold an alert's action links, in the order

@@ -178,8 +178,8 @@ func NewRobot(conf *RobotConfig, tmpl *Templates) Robot {
 // RateLimit is how fast the dispatcher may send to the robot.
 func (r *Robot) RateLimit() (float64, int) { return r.conf.RateLimit, r.conf.Burst }
 
-// ActionLinks marks the robots' messages as carrying action links (ActionLinked).
-func (r *Robot) ActionLinks() {}
+// ActionLinks: the robots' messages carry action links (ActionLinked).
+func (r *Robot) ActionLinks() (show, asButtons bool) { return true, false }
 
 // Client is the robot's HTTP client, or why there is none.
 func (r *Robot) Client() (*http.Client, error) { return r.client.Get() }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"sync"
 	"time"
@@ -49,12 +50,16 @@ func (s *Server) linkKeyOf(ctx context.Context) ([]byte, error) {
 }
 
 // actionLinks puts the links to act on each firing alert of msg in its annotations
-// (receivers.LinkAnnotations), when the console has an external URL to link to. The
-// dispatcher calls it for the receivers that show them. Notices (of the watchdog, of
-// silences, of these actions) have no episode to act on and get none.
-func (s *Server) actionLinks(msg *receivers.Message) {
+// (receivers.LinkAnnotations). The dispatcher calls it for the receivers that show them:
+// as links when the console has an external URL to link to, as buttons always (only their
+// token counts). Notices (of the watchdog, of silences, of these actions) have no episode
+// to act on and get none.
+func (s *Server) actionLinks(msg *receivers.Message, asButtons bool) {
 	web := &s.runtime.Load().cfg.Web
 	base := web.URL()
+	if base == nil && asButtons {
+		base = &url.URL{Path: "/"}
+	}
 	if base == nil || slices.Contains([]string{watchdog.Route, silences.Route, actionsRoute}, msg.Route) {
 		return
 	}
@@ -102,14 +107,14 @@ type linkTarget struct {
 	alert        template.Alert
 }
 
-// checkLink reads the link of r's path and finds its alert, still in the episode it names.
-func (s *Server) checkLink(r *http.Request) (linkTarget, int, error) {
-	key, err := s.linkKeyOf(r.Context())
+// checkLink reads the link token and finds its alert, still in the episode it names.
+func (s *Server) checkLink(ctx context.Context, token string) (linkTarget, int, error) {
+	key, err := s.linkKeyOf(ctx)
 	if err != nil {
 		s.logger.Error("Cannot read the key of the action links", "err", err)
 		return linkTarget{}, http.StatusServiceUnavailable, errStoreUnavailable
 	}
-	l, err := links.Check(key, r.PathValue("token"), s.now())
+	l, err := links.Check(key, token, s.now())
 	switch {
 	case errors.Is(err, links.ErrExpired):
 		return linkTarget{}, http.StatusGone, errors.New("this link has expired: act from the console instead")
@@ -117,7 +122,7 @@ func (s *Server) checkLink(r *http.Request) (linkTarget, int, error) {
 		return linkTarget{}, http.StatusBadRequest, errors.New("this link is not valid: it was not made here, or it was changed")
 	}
 	t := linkTarget{link: l}
-	n, ok, err := s.store.Notification(r.Context(), l.Notification)
+	n, ok, err := s.store.Notification(ctx, l.Notification)
 	if err != nil {
 		return t, http.StatusServiceUnavailable, errStoreUnavailable
 	}
@@ -138,7 +143,7 @@ func (s *Server) checkLink(r *http.Request) (linkTarget, int, error) {
 	if !found {
 		return t, http.StatusBadRequest, errors.New("this link is not valid: its alert is not in its message")
 	}
-	claims, err := s.store.AlertClaims(r.Context(), l.Fingerprint)
+	claims, err := s.store.AlertClaims(ctx, l.Fingerprint)
 	if err != nil {
 		return t, http.StatusServiceUnavailable, errStoreUnavailable
 	}
@@ -154,7 +159,7 @@ func (s *Server) checkLink(r *http.Request) (linkTarget, int, error) {
 // logged-in operator, or, with web.signed_links_act_without_login (or no logins at all),
 // whoever has the link, recorded as the link of that receiver.
 func (s *Server) handleActLink(w http.ResponseWriter, r *http.Request, id auth.Identity) {
-	t, code, err := s.checkLink(r)
+	t, code, err := s.checkLink(r.Context(), r.PathValue("token"))
 	if err != nil {
 		s.render(w, r, id, code, "error", "Alert", err.Error())
 		return
@@ -175,55 +180,59 @@ func (s *Server) handleActLink(w http.ResponseWriter, r *http.Request, id auth.I
 	}
 	p := actPage{Action: t.link.Action.String(), Alert: viewOfAlert(t.alert), Receiver: receiver, Token: r.PathValue("token")}
 	if r.Method == http.MethodPost {
-		done, code, err := s.actOnLink(r, id, t)
+		done, acted, code, err := s.actOn(r.Context(), auth.Client(r), id, t, "link")
 		if err != nil {
 			s.render(w, r, id, code, "error", "Alert", err.Error())
 			return
+		}
+		if acted {
+			if err := s.confirm(r.Context(), t, done, s.now()); err != nil {
+				s.logger.Error("Cannot confirm an action in its channel", "receiver", receiver, "err", err)
+			}
 		}
 		p.Done = done
 	}
 	s.render(w, r, id, http.StatusOK, "act", "Alert", p)
 }
 
-// actOnLink does what t's link says, as id, and confirms it in the receiver's channel.
-func (s *Server) actOnLink(r *http.Request, id auth.Identity, t linkTarget) (string, int, error) {
+// actOn does what t's link says, as id, asked from client (for the audit log) through a
+// link or button (from: "link", "slack") in the receiver's message. It returns what was
+// done, and whether anything was (an alert acknowledged already is not again).
+func (s *Server) actOn(ctx context.Context, client string, id auth.Identity, t linkTarget, from string) (done string, acted bool, code int, err error) {
 	now := s.now()
 	receiver := t.notification.Receiver
+	where := fmt.Sprintf("a %s in %s's message", map[string]string{"link": "link", "slack": "Slack button"}[from], receiver)
 	name := t.alert.Labels["alertname"]
-	var done string
 	if d := t.link.Action.SilenceFor(); d > 0 {
 		ams := s.silencer.Alertmanagers()
 		if len(ams) == 0 {
-			return "", http.StatusConflict, errors.New("no Alertmanager to silence on: add alertmanagers to the config")
+			return "", false, http.StatusConflict, errors.New("no Alertmanager to silence on: add alertmanagers to the config")
 		}
 		matchers := exactMatchers(t.alert.Labels)
-		sil, _, err := s.store.AddSilence(r.Context(), store.Silence{Matchers: "{" + matchers + "}", StartsAt: now, EndsAt: now.Add(d),
-			CreatedBy: id.Name, Comment: "from a link in " + receiver + "'s message"}, ams, now)
-		s.audit(r, id, "silence.add", fmt.Sprintf("silence %d %s for %s (a link in %s's message)", sil.ID, matchers, d, receiver), err)
+		sil, _, err := s.store.AddSilence(ctx, store.Silence{Matchers: "{" + matchers + "}", StartsAt: now, EndsAt: now.Add(d),
+			CreatedBy: id.Name, Comment: "from " + where}, ams, now)
+		s.auditFrom(ctx, client, id, "silence.add", fmt.Sprintf("silence %d %s for %s (%s)", sil.ID, matchers, d, where), err)
 		if err != nil {
-			return "", http.StatusServiceUnavailable, errStoreUnavailable
+			return "", false, http.StatusServiceUnavailable, errStoreUnavailable
 		}
 		s.silencer.Wake()
 		done = fmt.Sprintf("%s silenced %s for %s (silence %d)", id.Name, name, d, sil.ID)
 	} else {
-		_, kept, first, err := s.store.Acknowledge(r.Context(), t.link.Fingerprint, store.Ack{Author: id.Name, At: now,
-			Source: "link:" + receiver})
-		s.audit(r, id, "alert.acknowledge", t.link.Fingerprint+" (a link in "+receiver+"'s message)", err)
+		_, kept, first, err := s.store.Acknowledge(ctx, t.link.Fingerprint, store.Ack{Author: id.Name, At: now,
+			Source: from + ":" + receiver})
+		s.auditFrom(ctx, client, id, "alert.acknowledge", t.link.Fingerprint+" ("+where+")", err)
 		if err != nil {
-			return "", http.StatusServiceUnavailable, errStoreUnavailable
+			return "", false, http.StatusServiceUnavailable, errStoreUnavailable
 		}
 		if !first {
-			return fmt.Sprintf("%s was acknowledged already, by %s", name, kept.Author), http.StatusOK, nil
+			return fmt.Sprintf("%s was acknowledged already, by %s", name, kept.Author), false, http.StatusOK, nil
 		}
 		done = fmt.Sprintf("%s acknowledged %s", id.Name, name)
 	}
 	if instance := t.alert.Labels["instance"]; instance != "" {
 		done += " on " + instance
 	}
-	if err := s.confirm(r.Context(), t, done, now); err != nil {
-		s.logger.Error("Cannot confirm an action in its channel", "receiver", receiver, "err", err)
-	}
-	return done, http.StatusOK, nil
+	return done, true, http.StatusOK, nil
 }
 
 // confirm tells the receiver of t's message what was done from it.

@@ -1,6 +1,7 @@
 package router
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -200,12 +201,17 @@ func (s *Server) path(p string) string {
 // audit records an action in the audit log; what went wrong recording it is logged, not
 // returned: the action itself happened.
 func (s *Server) audit(r *http.Request, id auth.Identity, action, target string, err error) {
+	s.auditFrom(r.Context(), auth.Client(r), id, action, target, err)
+}
+
+// auditFrom is audit for an action that came from source rather than an HTTP client.
+func (s *Server) auditFrom(ctx context.Context, source string, id auth.Identity, action, target string, err error) {
 	result := "ok"
 	if err != nil {
 		result = err.Error()
 	}
-	a := store.Audit{At: s.now(), Actor: id.Name, Role: string(id.Role), Source: auth.Client(r), Action: action, Target: target, Result: result}
-	if err := s.store.RecordAudit(r.Context(), a); err != nil {
+	a := store.Audit{At: s.now(), Actor: id.Name, Role: string(id.Role), Source: source, Action: action, Target: target, Result: result}
+	if err := s.store.RecordAudit(ctx, a); err != nil {
 		s.logger.Error("Cannot record an action in the audit log", "action", action, "actor", id.Name, "err", err)
 	}
 }

@@ -64,6 +64,8 @@ type Server struct {
 	silencer *silences.Silencer
 	// links is the key that signs the action links of messages.
 	links linkKey
+	// reloaded tells the button listeners that the config changed.
+	reloaded chan struct{}
 }
 
 // New builds a server for a validated config.
@@ -74,6 +76,7 @@ func New(cfg *config.Config, o Options) (*Server, error) {
 		gatherer:   o.Gatherer,
 		configFile: o.ConfigFile,
 		now:        o.Now,
+		reloaded:   make(chan struct{}, 1),
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -129,6 +132,10 @@ func (s *Server) reload() error {
 	s.runtime.Store(newRuntime(cfg))
 	s.watchdog.SetConfig(cfg.Watchdog)
 	s.silencer.SetConfig(cfg, s.routeNotice)
+	select {
+	case s.reloaded <- struct{}{}:
+	default:
+	}
 	return nil
 }
 
@@ -145,14 +152,16 @@ func (s *Server) routeNotice(ls model.LabelSet) ([]string, string) {
 	return names, rt.routes.Hostgroup(ls)
 }
 
-// Run delivers the outbox and runs the watchdog until ctx is done, then waits for
-// delivery attempts in flight (each bounded by its timeout) and the watchdog's tick.
+// Run delivers the outbox, runs the watchdog, keeps the silences and takes the presses of
+// buttons until ctx is done, then waits for delivery attempts in flight (each bounded by
+// its timeout) and the watchdog's tick.
 func (s *Server) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() { s.dispatcher.Run(ctx) })
 	wg.Go(func() { s.watchdog.Run(ctx) })
 	wg.Go(func() { s.compareConfigs(ctx) })
 	wg.Go(func() { s.silencer.Run(ctx) })
+	wg.Go(func() { s.listenForButtons(ctx) })
 	wg.Wait()
 }
 

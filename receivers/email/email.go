@@ -137,14 +137,14 @@ func New(conf *Config, tmpl *receivers.Templates) *Receiver {
 // must not add a header.
 var headerSafe = strings.NewReplacer("\r", " ", "\n", " ").Replace
 
+// ActionLinks: mails carry action links (receivers.ActionLinked).
+func (r *Receiver) ActionLinks() (show, asButtons bool) { return true, false }
+
 // Send renders the notification and delivers one message per recipient over one
 // connection, so that a recipient the server refuses does not hold back the others.
 // SMTP 4xx answers and network errors are retried; 5xx answers (bad credentials, a
 // rejected recipient) are permanent; some recipients refused for good while others got
 // it is a Partial delivery.
-// ActionLinks marks mails as carrying action links (receivers.ActionLinked).
-func (r *Receiver) ActionLinks() {}
-
 func (r *Receiver) Send(ctx context.Context, m *receivers.Message) (err error) {
 	msgs := make([]*gomail.Msg, len(r.conf.To))
 	for i, to := range r.conf.To {

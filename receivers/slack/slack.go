@@ -33,23 +33,39 @@ const (
 
 // Config configures a Slack receiver: an incoming webhook, or a bot token and a channel.
 type Config struct {
-	WebhookURL     receivers.Secret  `yaml:"webhook_url"`
-	WebhookURLFile string            `yaml:"webhook_url_file"`
-	BotToken       receivers.Secret  `yaml:"bot_token"`
-	BotTokenFile   string            `yaml:"bot_token_file"`
-	Channel        string            `yaml:"channel"`
-	APIURL         string            `yaml:"api_url"`
-	Title          string            `yaml:"title"`
-	Text           string            `yaml:"text"`
-	RateLimit      float64           `yaml:"rate_limit"`
-	Burst          int               `yaml:"burst"`
-	Timeout        duration.Duration `yaml:"timeout"`
+	WebhookURL     receivers.Secret `yaml:"webhook_url"`
+	WebhookURLFile string           `yaml:"webhook_url_file"`
+	BotToken       receivers.Secret `yaml:"bot_token"`
+	BotTokenFile   string           `yaml:"bot_token_file"`
+	// AppToken (xapp-...) turns on buttons: alertrouter takes their presses over Socket
+	// Mode, an outbound WebSocket, so that Slack needs no way in.
+	AppToken     receivers.Secret  `yaml:"app_token"`
+	AppTokenFile string            `yaml:"app_token_file"`
+	Channel      string            `yaml:"channel"`
+	APIURL       string            `yaml:"api_url"`
+	Title        string            `yaml:"title"`
+	Text         string            `yaml:"text"`
+	RateLimit    float64           `yaml:"rate_limit"`
+	Burst        int               `yaml:"burst"`
+	Timeout      duration.Duration `yaml:"timeout"`
 
 	receivers.HTTPClientConfig `yaml:",inline"`
 }
 
 func (c *Config) webhook() bool { return c.WebhookURL != "" || c.WebhookURLFile != "" }
 func (c *Config) bot() bool     { return c.BotToken != "" || c.BotTokenFile != "" }
+
+// HasButtons reports whether messages carry buttons (an app token is set).
+func (c *Config) HasButtons() bool { return c.AppToken != "" || c.AppTokenFile != "" }
+
+// Tokens are the bot's and the app's tokens, read now.
+func (c *Config) Tokens() (bot, app string, err error) {
+	if bot, err = receivers.ReadSecret(c.BotToken, c.BotTokenFile); err != nil {
+		return "", "", err
+	}
+	app, err = receivers.ReadSecret(c.AppToken, c.AppTokenFile)
+	return bot, app, err
+}
 
 var (
 	_ receivers.Config          = (*Config)(nil)
@@ -68,6 +84,10 @@ func (c *Config) Validate() error {
 		return &receivers.FieldError{Field: "bot_token", Msg: "bot_token and bot_token_file are mutually exclusive"}
 	case c.bot() && c.Channel == "":
 		return &receivers.FieldError{Field: "channel", Msg: "is required with bot_token"}
+	case c.AppToken != "" && c.AppTokenFile != "":
+		return &receivers.FieldError{Field: "app_token", Msg: "app_token and app_token_file are mutually exclusive"}
+	case c.HasButtons() && !c.bot():
+		return &receivers.FieldError{Field: "app_token", Msg: "buttons need bot_token and channel: a webhook's message cannot be updated"}
 	case c.RateLimit < 0 || math.IsNaN(c.RateLimit) || math.IsInf(c.RateLimit, 0):
 		return &receivers.FieldError{Field: "rate_limit", Msg: "must be a positive number of messages per second"}
 	case c.Burst < 0:
@@ -109,7 +129,7 @@ func (c *Config) CheckTemplates(t *receivers.Templates) error {
 
 // SecretFiles lists the configured secret files by field.
 func (c *Config) SecretFiles() map[string]string {
-	return map[string]string{"webhook_url_file": c.WebhookURLFile, "bot_token_file": c.BotTokenFile}
+	return map[string]string{"webhook_url_file": c.WebhookURLFile, "bot_token_file": c.BotTokenFile, "app_token_file": c.AppTokenFile}
 }
 
 // Receiver posts to Slack.
@@ -175,17 +195,31 @@ func (r *Receiver) attachment(m *receivers.Message) (slack.Attachment, error) {
 	if err != nil {
 		return slack.Attachment{}, fmt.Errorf("render title: %w", err)
 	}
-	text, err := receivers.Truncated(data, maxText, func(d *receivers.Data) (string, error) { return r.tmpl.Text(r.conf.Text, d) })
+	limit := maxText
+	if r.conf.HasButtons() {
+		limit = maxSectionText - len(title)
+	}
+	text, err := receivers.Truncated(data, limit, func(d *receivers.Data) (string, error) { return r.tmpl.Text(r.conf.Text, d) })
 	if err != nil {
 		return slack.Attachment{}, fmt.Errorf("render text: %w", err)
 	}
-	return slack.Attachment{
+	att := slack.Attachment{
 		Color:      Color(m.Data),
 		Title:      title,
 		Fallback:   title,
 		Text:       text,
 		MarkdownIn: []string{"text"},
-	}, nil
+	}
+	if r.conf.HasButtons() {
+		withButtons(&att, m)
+	}
+	return att, nil
+}
+
+// ActionLinks: with an app token, the buttons carry the action links
+// (receivers.ActionLinked).
+func (r *Receiver) ActionLinks() (show, asButtons bool) {
+	return r.conf.HasButtons(), true
 }
 
 // Preview is the attachment Send would post, as JSON.
@@ -198,7 +232,10 @@ func (r *Receiver) Preview(m *receivers.Message) (string, error) {
 	return string(b), err
 }
 
-var _ receivers.Previewer = (*Receiver)(nil)
+var (
+	_ receivers.Previewer    = (*Receiver)(nil)
+	_ receivers.ActionLinked = (*Receiver)(nil)
+)
 
 // Color is the attachment's bar: green when resolved, else by the most severe firing alert.
 func Color(d *receivers.Data) string {

@@ -1,19 +1,26 @@
 // Package slacktest is for tests only: a fake Slack that speaks the incoming-webhook
 // protocol on /services/... and the Web API's chat.postMessage on /api/chat.postMessage,
-// records what it accepts, and answers what the test scripts.
+// records what it accepts, and answers what the test scripts. For buttons it also speaks
+// Socket Mode: apps.connections.open (with the app token) hands out a WebSocket on which
+// Press sends a button's press as Slack does (an "interactive" envelope, which the app
+// must acknowledge), and it records chat.update and chat.postEphemeral.
 package slacktest
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/slack-go/slack"
 
 	"github.com/alertrouter/alertrouter/receivers/receivertest"
@@ -34,6 +41,8 @@ type Message struct {
 	Form url.Values
 	// Authorization is the request's Authorization header.
 	Authorization string
+	// TS is the message's timestamp, its id in its channel (chat.postMessage).
+	TS string
 }
 
 // Attachments returns the message's attachments, decoded from the webhook payload or
@@ -59,7 +68,21 @@ type Fake struct {
 	answer   func(w http.ResponseWriter) // nil: answer as Slack does
 	messages []Message
 	throttle receivertest.Throttle
+	// Socket Mode: the open connection, its acknowledgements, and what the app did.
+	// pressing holds Press, the one writer of envelopes.
+	pressing   sync.Mutex
+	socket     *websocket.Conn
+	acks       chan string
+	envelopes  int
+	updates    []Message
+	ephemerals []Message
 }
+
+// AppToken is the app-level token the fake's Socket Mode takes.
+const AppToken = "xapp-1-A1-test"
+
+// pingInterval is how often the fake pings a Socket Mode connection.
+const pingInterval = 5 * time.Second
 
 // New starts a fake Slack, closed when the test ends.
 func New(t testing.TB) *Fake {
@@ -148,16 +171,186 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "bad form", http.StatusBadRequest)
 			return
 		}
-		f.record(Message{Path: r.URL.Path, Form: r.PostForm, Authorization: r.Header.Get("Authorization")})
 		w.Header().Set("Content-Type", "application/json")
+		f.mu.Lock()
+		ts := "1." + strconv.Itoa(len(f.messages)+1)
+		f.messages = append(f.messages, Message{Path: r.URL.Path, Form: r.PostForm, Authorization: r.Header.Get("Authorization"), TS: ts})
+		f.mu.Unlock()
 		if r.PostForm.Get("channel") == NoChannel {
 			io.WriteString(w, `{"ok":false,"error":"channel_not_found"}`)
 			return
 		}
-		io.WriteString(w, `{"ok":true,"channel":"C1","ts":"1.2"}`)
+		io.WriteString(w, `{"ok":true,"channel":"C1","ts":"`+ts+`"}`)
+	case r.URL.Path == "/api/chat.update" || r.URL.Path == "/api/chat.postEphemeral":
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, "bad form", http.StatusBadRequest)
+			return
+		}
+		m := Message{Path: r.URL.Path, Form: r.PostForm, Authorization: r.Header.Get("Authorization"), TS: r.PostForm.Get("ts")}
+		f.mu.Lock()
+		if r.URL.Path == "/api/chat.update" {
+			f.updates = append(f.updates, m)
+		} else {
+			f.ephemerals = append(f.ephemerals, m)
+		}
+		f.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"ok":true,"channel":"C1","ts":"`+m.TS+`"}`)
+	case r.URL.Path == "/api/apps.connections.open":
+		w.Header().Set("Content-Type", "application/json")
+		if r.Header.Get("Authorization") != "Bearer "+AppToken {
+			io.WriteString(w, `{"ok":false,"error":"invalid_auth"}`)
+			return
+		}
+		io.WriteString(w, `{"ok":true,"url":"ws://`+r.Host+`/socket"}`)
+	case r.URL.Path == "/socket":
+		f.serveSocket(w, r)
 	default:
 		http.NotFound(w, r)
 	}
+}
+
+// serveSocket is a Socket Mode connection: hello, then the envelopes Press sends; what the
+// app writes back (its acknowledgements) goes to acks.
+func (f *Fake) serveSocket(w http.ResponseWriter, r *http.Request) {
+	// Slack's clients dial with this Origin; anything else is refused, as a browser's would be.
+	upgrader := websocket.Upgrader{CheckOrigin: func(r *http.Request) bool { return r.Header.Get("Origin") == "https://api.slack.com" }}
+	conn, err := upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	if err := conn.WriteJSON(map[string]any{"type": "hello", "num_connections": 1,
+		"connection_info": map[string]string{"app_id": "A1"}, "debug_info": map[string]any{"host": "fake"}}); err != nil {
+		return
+	}
+	acks := make(chan string, 16)
+	f.mu.Lock()
+	if f.socket != nil {
+		f.socket.Close()
+	}
+	f.socket, f.acks = conn, acks
+	f.mu.Unlock()
+	// Slack pings every few seconds; a client that hears none reconnects.
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		t := time.NewTicker(pingInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				if conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(time.Second)) != nil {
+					return
+				}
+			}
+		}
+	}()
+	for {
+		var ack struct {
+			EnvelopeID string `json:"envelope_id"`
+		}
+		if err := conn.ReadJSON(&ack); err != nil {
+			return
+		}
+		acks <- ack.EnvelopeID
+	}
+}
+
+// Connected reports whether an app holds a Socket Mode connection.
+func (f *Fake) Connected() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.socket != nil
+}
+
+// Press presses, as user, the button actionID of the message with ts, whose value and
+// block it takes from the message's last state (as chat.postMessage or chat.update
+// left it), and waits for the app to acknowledge the envelope.
+func (f *Fake) Press(ts, actionID, userID, userName string) error {
+	f.pressing.Lock()
+	defer f.pressing.Unlock()
+	f.mu.Lock()
+	var msg *Message
+	for i := range f.messages {
+		if f.messages[i].TS == ts {
+			msg = &f.messages[i]
+		}
+	}
+	for i := range f.updates {
+		if f.updates[i].TS == ts {
+			msg = &f.updates[i]
+		}
+	}
+	conn, acks := f.socket, f.acks
+	f.envelopes++
+	envelope := fmt.Sprintf("E%d", f.envelopes)
+	f.mu.Unlock()
+	if msg == nil || conn == nil {
+		return fmt.Errorf("no message %s, or no app connected", ts)
+	}
+	atts, err := msg.Attachments()
+	if err != nil {
+		return err
+	}
+	var action *slack.ButtonBlockElement
+	var blockID string
+	for _, att := range atts {
+		for _, b := range att.Blocks.BlockSet {
+			if a, ok := b.(*slack.ActionBlock); ok {
+				for _, e := range a.Elements.ElementSet {
+					if button, ok := e.(*slack.ButtonBlockElement); ok && button.ActionID == actionID && action == nil {
+						action, blockID = button, a.BlockID
+					}
+				}
+			}
+		}
+	}
+	if action == nil {
+		return fmt.Errorf("message %s has no button %s", ts, actionID)
+	}
+	payload := map[string]any{
+		"type":      "block_actions",
+		"user":      map[string]string{"id": userID, "username": userName, "name": userName, "team_id": "T1"},
+		"team":      map[string]string{"id": "T1", "domain": "fake"},
+		"channel":   map[string]string{"id": "C1", "name": "alerts"},
+		"container": map[string]any{"type": "message_attachment", "message_ts": ts, "channel_id": "C1", "attachment_id": 1},
+		"message":   map[string]any{"type": "message", "ts": ts, "text": msg.Form.Get("text"), "attachments": atts},
+		"actions": []map[string]any{{"type": "button", "action_id": action.ActionID, "block_id": blockID, "value": action.Value,
+			"text": action.Text, "action_ts": "1.9"}},
+		"trigger_id":   "T.1",
+		"response_url": "http://invalid/response",
+	}
+	if err := conn.WriteJSON(map[string]any{"envelope_id": envelope, "type": "interactive", "accepts_response_payload": false, "payload": payload}); err != nil {
+		return err
+	}
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case id := <-acks:
+			if id == envelope {
+				return nil
+			}
+		case <-timeout:
+			return fmt.Errorf("envelope %s was not acknowledged", envelope)
+		}
+	}
+}
+
+// Updates are the chat.update calls, in order.
+func (f *Fake) Updates() []Message {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.updates)
+}
+
+// Ephemerals are the chat.postEphemeral calls, in order.
+func (f *Fake) Ephemerals() []Message {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.ephemerals)
 }
 
 func (f *Fake) record(m Message) {
