@@ -176,6 +176,9 @@ func TestValidate(t *testing.T) {
 		{Config{BotToken: "t", Channel: "#c", APIURL: "::"}, "api_url"},
 		{Config{WebhookURL: "https://h/x", RateLimit: -1}, "rate_limit"},
 		{Config{WebhookURL: "https://h/x", RateLimit: math.NaN()}, "rate_limit"},
+		{Config{BotToken: "t", AppTokenFile: "/f", Channel: "#c"}, ""},
+		{Config{BotToken: "t", AppToken: "a", AppTokenFile: "/f", Channel: "#c"}, "app_token"},
+		{Config{WebhookURL: "https://h/x", AppToken: "a"}, "app_token"},
 	}
 	for _, tt := range tests {
 		if err := tt.c.Validate(); !receivertest.IsFieldError(err, tt.field) {

@@ -70,12 +70,13 @@ type Fake struct {
 	throttle receivertest.Throttle
 	// Socket Mode: the open connection, its acknowledgements, and what the app did.
 	// pressing holds Press, the one writer of envelopes.
-	pressing   sync.Mutex
-	socket     *websocket.Conn
-	acks       chan string
-	envelopes  int
-	updates    []Message
-	ephemerals []Message
+	pressing    sync.Mutex
+	socket      *websocket.Conn
+	connections int
+	acks        chan string
+	envelopes   int
+	updates     []Message
+	ephemerals  []Message
 }
 
 // AppToken is the app-level token the fake's Socket Mode takes.
@@ -230,7 +231,15 @@ func (f *Fake) serveSocket(w http.ResponseWriter, r *http.Request) {
 		f.socket.Close()
 	}
 	f.socket, f.acks = conn, acks
+	f.connections++
 	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		if f.socket == conn {
+			f.socket = nil
+		}
+		f.mu.Unlock()
+	}()
 	// Slack pings every few seconds; a client that hears none reconnects.
 	stop := make(chan struct{})
 	defer close(stop)
@@ -264,6 +273,13 @@ func (f *Fake) Connected() bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.socket != nil
+}
+
+// Connections counts the Socket Mode connections made so far.
+func (f *Fake) Connections() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.connections
 }
 
 // Press presses, as user, the button actionID of the message with ts, whose value and
