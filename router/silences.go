@@ -40,7 +40,8 @@ type silenceView struct {
 type copyView struct {
 	Alertmanager string `json:"alertmanager"`
 	ID           string `json:"id,omitempty"`
-	// Has says the Alertmanager has the silence as it is now.
+	// Has says the Alertmanager has the silence as it is now: synced, and not failed
+	// since (a failed check, or an Alertmanager out of the config, cannot tell).
 	Has       bool   `json:"has"`
 	Attempts  int    `json:"failedAttempts,omitempty"`
 	LastError string `json:"lastError,omitempty"`
@@ -54,7 +55,7 @@ func (s *Server) viewOfSilence(sil store.Silence) silenceView {
 		v.ExpiredAt = &t
 	}
 	for _, c := range sil.Copies {
-		v.Copies = append(v.Copies, copyView{Alertmanager: c.Alertmanager, ID: c.RemoteID, Has: c.Synced && c.RemoteID != "",
+		v.Copies = append(v.Copies, copyView{Alertmanager: c.Alertmanager, ID: c.RemoteID, Has: c.Synced && c.RemoteID != "" && c.Attempts == 0,
 			Attempts: c.Attempts, LastError: c.LastError})
 	}
 	return v

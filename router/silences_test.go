@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -193,4 +194,50 @@ func TestSilenceFromTheConsole(t *testing.T) {
 	e.mustPost(payload("am1", alert{name: "GPUDown", hostgroup: "gpu-1", instance: "i1"}))
 	fp := fingerprintOf(t, e.list("")[0])
 	br.pageHas(t, "/alerts/"+fp, http.StatusOK, `id="silence-alert"`, "match=alertname%3d%22GPUDown%22%2c")
+}
+
+// An Alertmanager taken out of the config keeps its copies waiting, and says why; put
+// back, it gets the silences it lost meanwhile.
+func TestSilencesWaitForARemovedAlertmanager(t *testing.T) {
+	e, a, b := silenceEnv(t)
+	ctx := context.Background()
+	if _, r := e.addSilence(url.Values{"match": {`hostgroup="gpu-1"`}, "duration": {"2h"}, "comment": {"driver"}, "author": {"alice"}}); r.Code != http.StatusOK {
+		t.Fatalf("add: %d %s", r.Code, r.Raw)
+	}
+	e.srv.silencer.Sync(ctx)
+	if len(a.Active()) != 1 || len(b.Active()) != 1 {
+		t.Fatalf("%d on am-a, %d on am-b, want 1 on each", len(a.Active()), len(b.Active()))
+	}
+	full, err := os.ReadFile(e.cfgFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reload := func(cfg string) {
+		t.Helper()
+		if err := os.WriteFile(e.cfgFile, []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.srv.Reload(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var without []string
+	for _, line := range strings.Split(string(full), "\n") {
+		if !strings.Contains(line, "am-b") {
+			without = append(without, line)
+		}
+	}
+	reload(strings.Join(without, "\n"))
+	b.Forget() // restarted without its storage while out of the config
+	e.clock.Add(61 * time.Second)
+	e.srv.silencer.Sync(ctx)
+	console := newBrowser(t, e.http.URL)
+	console.pageHas(t, "/silences", http.StatusOK, "not in the config&#39;s alertmanagers")
+
+	reload(string(full))
+	e.clock.Add(61 * time.Second)
+	e.srv.silencer.Sync(ctx)
+	if len(b.Active()) != 1 {
+		t.Fatalf("am-b has %d silences once back in the config, want 1", len(b.Active()))
+	}
 }

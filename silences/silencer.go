@@ -61,6 +61,9 @@ func New(st *store.Store, logger *slog.Logger, now func() time.Time, leader func
 	return &Silencer{store: st, logger: logger, now: now, leader: leader, wake: make(chan struct{}, 1), clients: map[string]*Client{}}
 }
 
+// notConfigured is the problem of a copy on an Alertmanager the silencer has no client for.
+const notConfigured = "not in the config's alertmanagers, or its TLS files cannot be read (see the log)"
+
 // SetConfig takes the Alertmanagers of cfg, and route, the config's routing. A client
 // that cannot be built (its TLS files) is logged, and its copies wait.
 func (s *Silencer) SetConfig(cfg *config.Config, route Router) {
@@ -145,8 +148,9 @@ func (s *Silencer) bringInLine(ctx context.Context, task store.CopyTask) {
 	s.mu.Unlock()
 	now := s.now()
 	if client == nil {
-		// No longer configured: nothing to do there, ever.
-		s.record(ctx, sil, c, s.store.CopySynced(ctx, sil.ID, c.Alertmanager, c.RemoteID, sil.UpdatedAt, time.Time{}))
+		// Not in the config now (removed, or its TLS files unreadable at the last reload):
+		// the copy waits, looked at again every check, for the Alertmanager to come back.
+		s.record(ctx, sil, c, s.store.CopyFailed(ctx, sil.ID, c.Alertmanager, notConfigured, now.Add(checkEvery)))
 		return
 	}
 	var err error

@@ -299,6 +299,7 @@ const (
 	receiverClass = iota
 	queueClass
 	claimClass
+	silenceClass // taken alone
 )
 
 // ReceiverLock is the key of all the dedupe decisions of one receiver. A transaction that

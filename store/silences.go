@@ -47,6 +47,10 @@ var ErrNoSilence = errors.New("no such active silence")
 // later, never earlier; a comment given replaces its comment): extended says so.
 func (s *Store) AddSilence(ctx context.Context, sil Silence, alertmanagers []string, now time.Time) (stored Silence, extended bool, err error) {
 	err = s.Update(ctx, func(t *Tx) error {
+		// Replicas adding the same matchers at once must find each other's silence.
+		if err := t.Lock(LockKey{class: silenceClass, key: lockKey("silence", sil.Matchers, "")}); err != nil {
+			return err
+		}
 		ms := now.UnixMilli()
 		var id, ends int64
 		err := t.queryRow(`SELECT id, ends_at FROM silences WHERE matchers = ? AND ends_at > ? ORDER BY id DESC LIMIT 1`,
@@ -253,15 +257,18 @@ func silenceColumnsOf(alias string) string {
 }
 
 // CopySynced records that alertmanager has version (a silence's UpdatedAt) of silence id,
-// as remoteID, and when to look again (zero: never, it has ended there).
+// as remoteID, and when to look again (zero: never, it has ended there). If the silence
+// changed meanwhile (extended or expired while the copy was being made), the copy stays
+// due: it is behind.
 func (s *Store) CopySynced(ctx context.Context, id int64, alertmanager, remoteID string, version, next time.Time) error {
 	nextMs := int64(1) << 62 // never
 	if !next.IsZero() {
 		nextMs = next.UnixMilli()
 	}
 	return s.Update(ctx, func(t *Tx) error {
-		_, err := t.exec(`UPDATE silence_copies SET remote_id = ?, version = ?, attempts = 0, last_error = '', next_attempt_at = ?
-			WHERE silence_id = ? AND alertmanager = ?`, remoteID, version.UnixMilli(), nextMs, id, alertmanager)
+		_, err := t.exec(`UPDATE silence_copies SET remote_id = ?1, version = ?2, attempts = 0, last_error = '',
+			next_attempt_at = CASE WHEN ?2 = (SELECT updated_at FROM silences WHERE id = ?4) THEN ?3 ELSE next_attempt_at END
+			WHERE silence_id = ?4 AND alertmanager = ?5`, remoteID, version.UnixMilli(), nextMs, id, alertmanager)
 		return err
 	})
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -882,6 +884,74 @@ func TestSilenceCopies(t *testing.T) {
 		}
 		if list, _ := s.Silences(ctx, time.Time{}); len(list) != 0 {
 			t.Fatalf("silences after the prune: %+v", list)
+		}
+	})
+}
+
+// A copy recorded as synced with a version the silence has moved past (extended while
+// the copy was being made) stays due; one with the current version waits for its check.
+// Adding the same matchers at once (replicas do) makes one silence.
+func TestSilenceVersionsAndConcurrentAdds(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		s := open(t)
+		sil := Silence{Matchers: `{hostgroup="gpu-1"}`, StartsAt: t0, EndsAt: t0.Add(time.Hour), CreatedBy: "alice", Comment: "driver"}
+		first, _, err := s.AddSilence(ctx, sil, []string{"am-a"}, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sil.EndsAt = t0.Add(2 * time.Hour)
+		second, _, err := s.AddSilence(ctx, sil, []string{"am-a"}, t0.Add(time.Second))
+		if err != nil || second.UpdatedAt.Equal(first.UpdatedAt) {
+			t.Fatalf("the extension: %+v %v", second, err)
+		}
+		later := t0.Add(time.Minute)
+		if err := s.CopySynced(ctx, first.ID, "am-a", "x1", first.UpdatedAt, later); err != nil {
+			t.Fatal(err)
+		}
+		if due, _ := s.DueCopies(ctx, t0.Add(2*time.Second), 10); len(due) != 1 || due[0].Copy.Synced {
+			t.Fatalf("a copy of an older version: due %+v, want it due and behind", due)
+		}
+		if err := s.CopySynced(ctx, first.ID, "am-a", "x1", second.UpdatedAt, later); err != nil {
+			t.Fatal(err)
+		}
+		if due, _ := s.DueCopies(ctx, t0.Add(2*time.Second), 10); len(due) != 0 {
+			t.Fatalf("a copy of the current version is due: %+v", due)
+		}
+
+		var wg sync.WaitGroup
+		for round := range 10 {
+			for i := range 8 {
+				wg.Go(func() { // on PostgreSQL, each on its own connection
+					c := Silence{Matchers: fmt.Sprintf(`{alertname="Race",round="%d"}`, round), StartsAt: t0,
+						EndsAt: t0.Add(time.Duration(i+1) * time.Hour), CreatedBy: "bob", Comment: "race"}
+					if _, _, err := s.AddSilence(ctx, c, []string{"am-a"}, t0); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+		}
+		wg.Wait()
+		list, err := s.Silences(ctx, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rounds := map[string]int{}
+		for _, l := range list {
+			if strings.Contains(l.Matchers, "Race") {
+				rounds[l.Matchers]++
+				if !l.EndsAt.Equal(t0.Add(8 * time.Hour)) {
+					t.Errorf("%s ends at %v, want the latest end", l.Matchers, l.EndsAt)
+				}
+			}
+		}
+		for m, n := range rounds {
+			if n != 1 {
+				t.Errorf("%d silences %s from 8 concurrent adds, want 1", n, m)
+			}
+		}
+		if len(rounds) != 10 {
+			t.Errorf("%d rounds of adds made silences, want 10", len(rounds))
 		}
 	})
 }
