@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"regexp"
-	"strings"
 	"time"
 
 	"github.com/prometheus/alertmanager/pkg/labels"
@@ -112,11 +111,12 @@ func viewOfAlert(a template.Alert) alertView {
 		StartsAt: a.StartsAt, EndsAt: a.EndsAt, GeneratorURL: a.GeneratorURL, Fingerprint: a.Fingerprint}
 }
 
-// exactMatchers are matchers that select the alert with these labels: one equality each.
+// exactMatchers are the matchers, in their canonical text, that select the alert with
+// these labels: one equality each.
 func exactMatchers(ls template.KV) string {
-	var parts []string
-	for _, name := range ls.SortedPairs().Names() {
-		parts = append(parts, (&labels.Matcher{Type: labels.MatchEqual, Name: name, Value: ls[name]}).String())
+	var ms labels.Matchers
+	for name, value := range ls {
+		ms = append(ms, &labels.Matcher{Type: labels.MatchEqual, Name: name, Value: value})
 	}
-	return strings.Join(parts, ", ")
+	return canonicalMatchers(ms)
 }

@@ -147,11 +147,18 @@ func silenceMatchers(r *http.Request) (string, error) {
 	if !slices.ContainsFunc(ms, func(m *labels.Matcher) bool { return !m.Matches("") }) {
 		return "", errors.New("match: at least one matcher must not match an empty label (a silence of everything)")
 	}
+	return canonicalMatchers(ms), nil
+}
+
+// canonicalMatchers is the one text of a set of matchers, whatever their order or
+// repeats: the store finds the active silence of the same matchers by it.
+func canonicalMatchers(ms labels.Matchers) string {
+	ms = slices.Clone(ms)
 	slices.SortFunc(ms, func(a, b *labels.Matcher) int {
 		return cmp.Or(strings.Compare(a.Name, b.Name), cmp.Compare(a.Type, b.Type), strings.Compare(a.Value, b.Value))
 	})
 	ms = slices.CompactFunc(ms, func(a, b *labels.Matcher) bool { return a.String() == b.String() })
-	return ms.String(), nil
+	return ms.String()
 }
 
 // addSilence adds (or extends) the silence r asks for, as id.

@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/alertmanager/template"
 
 	"github.com/alertrouter/alertrouter/silences/silencestest"
 	"github.com/alertrouter/alertrouter/store"
@@ -193,7 +196,7 @@ func TestSilenceFromTheConsole(t *testing.T) {
 	}
 	e.mustPost(payload("am1", alert{name: "GPUDown", hostgroup: "gpu-1", instance: "i1"}))
 	fp := fingerprintOf(t, e.list("")[0])
-	br.pageHas(t, "/alerts/"+fp, http.StatusOK, `id="silence-alert"`, "match=alertname%3d%22GPUDown%22%2c")
+	br.pageHas(t, "/alerts/"+fp, http.StatusOK, `id="silence-alert"`, "match=%7balertname%3d%22GPUDown%22%2c")
 }
 
 // An Alertmanager taken out of the config keeps its copies waiting, and says why; put
@@ -239,5 +242,22 @@ func TestSilencesWaitForARemovedAlertmanager(t *testing.T) {
 	e.srv.silencer.Sync(ctx)
 	if len(b.Active()) != 1 {
 		t.Fatalf("am-b has %d silences once back in the config, want 1", len(b.Active()))
+	}
+}
+
+// A silence of one alert made from a link or button has the text of the same matchers
+// given to the API in any order: adding one extends the other.
+func TestAnAlertsMatchersAreCanonical(t *testing.T) {
+	ls := template.KV{"alertname": "GPUDown", "agent": "x", "instance": "i1"}
+	r := httptest.NewRequest(http.MethodPost, "/api/v1/silences?match=instance%3D%22i1%22&match=alertname%3D%22GPUDown%22%2Cagent%3D%22x%22&match=agent%3D%22x%22", nil)
+	if err := r.ParseForm(); err != nil {
+		t.Fatal(err)
+	}
+	fromAPI, err := silenceMatchers(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := exactMatchers(ls); got != fromAPI || got != `{agent="x",alertname="GPUDown",instance="i1"}` {
+		t.Errorf("an alert's matchers %s, the API's %s", got, fromAPI)
 	}
 }
