@@ -82,7 +82,7 @@ func (s *Server) acknowledge(r *http.Request, id auth.Identity, source string) (
 	}
 	out := []ackView{}
 	for _, t := range targets {
-		startsAt, kept, first, err := s.store.Acknowledge(r.Context(), t.Fingerprint, a)
+		startsAt, kept, first, err := s.store.Acknowledge(r.Context(), t.Fingerprint, time.Time{}, a)
 		s.audit(r, id, "alert.acknowledge", t.Fingerprint+" ("+a.Source+")", err)
 		switch {
 		case errors.Is(err, store.ErrNotFiring) && r.PathValue("fingerprint") != "":

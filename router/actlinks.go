@@ -90,6 +90,9 @@ func (s *Server) actionLinks(msg *receivers.Message, asButtons bool) {
 	}
 }
 
+// errEpisodeOver refuses a link whose episode is not the alert's firing one any more.
+var errEpisodeOver = errors.New("this link was for an episode of the alert that is over: it resolved, or fired again since")
+
 // actPage is what a link's page shows: the action, the alert, and what came of it.
 type actPage struct {
 	Action    string
@@ -152,7 +155,7 @@ func (s *Server) checkLink(ctx context.Context, token string) (linkTarget, int, 
 			return t, http.StatusOK, nil
 		}
 	}
-	return t, http.StatusConflict, errors.New("this link was for an episode of the alert that is over: it resolved, or fired again since")
+	return t, http.StatusConflict, errEpisodeOver
 }
 
 // handleActLink serves a link: GET shows what it would do, POST does it. Who may: a
@@ -218,10 +221,13 @@ func (s *Server) actOn(ctx context.Context, client string, id auth.Identity, t l
 		s.silencer.Wake()
 		done = fmt.Sprintf("%s silenced %s for %s (silence %d)", id.Name, name, d, sil.ID)
 	} else {
-		_, kept, first, err := s.store.Acknowledge(ctx, t.link.Fingerprint, store.Ack{Author: id.Name, At: now,
+		_, kept, first, err := s.store.Acknowledge(ctx, t.link.Fingerprint, t.link.StartsAt, store.Ack{Author: id.Name, At: now,
 			Source: from + ":" + receiver})
 		s.auditFrom(ctx, client, id, "alert.acknowledge", t.link.Fingerprint+" ("+where+")", err)
-		if err != nil {
+		switch {
+		case errors.Is(err, store.ErrNotFiring):
+			return "", false, http.StatusConflict, errEpisodeOver
+		case err != nil:
 			return "", false, http.StatusServiceUnavailable, errStoreUnavailable
 		}
 		if !first {

@@ -107,7 +107,7 @@ func DecodePayload(r io.Reader) (*Payload, error) {
 			NotificationReason: w.NotificationReason,
 			GroupLabels:        w.GroupLabels,
 			CommonLabels:       w.CommonLabels,
-			CommonAnnotations:  w.CommonAnnotations,
+			CommonAnnotations:  withoutLinks(w.CommonAnnotations),
 			ExternalURL:        w.ExternalURL,
 			Alerts:             make(template.Alerts, 0, len(w.Alerts)),
 		},
@@ -126,7 +126,7 @@ func (wa *wireAlert) decode(path string) (template.Alert, error) {
 	a := template.Alert{
 		Status:       wa.Status,
 		Labels:       wa.Labels,
-		Annotations:  wa.Annotations,
+		Annotations:  withoutLinks(wa.Annotations),
 		GeneratorURL: wa.GeneratorURL,
 		Fingerprint:  wa.Fingerprint,
 	}
@@ -152,6 +152,16 @@ func (wa *wireAlert) decode(path string) (template.Alert, error) {
 		a.Fingerprint = receivers.LabelSet(a.Labels).Fingerprint().String()
 	}
 	return a, nil
+}
+
+// withoutLinks drops from annotations those that hold our action links: only alertrouter
+// puts them there (router/actlinks.go), and messages show them as "Acknowledge" links,
+// so one that came with an alert would be a link anybody could plant.
+func withoutLinks(annotations map[string]string) map[string]string {
+	for _, k := range receivers.LinkAnnotations {
+		delete(annotations, k)
+	}
+	return annotations
 }
 
 func checkStatus(path, s string) error {

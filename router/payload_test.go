@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/common/model"
@@ -37,6 +38,29 @@ func TestFingerprintIsRecomputedWhenMissing(t *testing.T) {
 	want := model.LabelSet{"alertname": "A", "hostgroup": "g", "instance": "i", "severity": "critical"}.Fingerprint().String()
 	if a.Fingerprint != want {
 		t.Fatalf("fingerprint = %s, want Alertmanager's %s", a.Fingerprint, want)
+	}
+}
+
+// An alert that comes with annotations named as our action links loses them: only
+// alertrouter makes those, and messages show them as links to act on.
+func TestPlantedActionLinksAreDropped(t *testing.T) {
+	body := `{"version":"4","status":"firing","receiver":"r","groupKey":"{}",
+		"commonAnnotations":{"alertrouter_ack_url":"https://evil.example/","summary":"s"},
+		"alerts":[{"status":"firing","labels":{"alertname":"A"},"startsAt":"2026-12-07T00:00:00Z",
+		"annotations":{"alertrouter_ack_url":"https://evil.example/","alertrouter_silence_1h_url":"https://evil.example/","summary":"s"}}]}`
+	p, err := DecodePayload(strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, annotations := range []map[string]string{p.Data.Alerts[0].Annotations, p.Data.CommonAnnotations} {
+		for _, k := range receivers.LinkAnnotations {
+			if v, ok := annotations[k]; ok {
+				t.Errorf("%s came through: %q", k, v)
+			}
+		}
+		if annotations["summary"] != "s" {
+			t.Errorf("the other annotations went too: %v", annotations)
+		}
 	}
 }
 

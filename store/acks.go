@@ -24,12 +24,19 @@ var ErrNotFiring = errors.New("not firing")
 
 // Acknowledge acknowledges the firing episode of the alert with fingerprint, at every
 // receiver: no repeat notification goes out for it until it resolves or a new episode
-// starts. It returns the episode's start and the acknowledgement on record: a, or an
-// earlier one (first is false) when somebody was first, which is kept.
-func (s *Store) Acknowledge(ctx context.Context, fingerprint string, a Ack) (startsAt time.Time, kept Ack, first bool, err error) {
+// starts. The episode is the one that starts at episode (ErrNotFiring if it is not firing
+// any more), or, when episode is zero, the latest firing one. It returns the episode's
+// start and the acknowledgement on record: a, or an earlier one (first is false) when
+// somebody was first, which is kept.
+func (s *Store) Acknowledge(ctx context.Context, fingerprint string, episode time.Time, a Ack) (startsAt time.Time, kept Ack, first bool, err error) {
+	var want int64 // any
+	if !episode.IsZero() {
+		want = ClaimTime(episode).UnixNano()
+	}
 	err = s.Update(ctx, func(t *Tx) error {
 		var latest sql.NullInt64
-		if err := t.queryRow(`SELECT MAX(starts_at) FROM claims WHERE fingerprint = ? AND status = 'firing'`, fingerprint).Scan(&latest); err != nil {
+		if err := t.queryRow(`SELECT MAX(starts_at) FROM claims WHERE fingerprint = ?1 AND status = 'firing' AND (CAST(?2 AS BIGINT) = 0 OR starts_at = ?2)`,
+			fingerprint, want).Scan(&latest); err != nil {
 			return err
 		}
 		if !latest.Valid {

@@ -777,11 +777,11 @@ func TestAcknowledgeAnEpisode(t *testing.T) {
 		put("r1", "firing", episode)
 		put("r2", "firing", episode)
 		alice := Ack{Author: "alice", At: t0, Comment: "on it", Source: "console"}
-		starts, kept, first, err := s.Acknowledge(ctx, "fp1", alice)
+		starts, kept, first, err := s.Acknowledge(ctx, "fp1", time.Time{}, alice)
 		if err != nil || !first || !starts.Equal(episode) || kept.Author != "alice" || kept.Comment != "on it" || !kept.At.Equal(t0) {
 			t.Fatalf("acknowledge = %v %+v %v %v", starts, kept, first, err)
 		}
-		if _, kept, first, err := s.Acknowledge(ctx, "fp1", Ack{Author: "bob", At: t0.Add(time.Minute), Source: "cli"}); err != nil || first || kept.Author != "alice" {
+		if _, kept, first, err := s.Acknowledge(ctx, "fp1", time.Time{}, Ack{Author: "bob", At: t0.Add(time.Minute), Source: "cli"}); err != nil || first || kept.Author != "alice" {
 			t.Fatalf("a second acknowledgement = %+v %v %v, want alice's kept", kept, first, err)
 		}
 		for _, r := range []string{"r1", "r2"} {
@@ -793,9 +793,22 @@ func TestAcknowledgeAnEpisode(t *testing.T) {
 		if c := claimsOf(t, s, "r1", "fp1")["fp1"]; c.Ack != nil {
 			t.Errorf("a new episode carries the old one's ack: %+v", c.Ack)
 		}
+		// Named, an episode is the one acknowledged, though a later one fires elsewhere; one
+		// that fires nowhere any more is refused.
+		put("r2", "resolved", episode)
+		if _, _, _, err := s.Acknowledge(ctx, "fp1", episode, alice); !errors.Is(err, ErrNotFiring) {
+			t.Fatalf("acknowledging a named episode that resolved: %v, want ErrNotFiring", err)
+		}
+		put("r2", "firing", episode)
+		if starts, _, first, err := s.Acknowledge(ctx, "fp1", episode, alice); err != nil || first || !starts.Equal(episode) {
+			t.Fatalf("acknowledging a named episode = %v %v %v, want the earlier episode's ack kept", starts, first, err)
+		}
+		if c := claimsOf(t, s, "r1", "fp1")["fp1"]; c.Ack != nil {
+			t.Errorf("acknowledging a named episode acknowledged the latest: %+v", c.Ack)
+		}
 		put("r1", "resolved", t0)
 		put("r2", "resolved", episode)
-		if _, _, _, err := s.Acknowledge(ctx, "fp1", alice); !errors.Is(err, ErrNotFiring) {
+		if _, _, _, err := s.Acknowledge(ctx, "fp1", time.Time{}, alice); !errors.Is(err, ErrNotFiring) {
 			t.Fatalf("acknowledging a resolved alert: %v, want ErrNotFiring", err)
 		}
 		if claims, err := s.AlertClaims(ctx, "fp1"); err != nil || len(claims) != 2 || claims[1].Ack == nil {
