@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prometheus/alertmanager/pkg/labels"
+	"github.com/prometheus/common/model"
 
 	"github.com/alertrouter/alertrouter/router/auth"
 	"github.com/alertrouter/alertrouter/store"
@@ -87,12 +88,28 @@ func (s *Server) handleSilences(w http.ResponseWriter, r *http.Request, _ auth.I
 // Presets are the ends people pick most.
 var silencePresets = []string{"1h", "4h", "tomorrow"}
 
-// silenceEnd is when a silence asked for by r ends: ?until= (RFC 3339 or a browser's
-// datetime-local, in global.timezone), ?duration= (2h, 30m, 1d) or ?preset= (1h, 4h, or
-// tomorrow: 09:00 of the next day in global.timezone).
+// maxSilence bounds how long a silence may last: longer is a typing slip (300000d), or a
+// rule to fix rather than to silence.
+const maxSilence = 366 * 24 * time.Hour
+
+// silenceEnd is when a silence asked for by r ends: one of ?until= (RFC 3339 or a
+// browser's datetime-local, in global.timezone), ?duration= (Prometheus's: 2h, 30m,
+// 1h30m, 2d, 1w) or ?preset= (1h, 4h, or tomorrow: 09:00 of the next day in
+// global.timezone). It is after now, and at most maxSilence later.
 func silenceEnd(r *http.Request, now time.Time, loc *time.Location) (time.Time, error) {
 	until, duration, preset := r.FormValue("until"), r.FormValue("duration"), r.FormValue("preset")
+	var given int
+	for _, v := range []string{until, duration, preset} {
+		if v != "" {
+			given++
+		}
+	}
+	var ends time.Time
 	switch {
+	case given == 0:
+		return time.Time{}, errors.New("duration: say how long (1h, 4h, 30m, 2d), or until when, or preset=tomorrow")
+	case given > 1:
+		return time.Time{}, errors.New("until, duration, preset: give one of them")
 	case until != "":
 		t, err := time.Parse(time.RFC3339, until)
 		if err != nil {
@@ -100,30 +117,26 @@ func silenceEnd(r *http.Request, now time.Time, loc *time.Location) (time.Time, 
 				return time.Time{}, errors.New("until: want an RFC 3339 time such as 2026-12-08T09:00:00+08:00")
 			}
 		}
-		return t, nil
+		ends = t
 	case preset == "tomorrow":
 		day := now.In(loc).AddDate(0, 0, 1)
-		return time.Date(day.Year(), day.Month(), day.Day(), 9, 0, 0, 0, loc), nil
-	case preset != "":
-		duration = preset
+		ends = time.Date(day.Year(), day.Month(), day.Day(), 9, 0, 0, 0, loc)
+	case preset != "" && !slices.Contains(silencePresets, preset):
+		return time.Time{}, fmt.Errorf("preset %q: want one of %s", preset, strings.Join(silencePresets, ", "))
+	default:
+		d, err := model.ParseDuration(cmp.Or(duration, preset))
+		if err != nil || d <= 0 {
+			return time.Time{}, fmt.Errorf("duration %q: want a positive duration such as 1h, 30m or 2d", cmp.Or(duration, preset))
+		}
+		ends = now.Add(time.Duration(d))
 	}
-	if duration == "" {
-		return time.Time{}, errors.New("duration: say how long (1h, 4h, 30m, 2d), or until when, or preset=tomorrow")
+	switch {
+	case !ends.After(now):
+		return time.Time{}, errors.New("until: the silence would end before it starts")
+	case ends.Sub(now) > maxSilence:
+		return time.Time{}, fmt.Errorf("the silence would last more than %d days: fix the rule instead, or silence it again later", maxSilence/(24*time.Hour))
 	}
-	d, err := parseDuration(duration)
-	if err != nil || d <= 0 {
-		return time.Time{}, fmt.Errorf("duration %q: want a positive duration such as 1h, 30m or 2d", duration)
-	}
-	return now.Add(d), nil
-}
-
-// parseDuration reads Go's durations and days (2d).
-func parseDuration(v string) (time.Duration, error) {
-	if days, ok := strings.CutSuffix(v, "d"); ok {
-		n, err := strconv.Atoi(days)
-		return time.Duration(n) * 24 * time.Hour, err
-	}
-	return time.ParseDuration(v)
+	return ends, nil
 }
 
 // silenceMatchers reads r's matchers (?match=, any number, each one or more) and writes
@@ -178,9 +191,6 @@ func (s *Server) addSilence(r *http.Request, id auth.Identity) (silenceView, int
 	ends, err := silenceEnd(r, now, s.runtime.Load().cfg.Location())
 	if err != nil {
 		return silenceView{}, http.StatusBadRequest, err
-	}
-	if !ends.After(now) {
-		return silenceView{}, http.StatusBadRequest, errors.New("until: the silence would end before it starts")
 	}
 	author := id.Name
 	if a := strings.TrimSpace(r.FormValue("author")); a != "" && (id.Via == "token" || id.Via == "open") {

@@ -159,6 +159,12 @@ func TestSilenceRunsOutAndBadRequests(t *testing.T) {
 		{"match": {`alertname="X"`}, "duration": {"soon"}},
 		{"match": {`alertname="X"`}, "until": {"2020-01-01T00:00:00Z"}},
 		{"match": {`alertname=`}, "duration": {"1h"}},
+		{"match": {`alertname="X"`}, "duration": {"300000d"}},
+		{"match": {`alertname="X"`}, "duration": {"213504d"}}, // overflowed into 25 minutes
+		{"match": {`alertname="X"`}, "duration": {"367d"}},
+		{"match": {`alertname="X"`}, "until": {"2099-01-01T00:00:00Z"}},
+		{"match": {`alertname="X"`}, "duration": {"1h"}, "until": {"2026-12-31T00:00:00Z"}},
+		{"match": {`alertname="X"`}, "preset": {"7h"}},
 	} {
 		if _, r := e.addSilence(bad); r.Code != http.StatusBadRequest {
 			t.Errorf("%v: %d %s, want 400", bad, r.Code, r.Raw)
