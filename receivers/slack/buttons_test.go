@@ -215,3 +215,28 @@ func TestPressesOverSocketMode(t *testing.T) {
 		t.Errorf("a refused app token: %v", err)
 	}
 }
+
+// With buttons, the title and text share a section, which Slack refuses past 3,000
+// characters: however long the summary and the title, the section fits.
+func TestButtonsSectionFitsSlacksLimit(t *testing.T) {
+	f := slacktest.New(t)
+	m := receivertest.Message(1, "firing", "critical")
+	m.Data.Alerts[0].Annotations["summary"] = strings.Repeat("disk full ", 500)
+	withLinks(m)
+	r := newReceiver(t, Config{BotToken: "xoxb-s3cr3t", AppToken: slacktest.AppToken, Channel: "#ops", APIURL: f.URL() + "/api",
+		Title: strings.Repeat("T", 4000)})
+	if err := r.Send(t.Context(), m); err != nil {
+		t.Fatal(err)
+	}
+	atts, err := f.Messages()[0].Attachments()
+	if err != nil {
+		t.Fatal(err)
+	}
+	section := atts[0].Blocks.BlockSet[0].(*slack.SectionBlock)
+	if n := len(section.Text.Text); n > maxSectionText || n < maxSectionText-100 {
+		t.Errorf("the section has %d bytes: want the most of %d", n, maxSectionText)
+	}
+	if len(buttonsOf(atts)) != 1 {
+		t.Error("the buttons are gone")
+	}
+}

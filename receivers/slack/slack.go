@@ -197,7 +197,9 @@ func (r *Receiver) attachment(m *receivers.Message) (slack.Attachment, error) {
 	}
 	limit := maxText
 	if r.conf.HasButtons() {
-		limit = maxSectionText - len(title)
+		// The text shares a section with the title, as "*title*\n" + text.
+		title = receivers.TruncateBytes(title, maxSectionText/4)
+		limit = maxSectionText - len(title) - len("**\n")
 	}
 	text, err := receivers.Truncated(data, limit, func(d *receivers.Data) (string, error) { return r.tmpl.Text(r.conf.Text, d) })
 	if err != nil {
