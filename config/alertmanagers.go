@@ -45,6 +45,9 @@ func validateAlertmanagers(ams []Alertmanager) (map[string]bool, error) {
 		if err := checkBaseURL(path+".url", am.URL, "http://alertmanager:9093"); err != nil {
 			return nil, err
 		}
+		if u, _ := url.Parse(am.URL); u.User != nil {
+			return nil, errf(path+".url", "has credentials, which would show wherever the URL does: use basic_auth or bearer_token_file")
+		}
 		am.URL = strings.TrimSuffix(am.URL, "/")
 		if err := am.Credentials.validate(path); err != nil {
 			return nil, err

@@ -138,6 +138,7 @@ default_receivers: [a]
 		{"alertmanager without url", base + "alertmanagers:\n  - name: am-a\n", "cfg.yml:6: alertmanagers[0].url: want an http:// or https:// URL, such as http://alertmanager:9093"},
 		{"alertmanager twice", base + "alertmanagers:\n  - {name: am, url: 'http://a:9093'}\n  - {name: am, url: 'http://b:9093'}\n", `cfg.yml:7: alertmanagers[1].name: duplicate Alertmanager name "am"`},
 		{"alertmanager two auths", base + "alertmanagers:\n  - name: am\n    url: 'http://a:9093'\n    bearer_token: x\n    basic_auth: {username: u, password: p}\n", "cfg.yml:9: alertmanagers[0].basic_auth: basic_auth and a bearer token are mutually exclusive"},
+		{"alertmanager credentials in url", base + "alertmanagers:\n  - {name: am, url: 'http://u:s3cr3t@a:9093'}\n", "cfg.yml:6: alertmanagers[0].url: has credentials, which would show wherever the URL does: use basic_auth or bearer_token_file"},
 		{"alertmanager bad proxy", base + "alertmanagers:\n  - {name: am, url: 'http://a:9093', proxy_url: 'ftp://p'}\n", "cfg.yml:6: alertmanagers[0].proxy_url: want an http://, https:// or socks5:// URL with a host"},
 		{"watchdog names an unknown alertmanager", base + "alertmanagers:\n  - {name: am-a, url: 'http://a:9093'}\nwatchdog:\n  receivers: [a]\n  alertmanager:\n    - {name: am-b}\n", "cfg.yml:10: watchdog.alertmanager[0].url: is required, unless name is one of alertmanagers"},
 		{"watchdog names an alertmanager", base + "alertmanagers:\n  - {name: am-a, url: 'http://a:9093'}\nwatchdog:\n  receivers: [a]\n  alertmanager:\n    - {name: am-a}\n", ""},

@@ -169,14 +169,16 @@ func (s *Server) handleActLink(w http.ResponseWriter, r *http.Request, id auth.I
 	}
 	web := &s.runtime.Load().cfg.Web
 	receiver := t.notification.Receiver
+	loggedIn := id.Name != "" && id.Via != "open"
 	switch {
-	case id.Name != "" && id.Via != "open":
-		if !id.Role.Allows(config.Operator) {
-			s.render(w, r, id, http.StatusForbidden, "error", "Alert", string(id.Role)+" "+id.Name+" may not do this: it needs the operator role")
-			return
-		}
+	case loggedIn && id.Role.Allows(config.Operator):
+		// acts as themselves
 	case web.SignedLinksActWithoutLogin || !web.AuthEnabled():
+		// The link is enough, whoever holds it: a viewer too.
 		id = auth.Identity{Name: "link in " + receiver + "'s message", Role: config.Operator, Via: "link"}
+	case loggedIn:
+		s.render(w, r, id, http.StatusForbidden, "error", "Alert", string(id.Role)+" "+id.Name+" may not do this: it needs the operator role")
+		return
 	default:
 		http.Redirect(w, r, s.path("/login")+"?next="+s.path(r.URL.RequestURI()), http.StatusSeeOther)
 		return

@@ -126,4 +126,10 @@ func TestActionLinksWithoutLogin(t *testing.T) {
 	if claims[0].Ack == nil || claims[0].Ack.Source != "link:ops-dingtalk" {
 		t.Fatalf("the claim: %+v", claims[0].Ack)
 	}
+	// A viewer logged in may do what the link lets anybody do.
+	viewer := newBrowser(t, e.http.URL)
+	_, csrf := viewer.login("vera", "vera-pw")
+	if resp, body := viewer.post(linksIn(robot)["静默1小时"][0], url.Values{"csrf": {csrf}}, nil); resp.StatusCode != http.StatusOK || !strings.Contains(body, "link in ops-dingtalk&#39;s message silenced GPUDown") {
+		t.Fatalf("the link, followed by a viewer: %d\n%s", resp.StatusCode, body)
+	}
 }
