@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 
@@ -17,6 +18,26 @@ type Alertmanager struct {
 	URL                        string `yaml:"url"`
 	Credentials                `yaml:",inline"`
 	receivers.HTTPClientConfig `yaml:",inline"`
+}
+
+// Authorize gives req the credentials, the files read now: basic auth, a bearer token,
+// or nothing.
+func (c *Credentials) Authorize(req *http.Request) error {
+	switch {
+	case c.BasicAuth != nil:
+		password, err := receivers.ReadSecret(c.BasicAuth.Password, c.BasicAuth.PasswordFile)
+		if err != nil {
+			return fmt.Errorf("basic_auth: %w", err)
+		}
+		req.SetBasicAuth(c.BasicAuth.Username, password)
+	case c.BearerToken != "" || c.BearerTokenFile != "":
+		token, err := receivers.ReadSecret(c.BearerToken, c.BearerTokenFile)
+		if err != nil {
+			return fmt.Errorf("bearer_token: %w", err)
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return nil
 }
 
 // Alertmanager is the Alertmanager named name.

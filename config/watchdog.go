@@ -31,6 +31,10 @@ type Watchdog struct {
 type Target struct {
 	Name string `yaml:"name"`
 	URL  string `yaml:"url"`
+	// Alertmanager is the entry of alertmanagers that an Alertmanager target names instead
+	// of giving a URL: the watchdog probes it with that entry's credentials, proxy and TLS
+	// settings. Set by validation.
+	Alertmanager *Alertmanager `yaml:"-"`
 }
 
 // Heartbeat names the always-firing alert and how long its silence is tolerated.
@@ -103,9 +107,9 @@ func (w *Watchdog) validate(receivers map[string]bool, ams []Alertmanager, amNam
 	for i := range w.Alertmanager {
 		t := &w.Alertmanager[i]
 		if t.URL == "" && amNames[t.Name] {
-			for _, am := range ams {
-				if am.Name == t.Name {
-					t.URL = am.URL
+			for j := range ams {
+				if ams[j].Name == t.Name {
+					t.URL, t.Alertmanager = ams[j].URL, &ams[j]
 				}
 			}
 		}

@@ -155,20 +155,8 @@ func (c *Client) call(ctx context.Context, method, path string, body []byte, out
 }
 
 func (c *Client) authorize(req *http.Request) error {
-	cred := c.am.Credentials
-	switch {
-	case cred.BasicAuth != nil:
-		password, err := receivers.ReadSecret(cred.BasicAuth.Password, cred.BasicAuth.PasswordFile)
-		if err != nil {
-			return fmt.Errorf("alertmanager %s: basic_auth: %w", c.am.Name, err)
-		}
-		req.SetBasicAuth(cred.BasicAuth.Username, password)
-	case cred.BearerToken != "" || cred.BearerTokenFile != "":
-		token, err := receivers.ReadSecret(cred.BearerToken, cred.BearerTokenFile)
-		if err != nil {
-			return fmt.Errorf("alertmanager %s: bearer_token: %w", c.am.Name, err)
-		}
-		req.Header.Set("Authorization", "Bearer "+token)
+	if err := c.am.Credentials.Authorize(req); err != nil {
+		return fmt.Errorf("alertmanager %s: %w", c.am.Name, err)
 	}
 	return nil
 }

@@ -32,8 +32,10 @@ type probeResult struct {
 // prober probes targets over HTTP; a whole probe, all its requests, is bounded by
 // timeout, which is shorter than the interval.
 type prober struct {
-	client  *http.Client
-	timeout time.Duration
+	client *http.Client
+	// authorize gives each request its credentials; nil for none (or those in the URL).
+	authorize func(*http.Request) error
+	timeout   time.Duration
 }
 
 func (p *prober) probe(ctx context.Context, kind, base string) probeResult {
@@ -104,6 +106,11 @@ func (p *prober) get(ctx context.Context, target string, v any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		return fmt.Errorf("GET %s: %w", safeURL(target), err)
+	}
+	if p.authorize != nil {
+		if err := p.authorize(req); err != nil {
+			return fmt.Errorf("GET %s: %w", safeURL(target), err)
+		}
 	}
 	resp, err := p.client.Do(req)
 	if err != nil {

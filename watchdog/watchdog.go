@@ -56,6 +56,9 @@ type Watchdog struct {
 	metrics    *metrics
 	// started is when this process began watching.
 	started time.Time
+	// clients probe the targets named after the config's alertmanagers, by name.
+	clientsMu sync.Mutex
+	clients   map[string]amClient
 	// tickMu keeps ticks from overlapping: a scheduled tick and a test's Tick, or a
 	// slow tick and the next.
 	tickMu sync.Mutex
@@ -75,6 +78,7 @@ func New(cfg *config.Watchdog, o Options) *Watchdog {
 		client:     o.Client,
 		wake:       o.Wake,
 		leader:     o.Leader,
+		clients:    map[string]amClient{},
 	}
 	if w.now == nil {
 		w.now = time.Now
@@ -230,6 +234,12 @@ type target struct {
 	kind string
 }
 
+// amClient is a client made for one entry of alertmanagers.
+type amClient struct {
+	am     *config.Alertmanager
+	client *http.Client
+}
+
 func (t target) key() string { return t.kind + "/" + t.Name }
 
 // state is the target's stored state, or a new unknown one since now.
@@ -264,11 +274,21 @@ func targets(cfg *config.Watchdog) []target {
 // probeAll probes every target at once, so one that hangs until its timeout does not
 // delay the others.
 func (w *Watchdog) probeAll(ctx context.Context, cfg *config.Watchdog) map[string]probeResult {
-	p := &prober{client: w.client, timeout: cfg.ProbeTimeout()}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	results := map[string]probeResult{}
 	for _, t := range targets(cfg) {
+		p := &prober{client: w.client, timeout: cfg.ProbeTimeout()}
+		if am := t.Alertmanager; am != nil {
+			client, err := w.clientOf(am, cfg.ProbeTimeout())
+			if err != nil {
+				mu.Lock()
+				results[t.key()] = probeResult{err: fmt.Errorf("alertmanagers %s: %w", am.Name, err)}
+				mu.Unlock()
+				continue
+			}
+			p.client, p.authorize = client, am.Credentials.Authorize
+		}
 		wg.Go(func() {
 			r := p.probe(ctx, t.kind, t.URL)
 			mu.Lock()
@@ -278,6 +298,25 @@ func (w *Watchdog) probeAll(ctx context.Context, cfg *config.Watchdog) map[strin
 	}
 	wg.Wait()
 	return results
+}
+
+// clientOf is the client for probing am, an entry of the config's alertmanagers: with
+// its proxy and TLS settings, made once for each config (a reload makes new entries).
+func (w *Watchdog) clientOf(am *config.Alertmanager, timeout time.Duration) (*http.Client, error) {
+	w.clientsMu.Lock()
+	defer w.clientsMu.Unlock()
+	if c, ok := w.clients[am.Name]; ok {
+		if c.am == am {
+			return c.client, nil
+		}
+		c.client.CloseIdleConnections()
+	}
+	client, err := am.HTTPClientConfig.NewClient(timeout)
+	if err != nil {
+		return nil, err
+	}
+	w.clients[am.Name] = amClient{am: am, client: client}
+	return client, nil
 }
 
 const heartbeatKeyPrefix = "heartbeat/"

@@ -8,6 +8,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -504,4 +507,46 @@ func TestTheWholeProbeIsBounded(t *testing.T) {
 	if !strings.Contains(st.Targets[0].LastError, "timed out") {
 		t.Fatalf("last error %q, want a timeout", st.Targets[0].LastError)
 	}
+}
+
+// A target named after one of alertmanagers is probed with its credentials: refused
+// without them, as a protected Alertmanager refuses.
+func TestNamedAlertmanagerIsProbedWithItsCredentials(t *testing.T) {
+	am := newFakeProm(t)
+	guarded := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if user, pass, ok := r.BasicAuth(); !ok || user != "watchdog" || pass != "s3cret" {
+			http.Error(w, "Unauthorized", http.StatusUnauthorized)
+			return
+		}
+		proxy := httputil.NewSingleHostReverseProxy(mustParse(t, am.url()))
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(guarded.Close)
+	section := func(auth string) string {
+		return fmt.Sprintf(`alertmanagers:
+  - name: am-main
+    url: %s
+%swatchdog:
+  confirm: 1
+  receivers: [cms]
+  alertmanager:
+    - name: am-main
+`, guarded.URL, auth)
+	}
+	e := newEnv(t, section("    basic_auth: {username: watchdog, password: s3cret}\n"))
+	expect(t, "healthy with its credentials", e.tick(0))
+	if st, _ := e.wd.Status(context.Background()); len(st.Targets) != 1 || st.Targets[0].State != "up" {
+		t.Fatalf("status %+v, want am-main up", st.Targets)
+	}
+	without := newEnv(t, section(""))
+	expect(t, "down without them", without.tick(0), "down/info")
+}
+
+func mustParse(t *testing.T, raw string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
