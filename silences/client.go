@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/prometheus/alertmanager/pkg/labels"
@@ -91,7 +92,12 @@ func (c *Client) Put(ctx context.Context, id string, s Spec) (string, error) {
 	var answer struct {
 		SilenceID string `json:"silenceID"`
 	}
-	if err := c.call(ctx, http.MethodPost, "/api/v2/silences", b, &answer); err != nil {
+	err = c.call(ctx, http.MethodPost, "/api/v2/silences", b, &answer)
+	switch {
+	case errors.Is(err, ErrNotFound) && id == "":
+		// Not a silence it lost: no silences API there at all.
+		return "", fmt.Errorf("alertmanager %s: 404 Not Found on /api/v2/silences: is url its base URL, with its --web.route-prefix?", c.am.Name)
+	case err != nil:
 		return "", err
 	}
 	if answer.SilenceID == "" {
@@ -134,9 +140,10 @@ func (c *Client) call(ctx context.Context, method, path string, body []byte, out
 	if err := c.authorize(req); err != nil {
 		return err
 	}
+	secrets := c.secrets(req)
 	resp, err := c.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("alertmanager %s: %w", c.am.Name, receivers.Scrub(err, c.secrets()...))
+		return fmt.Errorf("alertmanager %s: %w", c.am.Name, receivers.Scrub(err, secrets...))
 	}
 	defer resp.Body.Close()
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -144,7 +151,9 @@ func (c *Client) call(ctx context.Context, method, path string, body []byte, out
 	case resp.StatusCode == http.StatusNotFound:
 		return ErrNotFound
 	case resp.StatusCode != http.StatusOK:
-		return fmt.Errorf("alertmanager %s: %s: %s", c.am.Name, resp.Status, bytes.TrimSpace(answer[:min(len(answer), 300)]))
+		// A proxy in front may echo the request, credentials and all.
+		excerpt := receivers.ScrubText(string(bytes.TrimSpace(answer[:min(len(answer), 300)])), secrets...)
+		return fmt.Errorf("alertmanager %s: %s: %s", c.am.Name, resp.Status, excerpt)
 	case out == nil:
 		return nil
 	}
@@ -161,11 +170,15 @@ func (c *Client) authorize(req *http.Request) error {
 	return nil
 }
 
-// secrets are what an error must not show.
-func (c *Client) secrets() []string {
-	out := []string{string(c.am.BearerToken), string(c.am.ProxyURL)}
-	if c.am.BasicAuth != nil {
-		out = append(out, string(c.am.BasicAuth.Password))
+// secrets are what an error about req must not show: the proxy URL, and the credentials
+// as req carries them (read from their files).
+func (c *Client) secrets(req *http.Request) []string {
+	out := []string{string(c.am.ProxyURL)}
+	if _, password, ok := req.BasicAuth(); ok {
+		out = append(out, password)
+	}
+	if token, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer "); ok {
+		out = append(out, token)
 	}
 	return out
 }
