@@ -191,6 +191,12 @@ func TestPressesOverSocketMode(t *testing.T) {
 		t.Errorf("the message lost the first line: %q", lines)
 	}
 
+	// Slack refreshes connections now and then: the app connects again, and presses go on.
+	if err := f.Disconnect(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the connection made again", func() bool { return f.Connections() == 2 && f.Connected() })
+
 	p.mu.Lock()
 	p.err = errors.New("this link has expired")
 	p.mu.Unlock()

@@ -275,6 +275,22 @@ func (f *Fake) Connected() bool {
 	return f.socket != nil
 }
 
+// Disconnect asks the app to reconnect, as Slack does every few hours ("refresh_requested"),
+// and closes the connection.
+func (f *Fake) Disconnect() error {
+	f.pressing.Lock()
+	defer f.pressing.Unlock()
+	f.mu.Lock()
+	conn := f.socket
+	f.mu.Unlock()
+	if conn == nil {
+		return fmt.Errorf("no app connected")
+	}
+	err := conn.WriteJSON(map[string]any{"type": "disconnect", "reason": "refresh_requested", "debug_info": map[string]any{"host": "fake"}})
+	conn.Close()
+	return err
+}
+
 // Connections counts the Socket Mode connections made so far.
 func (f *Fake) Connections() int {
 	f.mu.Lock()
