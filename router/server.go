@@ -101,7 +101,7 @@ func New(cfg *config.Config, o Options) (*Server, error) {
 		Store: s.store, Logger: s.logger.With("component", "watchdog"), Registerer: o.Registerer, Now: s.now,
 		Wake: s.dispatcher.Notify, Leader: s.dispatcher.Leader,
 	})
-	s.silencer = silences.New(s.store, s.logger.With("component", "silences"), s.now, s.dispatcher.Leader)
+	s.silencer = silences.New(s.store, s.logger.With("component", "silences"), o.Registerer, s.now, s.dispatcher.Leader)
 	s.silencer.SetConfig(cfg, s.routeNotice)
 	return s, nil
 }

@@ -67,6 +67,10 @@ func TestSilencesOnEveryAlertmanager(t *testing.T) {
 	if len(a.Active()) != 1 || len(b.Active()) != 0 {
 		t.Fatalf("after the first sync: %d on am-a, %d on am-b (down)", len(a.Active()), len(b.Active()))
 	}
+	if behindA, behindB, failures := e.counter("alertrouter_silences_behind", "alertmanager", "am-a"), e.counter("alertrouter_silences_behind", "alertmanager", "am-b"),
+		e.counter("alertrouter_silence_sync_failures_total", "alertmanager", "am-b"); behindA != 0 || behindB != 1 || failures != 1 {
+		t.Errorf("behind: am-a %v, am-b %v (down), failures at am-b %v; want 0, 1, 1", behindA, behindB, failures)
+	}
 	b.SetDown(false)
 	sync() // too early: the retry waits
 	if len(b.Active()) != 0 {
@@ -76,6 +80,9 @@ func TestSilencesOnEveryAlertmanager(t *testing.T) {
 	sync()
 	if len(b.Active()) != 1 {
 		t.Fatalf("am-b has %d silences once back, want 1", len(b.Active()))
+	}
+	if behind := e.counter("alertrouter_silences_behind", "alertmanager", "am-b"); behind != 0 {
+		t.Errorf("am-b is %v silences behind once it has it", behind)
 	}
 	var first silencestest.Silence
 	for _, s := range b.Active() {

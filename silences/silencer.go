@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/alertmanager/pkg/labels"
 	"github.com/prometheus/alertmanager/template"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
 
 	"github.com/alertrouter/alertrouter/config"
@@ -51,14 +52,19 @@ type Silencer struct {
 	// syncing makes one Sync at a time: two would both find a copy due, and make it twice.
 	syncing sync.Mutex
 
+	metrics *metrics
+
 	mu      sync.Mutex
 	clients map[string]*Client
 	route   Router
 }
 
-// New makes a silencer; SetConfig gives it its Alertmanagers and routes.
-func New(st *store.Store, logger *slog.Logger, now func() time.Time, leader func() bool) *Silencer {
-	return &Silencer{store: st, logger: logger, now: now, leader: leader, wake: make(chan struct{}, 1), clients: map[string]*Client{}}
+// New makes a silencer, its metrics registered on reg; SetConfig gives it its
+// Alertmanagers and routes.
+func New(st *store.Store, logger *slog.Logger, reg prometheus.Registerer, now func() time.Time, leader func() bool) *Silencer {
+	s := &Silencer{store: st, logger: logger, now: now, leader: leader, wake: make(chan struct{}, 1), clients: map[string]*Client{}}
+	s.metrics = newMetrics(reg, s)
+	return s
 }
 
 // notConfigured is the problem of a copy on an Alertmanager the silencer has no client for.
@@ -172,6 +178,7 @@ func (s *Silencer) bringInLine(ctx context.Context, task store.CopyTask) {
 		remoteID, err = s.put(ctx, client, remoteID, sil)
 	}
 	if err != nil {
+		s.metrics.failures.WithLabelValues(c.Alertmanager).Inc()
 		wait := min(time.Second<<min(c.Attempts, 5), maxBackoff)
 		s.logger.Warn("Cannot sync a silence to an Alertmanager; retrying", "alertmanager", c.Alertmanager, "silence", sil.ID, "in", wait, "err", err)
 		s.record(ctx, sil, c, s.store.CopyFailed(ctx, sil.ID, c.Alertmanager, err.Error(), now.Add(wait)))

@@ -307,6 +307,28 @@ func (s *Store) EnsureCopies(ctx context.Context, alertmanagers []string, now ti
 	})
 }
 
+// SilencesBehind counts, per Alertmanager, the active silences that it does not have as
+// they are now: not made there yet, behind an extension, or failing.
+func (s *Store) SilencesBehind(ctx context.Context, now time.Time) (map[string]int, error) {
+	defer s.reading()()
+	rows, err := s.read.QueryContext(ctx, s.sql(`SELECT c.alertmanager, COUNT(*) FROM silence_copies c JOIN silences s ON s.id = c.silence_id
+		WHERE s.ends_at > ? AND (c.remote_id = '' OR c.version <> s.updated_at OR c.attempts > 0) GROUP BY c.alertmanager`), now.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("silences behind: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var am string
+		var n int
+		if err := rows.Scan(&am, &n); err != nil {
+			return nil, fmt.Errorf("silences behind: %w", err)
+		}
+		out[am] = n
+	}
+	return out, rows.Err()
+}
+
 // EndedSilences are the silences that ended by now and whose notice is not out yet.
 func (s *Store) EndedSilences(ctx context.Context, now time.Time) ([]Silence, error) {
 	defer s.reading()()
