@@ -848,6 +848,9 @@ func TestSilenceCopies(t *testing.T) {
 		if due, _ := s.DueCopies(ctx, t0.Add(time.Second), 10); len(due) != 0 {
 			t.Fatalf("due before the retry and the check: %+v", due)
 		}
+		if behind, err := s.SilencesBehind(ctx, t0.Add(time.Second)); err != nil || len(behind) != 1 || behind["am-b"] != 1 {
+			t.Fatalf("behind = %v %v, want am-b's one", behind, err)
+		}
 		// The same matchers, a shorter end and no comment: extended, never shortened.
 		sil2 := sil
 		sil2.EndsAt, sil2.Comment = t0.Add(30*time.Minute), ""
