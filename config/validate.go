@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/alertmanager/pkg/labels"
 	"github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
 
@@ -168,7 +167,7 @@ func (r *Route) validate(path string, receivers map[string]bool) error {
 	}
 	r.matchers = nil
 	for i, s := range r.Matchers {
-		ms, err := labels.ParseMatchers(s)
+		ms, err := ParseMatchers(s)
 		if err != nil {
 			return errf(fmt.Sprintf("%s.matchers[%d]", path, i), "%v", err)
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/alertmanager/pkg/labels"
 
+	"github.com/alertrouter/alertrouter/config"
 	"github.com/alertrouter/alertrouter/dispatch"
 	"github.com/alertrouter/alertrouter/receivers"
 	"github.com/alertrouter/alertrouter/router/auth"
@@ -67,7 +68,7 @@ func (s *Server) acknowledge(r *http.Request, id auth.Identity, source string) (
 	} else {
 		var matchers labels.Matchers
 		for _, m := range r.Form["match"] {
-			ms, err := labels.ParseMatchers(m)
+			ms, err := config.ParseMatchers(m)
 			if err != nil {
 				return nil, http.StatusBadRequest, fmt.Errorf("match %q: %w", m, err)
 			}

@@ -214,6 +214,10 @@ func (s *Server) actOn(ctx context.Context, client string, id auth.Identity, t l
 			return "", false, http.StatusConflict, errors.New("no Alertmanager to silence on: add alertmanagers to the config")
 		}
 		matchers := exactMatchers(t.alert.Labels)
+		if _, err := config.ParseMatchers(matchers); err != nil {
+			// Alertmanager would refuse them too: say so now, not after storing.
+			return "", false, http.StatusConflict, fmt.Errorf("this alert's labels make no silence Alertmanager reads: %w", err)
+		}
 		sil, _, err := s.store.AddSilence(ctx, store.Silence{Matchers: matchers, StartsAt: now, EndsAt: now.Add(d),
 			CreatedBy: id.Name, Comment: "from " + where}, ams, now)
 		s.auditFrom(ctx, client, id, "silence.add", fmt.Sprintf("silence %d %s for %s (%s)", sil.ID, matchers, d, where), err)

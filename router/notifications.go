@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/alertmanager/pkg/labels"
 	"github.com/prometheus/alertmanager/template"
 
+	"github.com/alertrouter/alertrouter/config"
 	"github.com/alertrouter/alertrouter/dispatch"
 	"github.com/alertrouter/alertrouter/receivers"
 	"github.com/alertrouter/alertrouter/router/auth"
@@ -87,7 +88,7 @@ func parseFilter(r *http.Request) (filter, error) {
 		if strings.TrimSpace(m) == "" {
 			continue
 		}
-		ms, err := labels.ParseMatchers(m)
+		ms, err := config.ParseMatchers(m)
 		if err != nil {
 			return f, fmt.Errorf("match %q: %w", m, err)
 		}

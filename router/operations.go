@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
 
+	"github.com/alertrouter/alertrouter/config"
 	"github.com/alertrouter/alertrouter/dispatch"
 	"github.com/alertrouter/alertrouter/router/auth"
 	"github.com/alertrouter/alertrouter/store"
@@ -66,7 +67,7 @@ func (s *Server) testRoute(r *http.Request) (*routeTest, error) {
 	}
 	ls := model.LabelSet{}
 	for _, p := range pairs {
-		m, err := labels.ParseMatcher(p)
+		m, err := config.ParseMatcher(p)
 		if err != nil || m.Type != labels.MatchEqual {
 			return nil, fmt.Errorf("label %q: want name=value", p)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/alertmanager/pkg/labels"
 	"github.com/prometheus/common/model"
 
+	"github.com/alertrouter/alertrouter/config"
 	"github.com/alertrouter/alertrouter/router/auth"
 	"github.com/alertrouter/alertrouter/store"
 )
@@ -147,7 +148,7 @@ func silenceMatchers(r *http.Request) (string, error) {
 		if strings.TrimSpace(m) == "" {
 			continue
 		}
-		parsed, err := labels.ParseMatchers(m)
+		parsed, err := config.ParseMatchers(m)
 		if err != nil {
 			return "", fmt.Errorf("match %q: %w", m, err)
 		}

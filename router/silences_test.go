@@ -12,8 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/alertmanager/pkg/labels"
 	"github.com/prometheus/alertmanager/template"
 
+	"github.com/alertrouter/alertrouter/config"
 	"github.com/alertrouter/alertrouter/silences/silencestest"
 	"github.com/alertrouter/alertrouter/store"
 )
@@ -272,5 +274,17 @@ func TestAnAlertsMatchersAreCanonical(t *testing.T) {
 	}
 	if got := exactMatchers(ls); got != fromAPI || got != `{agent="x",alertname="GPUDown",instance="i1"}` {
 		t.Errorf("an alert's matchers %s, the API's %s", got, fromAPI)
+	}
+	// Label names Prometheus 3 allows (UTF-8) read back as they were written.
+	utf8 := template.KV{"alertname": "GPUDown", "service.name": "api", "a b": `c"d`, "k8s-app": "x"}
+	text := exactMatchers(utf8)
+	ms, err := config.ParseMatchers(text)
+	if err != nil || len(ms) != len(utf8) {
+		t.Fatalf("%s reads back as %v, %v", text, ms, err)
+	}
+	for _, m := range ms {
+		if m.Type != labels.MatchEqual || utf8[m.Name] != m.Value {
+			t.Errorf("%s reads back with %s", text, m)
+		}
 	}
 }

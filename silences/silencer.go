@@ -193,7 +193,7 @@ func (s *Silencer) bringInLine(ctx context.Context, task store.CopyTask) {
 // put creates or updates the silence on one Alertmanager; an id it does not know any more
 // is replaced by a new one.
 func (s *Silencer) put(ctx context.Context, client *Client, remoteID string, sil store.Silence) (string, error) {
-	matchers, err := labels.ParseMatchers(sil.Matchers)
+	matchers, err := config.ParseMatchers(sil.Matchers)
 	if err != nil {
 		return "", fmt.Errorf("silence %d: matchers: %w", sil.ID, err)
 	}
@@ -225,7 +225,7 @@ func (s *Silencer) notice(ctx context.Context, now time.Time) {
 	route := s.route
 	s.mu.Unlock()
 	for _, sil := range ended {
-		matchers, err := labels.ParseMatchers(sil.Matchers)
+		matchers, err := config.ParseMatchers(sil.Matchers)
 		if err != nil {
 			s.logger.Error("A stored silence has unreadable matchers", "silence", sil.ID, "err", err)
 			continue

@@ -38,7 +38,7 @@ func (c *routeTestCmd) run(stdout, stderr io.Writer) int {
 	}
 	ls := model.LabelSet{}
 	for _, arg := range *c.labels {
-		m, err := labels.ParseMatcher(arg)
+		m, err := config.ParseMatcher(arg)
 		if err != nil || m.Type != labels.MatchEqual {
 			fmt.Fprintf(stderr, "FAILED: label %q: want name=value\n", arg)
 			return 2
