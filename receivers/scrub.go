@@ -2,6 +2,7 @@ package receivers
 
 import (
 	"cmp"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -96,4 +97,25 @@ func urlParts(s string) []string {
 		}
 	}
 	return parts
+}
+
+// RequestSecrets are the credentials req carries, in every form an echo of it may show
+// them: the Authorization header whole and its credentials part (a token, or basic
+// auth's base64), the basic-auth password decoded, and a password in its URL. For the
+// answers of servers and proxies that repeat the request in their error pages.
+func RequestSecrets(req *http.Request) []string {
+	var out []string
+	if v := req.Header.Get("Authorization"); v != "" {
+		out = append(out, v)
+		if _, cred, ok := strings.Cut(v, " "); ok {
+			out = append(out, cred)
+		}
+	}
+	if _, password, ok := req.BasicAuth(); ok {
+		out = append(out, password)
+	}
+	if password, ok := req.URL.User.Password(); ok {
+		out = append(out, password)
+	}
+	return out
 }

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/prometheus/alertmanager/pkg/labels"
@@ -173,12 +172,5 @@ func (c *Client) authorize(req *http.Request) error {
 // secrets are what an error about req must not show: the proxy URL, and the credentials
 // as req carries them (read from their files).
 func (c *Client) secrets(req *http.Request) []string {
-	out := []string{string(c.am.ProxyURL)}
-	if _, password, ok := req.BasicAuth(); ok {
-		out = append(out, password)
-	}
-	if token, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer "); ok {
-		out = append(out, token)
-	}
-	return out
+	return append(receivers.RequestSecrets(req), string(c.am.ProxyURL))
 }

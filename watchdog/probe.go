@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/alertrouter/alertrouter/receivers"
 )
 
 // Target kinds.
@@ -123,7 +125,9 @@ func (p *prober) get(ctx context.Context, target string, v any) error {
 		return fmt.Errorf("GET %s: reading the answer: %s", safeURL(target), transportReason(err))
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s %s", safeURL(target), resp.Status, strings.TrimSpace(string(body[:min(len(body), 200)])))
+		// A proxy in front may echo the request, credentials and all.
+		excerpt := receivers.ScrubText(strings.TrimSpace(string(body[:min(len(body), 200)])), receivers.RequestSecrets(req)...)
+		return fmt.Errorf("GET %s: %s %s", safeURL(target), resp.Status, excerpt)
 	}
 	if v != nil {
 		if err := json.Unmarshal(body, v); err != nil {

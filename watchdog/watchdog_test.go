@@ -2,6 +2,7 @@ package watchdog
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -549,4 +550,32 @@ func mustParse(t *testing.T, raw string) *url.URL {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// A proxy that echoes the request in its error page does not make the probe's error,
+// shown in the status and the event, show the credentials.
+func TestProbeErrorsHideEchoedCredentials(t *testing.T) {
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, password, _ := r.BasicAuth()
+		http.Error(w, fmt.Sprintf("bad gateway: Authorization: %s (%s:%s)", r.Header.Get("Authorization"), user, password), http.StatusBadGateway)
+	}))
+	t.Cleanup(echo.Close)
+	for _, auth := range []string{"    bearer_token: s3cr3t-token\n", "    basic_auth: {username: u, password: s3cr3t-password}\n"} {
+		e := newEnv(t, fmt.Sprintf(`alertmanagers:
+  - name: am-main
+    url: %s
+%swatchdog:
+  confirm: 1
+  receivers: [cms]
+  alertmanager:
+    - name: am-main
+`, echo.URL, auth))
+		expect(t, "down", e.tick(0), "down/info")
+		st, _ := e.wd.Status(context.Background())
+		raw, _ := json.Marshal(st)
+		basic := base64.StdEncoding.EncodeToString([]byte("u:s3cr3t-password"))
+		if !strings.Contains(string(raw), "502") || strings.Contains(string(raw), "s3cr3t") || strings.Contains(string(raw), basic) {
+			t.Errorf("the status shows the credentials, or not the error: %s", raw)
+		}
+	}
 }
