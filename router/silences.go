@@ -93,24 +93,22 @@ var silencePresets = []string{"1h", "4h", "tomorrow"}
 // rule to fix rather than to silence.
 const maxSilence = 366 * 24 * time.Hour
 
-// silenceEnd is when a silence asked for by r ends: one of ?until= (RFC 3339 or a
-// browser's datetime-local, in global.timezone), ?duration= (Prometheus's: 2h, 30m,
-// 1h30m, 2d, 1w) or ?preset= (1h, 4h, or tomorrow: 09:00 of the next day in
-// global.timezone). It is after now, and at most maxSilence later.
+// silenceEnd is when a silence asked for by r ends: ?preset= (1h, 4h, or tomorrow: 09:00
+// of the next day in global.timezone), which wins (the console's preset buttons submit
+// the form with whatever its duration box holds), or else one of ?until= (RFC 3339 or a
+// browser's datetime-local, in global.timezone) and ?duration= (Prometheus's: 2h, 30m,
+// 1h30m, 2d, 1w). It is after now, and at most maxSilence later.
 func silenceEnd(r *http.Request, now time.Time, loc *time.Location) (time.Time, error) {
 	until, duration, preset := r.FormValue("until"), r.FormValue("duration"), r.FormValue("preset")
-	var given int
-	for _, v := range []string{until, duration, preset} {
-		if v != "" {
-			given++
-		}
+	if preset != "" {
+		until, duration = "", ""
 	}
 	var ends time.Time
 	switch {
-	case given == 0:
+	case until == "" && duration == "" && preset == "":
 		return time.Time{}, errors.New("duration: say how long (1h, 4h, 30m, 2d), or until when, or preset=tomorrow")
-	case given > 1:
-		return time.Time{}, errors.New("until, duration, preset: give one of them")
+	case until != "" && duration != "":
+		return time.Time{}, errors.New("until, duration: give one of them")
 	case until != "":
 		t, err := time.Parse(time.RFC3339, until)
 		if err != nil {

@@ -182,6 +182,10 @@ func TestSilenceRunsOutAndBadRequests(t *testing.T) {
 	if list, _ := e.store.Silences(ctx, testStart.Add(-time.Hour)); len(list) != 1 {
 		t.Errorf("%d silences after the bad requests, want the one", len(list))
 	}
+	// A preset button wins over what the form's duration box holds.
+	if v, r := e.addSilence(url.Values{"match": {`alertname="Y"`}, "preset": {"4h"}, "duration": {"2h"}}); r.Code != http.StatusOK || !v.EndsAt.Equal(e.clock.Now().Add(4*time.Hour).UTC()) {
+		t.Errorf("a preset with a duration: %d %s", r.Code, r.Raw)
+	}
 	plain := newEnv(t, "receivers:\n  - name: ops\n    log: {}\ndefault_receivers: [ops]\n", "", false)
 	if _, r := plain.addSilence(url.Values{"match": {`alertname="X"`}, "duration": {"1h"}}); r.Code != http.StatusConflict || !strings.Contains(r.Raw, "add alertmanagers") {
 		t.Errorf("without Alertmanagers: %d %s", r.Code, r.Raw)
@@ -257,6 +261,16 @@ func TestSilencesWaitForARemovedAlertmanager(t *testing.T) {
 	e.srv.silencer.Sync(ctx)
 	if len(b.Active()) != 1 {
 		t.Fatalf("am-b has %d silences once back in the config, want 1", len(b.Active()))
+	}
+
+	// Out of the config again, while the silence runs out: nothing is left to do there,
+	// and its copy is not looked at again.
+	reload(strings.Join(without, "\n"))
+	e.clock.Add(2 * time.Hour)
+	e.srv.silencer.Sync(ctx)
+	e.srv.silencer.Sync(ctx)
+	if due, err := e.store.DueCopies(ctx, e.clock.Now().Add(24*time.Hour), 10); err != nil || len(due) != 0 {
+		t.Errorf("copies still due after the silence ran out: %+v %v", due, err)
 	}
 }
 

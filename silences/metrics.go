@@ -40,7 +40,7 @@ func (c behindCollector) Collect(ch chan<- prometheus.Metric) {
 	if err != nil {
 		return
 	}
-	for _, am := range c.s.Alertmanagers() {
+	for _, am := range c.s.configuredAlertmanagers() {
 		ch <- prometheus.MustNewConstMetric(behindDesc, prometheus.GaugeValue, float64(behind[am]), am)
 	}
 }

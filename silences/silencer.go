@@ -56,7 +56,9 @@ type Silencer struct {
 
 	mu      sync.Mutex
 	clients map[string]*Client
-	route   Router
+	// configured are the names of the config's alertmanagers, with a client or not.
+	configured []string
+	route      Router
 }
 
 // New makes a silencer, its metrics registered on reg; SetConfig gives it its
@@ -82,10 +84,22 @@ func (s *Silencer) SetConfig(cfg *config.Config, route Router) {
 		}
 		clients[am.Name] = c
 	}
+	names := make([]string, len(cfg.Alertmanagers))
+	for i, am := range cfg.Alertmanagers {
+		names[i] = am.Name
+	}
 	s.mu.Lock()
-	s.clients, s.route = clients, route
+	s.clients, s.configured, s.route = clients, names, route
 	s.mu.Unlock()
 	s.Wake()
+}
+
+// configuredAlertmanagers are the names of alertmanagers in the config, those without a
+// client (their TLS files cannot be read) too.
+func (s *Silencer) configuredAlertmanagers() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.configured
 }
 
 // Alertmanagers are the names of the configured Alertmanagers, sorted.
@@ -154,6 +168,11 @@ func (s *Silencer) bringInLine(ctx context.Context, task store.CopyTask) {
 	s.mu.Unlock()
 	now := s.now()
 	if client == nil {
+		if !sil.Active(now) && (c.RemoteID == "" || c.Synced) {
+			// Ended, and nothing there to expire: done with it.
+			s.record(ctx, sil, c, s.store.CopySynced(ctx, sil.ID, c.Alertmanager, c.RemoteID, sil.UpdatedAt, time.Time{}))
+			return
+		}
 		// Not in the config now (removed, or its TLS files unreadable at the last reload):
 		// the copy waits, looked at again every check, for the Alertmanager to come back.
 		s.record(ctx, sil, c, s.store.CopyFailed(ctx, sil.ID, c.Alertmanager, notConfigured, now.Add(checkEvery)))

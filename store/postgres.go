@@ -286,7 +286,8 @@ func (p *postgres) close() error {
 
 // LockKey names what a transaction decides on, for Tx.Lock, and how: exclusive, or
 // shared with the other holders of the shared lock. Keys come in three classes, taken in
-// this order: a receiver's (ReceiverLock), a queue's (QueueLock), an alert's (ClaimLock).
+// this order: a receiver's (ReceiverLock), a queue's (QueueLock), an alert's (ClaimLock);
+// a fourth, a silence's matchers, is taken alone.
 type LockKey struct {
 	class  int
 	key    int64

@@ -48,7 +48,7 @@ var ErrNoSilence = errors.New("no such active silence")
 func (s *Store) AddSilence(ctx context.Context, sil Silence, alertmanagers []string, now time.Time) (stored Silence, extended bool, err error) {
 	err = s.Update(ctx, func(t *Tx) error {
 		// Replicas adding the same matchers at once must find each other's silence.
-		if err := t.Lock(LockKey{class: silenceClass, key: lockKey("silence", sil.Matchers, "")}); err != nil {
+		if err := t.Lock(silenceLock(sil.Matchers)); err != nil {
 			return err
 		}
 		ms := now.UnixMilli()
@@ -83,6 +83,12 @@ func (s *Store) AddSilence(ctx context.Context, sil Silence, alertmanagers []str
 	return stored, extended, nil
 }
 
+// silenceLock is the key of the silences with these matchers: adding, extending and
+// expiring them one at a time.
+func silenceLock(matchers string) LockKey {
+	return LockKey{class: silenceClass, key: lockKey("silence", matchers, "")}
+}
+
 // dueCopies makes silence id's copies on alertmanagers due at ms, adding the missing ones.
 func (t *Tx) dueCopies(id int64, alertmanagers []string, ms int64) error {
 	for _, am := range alertmanagers {
@@ -99,6 +105,18 @@ func (t *Tx) dueCopies(id int64, alertmanagers []string, ms int64) error {
 func (s *Store) ExpireSilence(ctx context.Context, id int64, now time.Time) (Silence, error) {
 	var out Silence
 	err := s.Update(ctx, func(t *Tx) error {
+		// The matchers' lock, as AddSilence takes it: an extension read before this
+		// expiry must not write its end over it.
+		var matchers string
+		switch err := t.queryRow(`SELECT matchers FROM silences WHERE id = ?`, id).Scan(&matchers); {
+		case errors.Is(err, sql.ErrNoRows):
+			return ErrNoSilence
+		case err != nil:
+			return err
+		}
+		if err := t.Lock(silenceLock(matchers)); err != nil {
+			return err
+		}
 		ms := now.UnixMilli()
 		res, err := t.exec(`UPDATE silences SET ends_at = ?1, expired_at = ?1, updated_at = ?1 WHERE id = ?2 AND ends_at > ?1`, ms, id)
 		if err != nil {
