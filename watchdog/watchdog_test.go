@@ -523,8 +523,19 @@ func TestNamedAlertmanagerIsProbedWithItsCredentials(t *testing.T) {
 		proxy.ServeHTTP(w, r)
 	}))
 	t.Cleanup(guarded.Close)
-	section := func(auth string) string {
-		return fmt.Sprintf(`alertmanagers:
+	e := newEnv(t, namedAlertmanager(guarded.URL, "    basic_auth: {username: watchdog, password: s3cret}\n"))
+	expect(t, "healthy with its credentials", e.tick(0))
+	if st, _ := e.wd.Status(context.Background()); len(st.Targets) != 1 || st.Targets[0].State != "up" {
+		t.Fatalf("status %+v, want am-main up", st.Targets)
+	}
+	without := newEnv(t, namedAlertmanager(guarded.URL, ""))
+	expect(t, "down without them", without.tick(0), "down/info")
+}
+
+// namedAlertmanager is a config whose watchdog probes am-main of alertmanagers, at url
+// with auth (YAML lines of its entry).
+func namedAlertmanager(url, auth string) string {
+	return fmt.Sprintf(`alertmanagers:
   - name: am-main
     url: %s
 %swatchdog:
@@ -532,15 +543,7 @@ func TestNamedAlertmanagerIsProbedWithItsCredentials(t *testing.T) {
   receivers: [cms]
   alertmanager:
     - name: am-main
-`, guarded.URL, auth)
-	}
-	e := newEnv(t, section("    basic_auth: {username: watchdog, password: s3cret}\n"))
-	expect(t, "healthy with its credentials", e.tick(0))
-	if st, _ := e.wd.Status(context.Background()); len(st.Targets) != 1 || st.Targets[0].State != "up" {
-		t.Fatalf("status %+v, want am-main up", st.Targets)
-	}
-	without := newEnv(t, section(""))
-	expect(t, "down without them", without.tick(0), "down/info")
+`, url, auth)
 }
 
 func mustParse(t *testing.T, raw string) *url.URL {
@@ -561,15 +564,7 @@ func TestProbeErrorsHideEchoedCredentials(t *testing.T) {
 	}))
 	t.Cleanup(echo.Close)
 	for _, auth := range []string{"    bearer_token: s3cr3t-token\n", "    basic_auth: {username: u, password: s3cr3t-password}\n"} {
-		e := newEnv(t, fmt.Sprintf(`alertmanagers:
-  - name: am-main
-    url: %s
-%swatchdog:
-  confirm: 1
-  receivers: [cms]
-  alertmanager:
-    - name: am-main
-`, echo.URL, auth))
+		e := newEnv(t, namedAlertmanager(echo.URL, auth))
 		expect(t, "down", e.tick(0), "down/info")
 		st, _ := e.wd.Status(context.Background())
 		raw, _ := json.Marshal(st)
