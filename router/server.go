@@ -101,7 +101,8 @@ func New(cfg *config.Config, o Options) (*Server, error) {
 		Store: s.store, Logger: s.logger.With("component", "watchdog"), Registerer: o.Registerer, Now: s.now,
 		Wake: s.dispatcher.Notify, Leader: s.dispatcher.Leader,
 	})
-	s.silencer = silences.New(s.store, s.logger.With("component", "silences"), o.Registerer, s.now, s.dispatcher.Leader)
+	s.silencer = silences.New(silences.Options{Store: s.store, Logger: s.logger.With("component", "silences"),
+		Registerer: o.Registerer, Now: s.now, Leader: s.dispatcher.Leader, Notify: s.dispatcher.Notify})
 	s.silencer.SetConfig(cfg, s.routeNotice)
 	return s, nil
 }

@@ -302,3 +302,20 @@ func TestAnAlertsMatchersAreCanonical(t *testing.T) {
 		}
 	}
 }
+
+// The notice that a silence ended goes out at once, not at the dispatcher's next idle
+// look at the outbox (a minute).
+func TestSilenceEndedNoticeGoesOutAtOnce(t *testing.T) {
+	am := silencestest.New(t, "")
+	e := newEnv(t, logConfig+"alertmanagers:\n  - {name: am, url: '"+am.URL()+"'}\n", "", true)
+	v, r := e.addSilence(url.Values{"match": {`hostgroup="gpu-render-a"`}, "duration": {"1h"}, "author": {"alice"}})
+	if r.Code != http.StatusOK {
+		t.Fatalf("add: %d %s", r.Code, r.Raw)
+	}
+	e.srv.silencer.Sync(t.Context())
+	if r := e.do(http.MethodPost, "/api/v1/silences/"+strconv.FormatInt(v.ID, 10)+"/expire", "", nil, nil); r.Code != http.StatusOK {
+		t.Fatalf("expire: %d %s", r.Code, r.Raw)
+	}
+	e.srv.silencer.Sync(t.Context())
+	eventually(t, "the notice delivered", func() bool { return strings.Contains(e.stdout.String(), `"alertname":"SilenceEnded"`) })
+}

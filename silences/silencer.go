@@ -48,6 +48,7 @@ type Silencer struct {
 	logger *slog.Logger
 	now    func() time.Time
 	leader func() bool
+	notify func(receivers []string)
 	wake   chan struct{}
 	// syncing makes one Sync at a time: two would both find a copy due, and make it twice.
 	syncing sync.Mutex
@@ -61,11 +62,24 @@ type Silencer struct {
 	route      Router
 }
 
-// New makes a silencer, its metrics registered on reg; SetConfig gives it its
-// Alertmanagers and routes.
-func New(st *store.Store, logger *slog.Logger, reg prometheus.Registerer, now func() time.Time, leader func() bool) *Silencer {
-	s := &Silencer{store: st, logger: logger, now: now, leader: leader, wake: make(chan struct{}, 1), clients: map[string]*Client{}}
-	s.metrics = newMetrics(reg, s)
+// Options are a Silencer's dependencies.
+type Options struct {
+	Store  *store.Store
+	Logger *slog.Logger
+	// Registerer gets the silencer's metrics.
+	Registerer prometheus.Registerer
+	Now        func() time.Time
+	// Leader says whether this replica syncs (one replica at a time).
+	Leader func() bool
+	// Notify is told which receivers have new notices, so that delivery starts at once.
+	Notify func(receivers []string)
+}
+
+// New makes a silencer; SetConfig gives it its Alertmanagers and routes.
+func New(o Options) *Silencer {
+	s := &Silencer{store: o.Store, logger: o.Logger, now: o.Now, leader: o.Leader, notify: o.Notify,
+		wake: make(chan struct{}, 1), clients: map[string]*Client{}}
+	s.metrics = newMetrics(o.Registerer, s)
 	return s
 }
 
@@ -276,6 +290,7 @@ func (s *Silencer) notice(ctx context.Context, now time.Time) {
 			}
 			continue
 		}
+		s.notify(names)
 		s.logger.Info("A silence ended; its receivers are told", "silence", sil.ID, "matchers", sil.Matchers, "receivers", names)
 	}
 }
