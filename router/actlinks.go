@@ -258,7 +258,7 @@ func (s *Server) confirm(ctx context.Context, t linkTarget, done string, now tim
 		Fingerprint: t.link.Fingerprint,
 	}
 	note := dispatch.Notification{Receiver: n.Receiver, Route: actionsRoute, Hostgroup: n.Hostgroup,
-		Data: receivers.NewData(n.Receiver, alert.Status, template.Alerts{alert}, template.KV{"alertname": "AlertActedOn"}, "")}
+		Data: receivers.NewData(n.Receiver, alert.Status, template.Alerts{alert}, template.KV{"hostgroup": n.Hostgroup}, "")}
 	err := s.store.Update(ctx, func(tx *store.Tx) error {
 		_, err := dispatch.Enqueue(tx, note, now)
 		return err

@@ -313,6 +313,6 @@ func endedNotice(sil store.Silence, receiver, hostgroup string, now time.Time) d
 	}
 	return dispatch.Notification{
 		Receiver: receiver, Route: Route, Hostgroup: hostgroup,
-		Data: receivers.NewData(receiver, alert.Status, template.Alerts{alert}, template.KV{"alertname": "SilenceEnded"}, ""),
+		Data: receivers.NewData(receiver, alert.Status, template.Alerts{alert}, template.KV{"hostgroup": hostgroup}, ""),
 	}
 }
