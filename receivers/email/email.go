@@ -146,9 +146,13 @@ func (r *Receiver) ActionLinks() (show, asButtons bool) { return true, false }
 // rejected recipient) are permanent; some recipients refused for good while others got
 // it is a Partial delivery.
 func (r *Receiver) Send(ctx context.Context, m *receivers.Message) (err error) {
+	subject, html, text, err := r.rendered(m)
+	if err != nil {
+		return receivers.Permanent(err)
+	}
 	msgs := make([]*gomail.Msg, len(r.conf.To))
 	for i, to := range r.conf.To {
-		msg, err := r.message(m, to)
+		msg, err := r.message(subject, html, text, to, m.ID)
 		if err != nil {
 			return receivers.Permanent(err)
 		}
@@ -217,11 +221,8 @@ var (
 	_ receivers.ActionLinked = (*Receiver)(nil)
 )
 
-func (r *Receiver) message(m *receivers.Message, to string) (*gomail.Msg, error) {
-	subject, html, text, err := r.rendered(m)
-	if err != nil {
-		return nil, err
-	}
+// message is the mail to one recipient; every recipient gets the same rendering.
+func (r *Receiver) message(subject, html, text, to string, id int64) (*gomail.Msg, error) {
 	msg := gomail.NewMsg()
 	if err := msg.From(r.conf.From); err != nil {
 		return nil, fmt.Errorf("from: %w", err)
@@ -233,7 +234,7 @@ func (r *Receiver) message(m *receivers.Message, to string) (*gomail.Msg, error)
 	msg.SetDate()
 	msg.SetMessageID()
 	// Lets mail filters and the destination drop at-least-once repeats.
-	msg.SetGenHeader("X-Alertrouter-Notification-Id", strconv.FormatInt(m.ID, 10))
+	msg.SetGenHeader("X-Alertrouter-Notification-Id", strconv.FormatInt(id, 10))
 	msg.SetBodyString(gomail.TypeTextPlain, text)
 	msg.AddAlternativeString(gomail.TypeTextHTML, html)
 	return msg, nil
