@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -30,12 +31,11 @@ func (c *Config) Listen(ctx context.Context, logger *slog.Logger, act receivers.
 		return err
 	}
 	secrets := append(c.Secrets(), bot, app)
-	transport, err := c.HTTPClientConfig.NewTransport()
+	client, err := c.HTTPClientConfig.NewClient(c.Timeout.Or(DefaultTimeout))
 	if err != nil {
 		return err
 	}
-	client := receivers.NewHTTPClient(c.Timeout.Or(DefaultTimeout))
-	client.Transport = transport
+	transport := client.Transport.(*http.Transport) // the WebSocket goes the same way
 	api := slack.New(bot, slack.OptionAppLevelToken(app), slack.OptionAPIURL(c.APIURL), slack.OptionHTTPClient(client))
 	sm := socketmode.New(api, socketmode.OptionDialer(&websocket.Dialer{
 		Proxy: transport.Proxy, TLSClientConfig: transport.TLSClientConfig,
