@@ -40,48 +40,38 @@ func (c *Credentials) Authorize(req *http.Request) error {
 	return nil
 }
 
-// Alertmanager is the Alertmanager named name.
-func (c *Config) Alertmanager(name string) (Alertmanager, bool) {
-	for _, am := range c.Alertmanagers {
-		if am.Name == name {
-			return am, true
-		}
-	}
-	return Alertmanager{}, false
-}
-
-// validateAlertmanagers checks the alertmanagers section and returns their names.
-func validateAlertmanagers(ams []Alertmanager) (map[string]bool, error) {
+// validateAlertmanagers checks the alertmanagers section.
+func validateAlertmanagers(ams []Alertmanager) error {
 	names := map[string]bool{}
 	for i := range ams {
 		am := &ams[i]
 		path := fmt.Sprintf("alertmanagers[%d]", i)
 		if am.Name == "" {
-			return nil, errf(path+".name", "is required")
+			return errf(path+".name", "is required")
 		}
 		if names[am.Name] {
-			return nil, errf(path+".name", "duplicate Alertmanager name %q", am.Name)
+			return errf(path+".name", "duplicate Alertmanager name %q", am.Name)
 		}
 		names[am.Name] = true
 		if err := checkBaseURL(path+".url", am.URL, "http://alertmanager:9093"); err != nil {
-			return nil, err
+			return err
 		}
 		if u, _ := url.Parse(am.URL); u.User != nil {
-			return nil, errf(path+".url", "has credentials, which would show wherever the URL does: use basic_auth or bearer_token_file")
+			return errf(path+".url", "has credentials, which would show wherever the URL does: use basic_auth or bearer_token_file")
 		}
 		am.URL = strings.TrimSuffix(am.URL, "/")
 		if err := am.Credentials.validate(path); err != nil {
-			return nil, err
+			return err
 		}
 		if err := am.HTTPClientConfig.Validate(); err != nil {
 			var fe *receivers.FieldError
 			if errors.As(err, &fe) {
-				return nil, errf(path+"."+fe.Field, "%s", fe.Msg)
+				return errf(path+"."+fe.Field, "%s", fe.Msg)
 			}
-			return nil, errf(path, "%v", err)
+			return errf(path, "%v", err)
 		}
 	}
-	return names, nil
+	return nil
 }
 
 // checkBaseURL checks a server's base URL at path: http or https, a host, no query.

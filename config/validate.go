@@ -76,12 +76,11 @@ func (c *Config) validate() error {
 	if err := checkReceiverRefs("default_receivers", c.DefaultReceivers, names); err != nil {
 		return err
 	}
-	amNames, err := validateAlertmanagers(c.Alertmanagers)
-	if err != nil {
+	if err := validateAlertmanagers(c.Alertmanagers); err != nil {
 		return err
 	}
 	if c.Watchdog != nil {
-		return c.Watchdog.validate(names, c.Alertmanagers, amNames)
+		return c.Watchdog.validate(names, c.Alertmanagers)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -103,15 +104,11 @@ func (w *Watchdog) applyDefaults() {
 
 // validate checks the watchdog section; an Alertmanager target may name one of ams (by
 // name alone) instead of giving its URL.
-func (w *Watchdog) validate(receivers map[string]bool, ams []Alertmanager, amNames map[string]bool) error {
+func (w *Watchdog) validate(receivers map[string]bool, ams []Alertmanager) error {
 	for i := range w.Alertmanager {
 		t := &w.Alertmanager[i]
-		if t.URL == "" && amNames[t.Name] {
-			for j := range ams {
-				if ams[j].Name == t.Name {
-					t.URL, t.Alertmanager = ams[j].URL, &ams[j]
-				}
-			}
+		if j := slices.IndexFunc(ams, func(am Alertmanager) bool { return am.Name == t.Name }); t.URL == "" && j >= 0 {
+			t.URL, t.Alertmanager = ams[j].URL, &ams[j]
 		}
 	}
 	w.applyDefaults()
