@@ -36,9 +36,6 @@ func NewClient(am config.Alertmanager) (*Client, error) {
 	return &Client{am: am, client: c}, nil
 }
 
-// Name is the Alertmanager's name in the config.
-func (c *Client) Name() string { return c.am.Name }
-
 // apiMatcher is a matcher as the API writes it.
 type apiMatcher struct {
 	Name    string `json:"name"`
@@ -172,5 +169,5 @@ func (c *Client) authorize(req *http.Request) error {
 // secrets are what an error about req must not show: the proxy URL, and the credentials
 // as req carries them (read from their files).
 func (c *Client) secrets(req *http.Request) []string {
-	return append(receivers.RequestSecrets(req), string(c.am.ProxyURL))
+	return append(receivers.RequestSecrets(req), c.am.Secrets()...)
 }

@@ -90,17 +90,15 @@ const notConfigured = "not in the config's alertmanagers, or its TLS files canno
 // that cannot be built (its TLS files) is logged, and its copies wait.
 func (s *Silencer) SetConfig(cfg *config.Config, route Router) {
 	clients := map[string]*Client{}
-	for _, am := range cfg.Alertmanagers {
+	names := make([]string, len(cfg.Alertmanagers))
+	for i, am := range cfg.Alertmanagers {
+		names[i] = am.Name
 		c, err := NewClient(am)
 		if err != nil {
 			s.logger.Error("Cannot reach an Alertmanager for silences", "alertmanager", am.Name, "err", err)
 			continue
 		}
 		clients[am.Name] = c
-	}
-	names := make([]string, len(cfg.Alertmanagers))
-	for i, am := range cfg.Alertmanagers {
-		names[i] = am.Name
 	}
 	s.mu.Lock()
 	s.clients, s.configured, s.route = clients, names, route
