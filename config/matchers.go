@@ -1,10 +1,12 @@
 package config
 
 import (
+	"fmt"
 	"log/slog"
 
 	"github.com/prometheus/alertmanager/matcher/compat"
 	"github.com/prometheus/alertmanager/pkg/labels"
+	"github.com/prometheus/common/model"
 )
 
 // Matchers are read as Alertmanager reads them by default: with its UTF-8 parser (label
@@ -22,3 +24,18 @@ func ParseMatchers(s string) (labels.Matchers, error) { return parseMatchers(s, 
 
 // ParseMatcher reads one matcher: `a="b"`.
 func ParseMatcher(s string) (*labels.Matcher, error) { return parseMatcher(s, "alertrouter") }
+
+// ParseLabels reads labels given as name=value pairs (equality matchers): what
+// `route test` and the console's route tester route.
+func ParseLabels(pairs []string) (model.LabelSet, error) {
+	ls := model.LabelSet{}
+	for _, p := range pairs {
+		m, err := ParseMatcher(p)
+		if err != nil || m.Type != labels.MatchEqual {
+			return nil, fmt.Errorf("label %q: want name=value", p)
+		}
+		ls[model.LabelName(m.Name)] = model.LabelValue(m.Value)
+	}
+	return ls, nil
+}
+

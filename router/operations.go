@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/alertmanager/pkg/labels"
-	"github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
 
 	"github.com/alertrouter/alertrouter/config"
@@ -65,13 +63,9 @@ func (s *Server) testRoute(r *http.Request) (*routeTest, error) {
 	if len(pairs) == 0 {
 		return nil, nil
 	}
-	ls := model.LabelSet{}
-	for _, p := range pairs {
-		m, err := config.ParseMatcher(p)
-		if err != nil || m.Type != labels.MatchEqual {
-			return nil, fmt.Errorf("label %q: want name=value", p)
-		}
-		ls[model.LabelName(m.Name)] = model.LabelValue(m.Value)
+	ls, err := config.ParseLabels(pairs)
+	if err != nil {
+		return nil, err
 	}
 	d := s.runtime.Load().routes.Route(ls)
 	out := &routeTest{Labels: map[string]string{}, Heartbeat: d.Heartbeat, Routes: d.Matched, Receivers: d.Targets, Explanation: d.Explain(ls)}

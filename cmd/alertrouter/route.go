@@ -7,8 +7,6 @@ import (
 	"strings"
 
 	"github.com/alecthomas/kingpin/v2"
-	"github.com/prometheus/alertmanager/pkg/labels"
-	"github.com/prometheus/common/model"
 
 	"github.com/alertrouter/alertrouter/config"
 	"github.com/alertrouter/alertrouter/router"
@@ -36,14 +34,10 @@ func (c *routeTestCmd) run(stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "FAILED: %v\n", err)
 		return 1
 	}
-	ls := model.LabelSet{}
-	for _, arg := range *c.labels {
-		m, err := config.ParseMatcher(arg)
-		if err != nil || m.Type != labels.MatchEqual {
-			fmt.Fprintf(stderr, "FAILED: label %q: want name=value\n", arg)
-			return 2
-		}
-		ls[model.LabelName(m.Name)] = model.LabelValue(m.Value)
+	ls, err := config.ParseLabels(*c.labels)
+	if err != nil {
+		fmt.Fprintf(stderr, "FAILED: %v\n", err)
+		return 2
 	}
 	routes := router.NewRoutes(cfg)
 	d := routes.Route(ls)
