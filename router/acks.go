@@ -10,7 +10,6 @@ import (
 
 	"github.com/prometheus/alertmanager/pkg/labels"
 
-	"github.com/alertrouter/alertrouter/config"
 	"github.com/alertrouter/alertrouter/dispatch"
 	"github.com/alertrouter/alertrouter/receivers"
 	"github.com/alertrouter/alertrouter/router/auth"
@@ -38,14 +37,22 @@ const ackFirst = 10000
 // person logged in; a program (an API token, or everyone when there are no logins) may
 // name the person it acts for (?author=, as `alertrouter ack --author` does).
 func ackOf(r *http.Request, id auth.Identity, source string, now time.Time) (store.Ack, error) {
-	a := store.Ack{Author: id.Name, At: now, Comment: strings.TrimSpace(r.FormValue("comment")), Source: source}
-	if author := strings.TrimSpace(r.FormValue("author")); author != "" && (id.Via == "token" || id.Via == "open") {
-		a.Author = author
+	author, comment, err := authorAndComment(r, id)
+	return store.Ack{Author: author, At: now, Comment: comment, Source: source}, err
+}
+
+// authorAndComment are who r acts for and why: the person logged in, or the one a
+// program (an API token, or everyone when there are no logins) names (?author=); and
+// ?comment=.
+func authorAndComment(r *http.Request, id auth.Identity) (author, comment string, err error) {
+	author, comment = id.Name, strings.TrimSpace(r.FormValue("comment"))
+	if a := strings.TrimSpace(r.FormValue("author")); a != "" && (id.Via == "token" || id.Via == "open") {
+		author = a
 	}
-	if len(a.Comment) > 1000 || len(a.Author) > 200 {
-		return a, errors.New("comment or author: too long")
+	if len(comment) > 1000 || len(author) > 200 {
+		return "", "", errors.New("comment or author: too long")
 	}
-	return a, nil
+	return author, comment, nil
 }
 
 // acknowledge acknowledges the alerts r names, through source (console, api, cli): the
@@ -66,13 +73,9 @@ func (s *Server) acknowledge(r *http.Request, id auth.Identity, source string) (
 		}
 		targets = append(targets, ackView{Fingerprint: fp})
 	} else {
-		var matchers labels.Matchers
-		for _, m := range r.Form["match"] {
-			ms, err := config.ParseMatchers(m)
-			if err != nil {
-				return nil, http.StatusBadRequest, fmt.Errorf("match %q: %w", m, err)
-			}
-			matchers = append(matchers, ms...)
+		matchers, err := matchParams(r.Form["match"])
+		if err != nil {
+			return nil, http.StatusBadRequest, err
 		}
 		if len(matchers) == 0 {
 			return nil, http.StatusBadRequest, errors.New("match: name the alerts, as label matchers such as alertname=\"GPUDown\"")

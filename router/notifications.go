@@ -84,16 +84,11 @@ func parseFilter(r *http.Request) (filter, error) {
 			*p.to = t
 		}
 	}
-	for _, m := range q["match"] {
-		if strings.TrimSpace(m) == "" {
-			continue
-		}
-		ms, err := config.ParseMatchers(m)
-		if err != nil {
-			return f, fmt.Errorf("match %q: %w", m, err)
-		}
-		f.Matchers = append(f.Matchers, ms...)
+	ms, err := matchParams(q["match"])
+	if err != nil {
+		return f, err
 	}
+	f.Matchers = ms
 	f.fingerprint = q.Get("fingerprint")
 	f.Keep = f.keep()
 	return f, nil
@@ -147,6 +142,22 @@ func (s *Server) nameAckers(r *http.Request, d *detail, n *store.Notification, m
 		}
 	}
 	return nil
+}
+
+// matchParams reads the label matchers of ?match= (any number, each one or more).
+func matchParams(vs []string) (labels.Matchers, error) {
+	var out labels.Matchers
+	for _, v := range vs {
+		if strings.TrimSpace(v) == "" {
+			continue
+		}
+		ms, err := config.ParseMatchers(v)
+		if err != nil {
+			return nil, fmt.Errorf("match %q: %w", v, err)
+		}
+		out = append(out, ms...)
+	}
+	return out, nil
 }
 
 // parseTimeParam reads RFC 3339, or the date and minute a browser's datetime-local field sends.

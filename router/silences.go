@@ -14,7 +14,6 @@ import (
 	"github.com/prometheus/alertmanager/pkg/labels"
 	"github.com/prometheus/common/model"
 
-	"github.com/alertrouter/alertrouter/config"
 	"github.com/alertrouter/alertrouter/router/auth"
 	"github.com/alertrouter/alertrouter/store"
 )
@@ -141,16 +140,9 @@ func silenceEnd(r *http.Request, now time.Time, loc *time.Location) (time.Time, 
 // silenceMatchers reads r's matchers (?match=, any number, each one or more) and writes
 // them canonically: sorted, as Alertmanager's parser reads them back.
 func silenceMatchers(r *http.Request) (string, error) {
-	var ms labels.Matchers
-	for _, m := range r.Form["match"] {
-		if strings.TrimSpace(m) == "" {
-			continue
-		}
-		parsed, err := config.ParseMatchers(m)
-		if err != nil {
-			return "", fmt.Errorf("match %q: %w", m, err)
-		}
-		ms = append(ms, parsed...)
+	ms, err := matchParams(r.Form["match"])
+	if err != nil {
+		return "", err
 	}
 	if len(ms) == 0 {
 		return "", errors.New(`match: say which alerts, as label matchers such as hostgroup="gpu-render-a"`)
@@ -191,13 +183,9 @@ func (s *Server) addSilence(r *http.Request, id auth.Identity) (silenceView, int
 	if err != nil {
 		return silenceView{}, http.StatusBadRequest, err
 	}
-	author := id.Name
-	if a := strings.TrimSpace(r.FormValue("author")); a != "" && (id.Via == "token" || id.Via == "open") {
-		author = a
-	}
-	comment := strings.TrimSpace(r.FormValue("comment"))
-	if len(comment) > 1000 || len(author) > 200 {
-		return silenceView{}, http.StatusBadRequest, errors.New("comment or author: too long")
+	author, comment, err := authorAndComment(r, id)
+	if err != nil {
+		return silenceView{}, http.StatusBadRequest, err
 	}
 	sil, extended, err := s.store.AddSilence(r.Context(), store.Silence{Matchers: matchers, StartsAt: now, EndsAt: ends,
 		CreatedBy: author, Comment: comment}, ams, now)
