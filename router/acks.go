@@ -68,8 +68,8 @@ func (s *Server) acknowledge(r *http.Request, id auth.Identity, source string) (
 	}
 	var targets []ackView
 	if fp := r.PathValue("fingerprint"); fp != "" {
-		if !fingerprintPattern.MatchString(fp) {
-			return nil, http.StatusBadRequest, errors.New("fingerprint: want the alert's fingerprint, hex digits")
+		if err := checkFingerprint(fp); err != nil {
+			return nil, http.StatusBadRequest, err
 		}
 		targets = append(targets, ackView{Fingerprint: fp})
 	} else {

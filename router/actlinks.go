@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
 	"sync"
-	"time"
 
 	"github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/common/model"
@@ -74,9 +74,9 @@ func (s *Server) actionLinks(msg *receivers.Message, asButtons bool) {
 		if a.Status != string(model.AlertFiring) {
 			continue
 		}
-		annotations := template.KV{}
-		for k, v := range a.Annotations {
-			annotations[k] = v
+		annotations := maps.Clone(a.Annotations) // the message's own: batches are shared
+		if annotations == nil {
+			annotations = template.KV{}
 		}
 		for j, action := range links.Actions {
 			token, err := links.Make(key, links.Link{Action: action, Notification: msg.ID, Fingerprint: a.Fingerprint,
@@ -95,12 +95,11 @@ var errEpisodeOver = errors.New("this link was for an episode of the alert that 
 
 // actPage is what a link's page shows: the action, the alert, and what came of it.
 type actPage struct {
-	Action    string
-	Alert     alertView
-	Receiver  string
-	Token     string
-	Done      string
-	NeedLogin bool
+	Action   string
+	Alert    alertView
+	Receiver string
+	Token    string
+	Done     string
 }
 
 // linkTarget is a checked link, and what it acts on.
@@ -191,7 +190,7 @@ func (s *Server) handleActLink(w http.ResponseWriter, r *http.Request, id auth.I
 			return
 		}
 		if acted {
-			if err := s.confirm(r.Context(), t, done, s.now()); err != nil {
+			if err := s.confirm(r.Context(), t, done); err != nil {
 				s.logger.Error("Cannot confirm an action in its channel", "receiver", receiver, "err", err)
 			}
 		}
@@ -248,7 +247,8 @@ func (s *Server) actOn(ctx context.Context, client string, id auth.Identity, t l
 }
 
 // confirm tells the receiver of t's message what was done from it.
-func (s *Server) confirm(ctx context.Context, t linkTarget, done string, now time.Time) error {
+func (s *Server) confirm(ctx context.Context, t linkTarget, done string) error {
+	now := s.now()
 	n := t.notification
 	alert := template.Alert{
 		Status:      string(model.AlertFiring),

@@ -45,10 +45,18 @@ type claimView struct {
 // fingerprintPattern is an alert fingerprint: Alertmanager's are 16 hex digits.
 var fingerprintPattern = regexp.MustCompile(`^[0-9a-f]{1,64}$`)
 
+// checkFingerprint refuses what is not an alert's fingerprint.
+func checkFingerprint(fp string) error {
+	if !fingerprintPattern.MatchString(fp) {
+		return errors.New("fingerprint: want the alert's fingerprint, hex digits")
+	}
+	return nil
+}
+
 func (s *Server) alertHistory(r *http.Request) (alertHistory, int, error) {
 	fp := r.PathValue("fingerprint")
-	if !fingerprintPattern.MatchString(fp) {
-		return alertHistory{}, http.StatusBadRequest, errors.New("fingerprint: want the alert's fingerprint, hex digits")
+	if err := checkFingerprint(fp); err != nil {
+		return alertHistory{}, http.StatusBadRequest, err
 	}
 	h := alertHistory{Fingerprint: fp, Claims: []claimView{}}
 	claims, err := s.store.AlertClaims(r.Context(), fp)

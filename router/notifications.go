@@ -288,7 +288,7 @@ func (s *Server) handleNotificationsPage(w http.ResponseWriter, r *http.Request,
 func (s *Server) handleDeadLettersPage(w http.ResponseWriter, r *http.Request, id auth.Identity) {
 	l, code := s.search(r, deadLettersOnly)
 	l.Next = l.Filter.next(s.path("/dead"), l.Before)
-	l.Selectable = id.Role.Allows("operator")
+	l.Selectable = id.Role.Allows(config.Operator)
 	s.render(w, r, id, code, "dead", "Dead letters", l)
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/alertrouter/alertrouter/config"
 	"github.com/alertrouter/alertrouter/router/auth"
 	"github.com/alertrouter/alertrouter/router/console"
 )
@@ -26,7 +27,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, id auth.Identity
 	rt := s.runtime.Load()
 	p := &console.Page{
 		Title: title, Prefix: rt.cfg.Web.RoutePrefix(), Lang: lang, Location: rt.cfg.Location(),
-		CanAct: id.Role.Allows("operator"), CSRF: id.CSRF, Data: data, Flash: r.URL.Query().Get("done"),
+		CanAct: id.Role.Allows(config.Operator), CSRF: id.CSRF, Data: data, Flash: r.URL.Query().Get("done"),
 	}
 	if id.Via != "" {
 		p.User, p.Role = id.Name, string(id.Role)
