@@ -112,23 +112,27 @@ func (s *Server) firingMatching(r *http.Request, matchers labels.Matchers) ([]ac
 		return nil, err
 	}
 	var out []ackView
+	// The alerts of one webhook share their notification: read and decode it once.
+	msgs := map[int64]*receivers.Message{} // nil: gone, or unreadable
 	for _, f := range firing {
-		n, ok, err := s.store.Notification(r.Context(), f.NotificationID)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			continue
-		}
-		msg, err := dispatch.Decode(&n)
-		if err != nil {
-			continue
-		}
-		for _, a := range msg.Data.Alerts {
-			if a.Fingerprint == f.Fingerprint && matchers.Matches(receivers.LabelSet(a.Labels)) {
-				out = append(out, ackView{Fingerprint: f.Fingerprint, AlertName: a.Labels["alertname"]})
-				break
+		msg, seen := msgs[f.NotificationID]
+		if !seen {
+			n, ok, err := s.store.Notification(r.Context(), f.NotificationID)
+			if err != nil {
+				return nil, err
 			}
+			if ok {
+				if msg, err = dispatch.Decode(&n); err != nil {
+					msg = nil
+				}
+			}
+			msgs[f.NotificationID] = msg
+		}
+		if msg == nil {
+			continue
+		}
+		if a, found := alertIn(msg, f.Fingerprint); found && matchers.Matches(receivers.LabelSet(a.Labels)) {
+			out = append(out, ackView{Fingerprint: f.Fingerprint, AlertName: a.Labels["alertname"]})
 		}
 	}
 	return out, nil

@@ -136,13 +136,8 @@ func (s *Server) checkLink(ctx context.Context, token string) (linkTarget, int, 
 	if err != nil {
 		return t, http.StatusNotFound, errors.New("the message of this link cannot be read")
 	}
-	found := false
-	for _, a := range msg.Data.Alerts {
-		if a.Fingerprint == l.Fingerprint {
-			t.alert, found = a, true
-		}
-	}
-	if !found {
+	var found bool
+	if t.alert, found = alertIn(msg, l.Fingerprint); !found {
 		return t, http.StatusBadRequest, errors.New("this link is not valid: its alert is not in its message")
 	}
 	claims, err := s.store.AlertClaims(ctx, l.Fingerprint)

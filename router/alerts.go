@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/alertmanager/template"
 
 	"github.com/alertrouter/alertrouter/dispatch"
+	"github.com/alertrouter/alertrouter/receivers"
 	"github.com/alertrouter/alertrouter/router/auth"
 	"github.com/alertrouter/alertrouter/store"
 )
@@ -45,6 +46,16 @@ type claimView struct {
 // fingerprintPattern is an alert fingerprint: Alertmanager's are 16 hex digits.
 var fingerprintPattern = regexp.MustCompile(`^[0-9a-f]{1,64}$`)
 
+// alertIn is the alert of msg with fingerprint fp.
+func alertIn(msg *receivers.Message, fp string) (template.Alert, bool) {
+	for _, a := range msg.Data.Alerts {
+		if a.Fingerprint == fp {
+			return a, true
+		}
+	}
+	return template.Alert{}, false
+}
+
 // checkFingerprint refuses what is not an alert's fingerprint.
 func checkFingerprint(fp string) error {
 	if !fingerprintPattern.MatchString(fp) {
@@ -79,12 +90,10 @@ func (s *Server) alertHistory(r *http.Request) (alertHistory, int, error) {
 			return h, http.StatusServiceUnavailable, errStoreUnavailable
 		}
 		if msg, err := dispatch.Decode(&n); ok && err == nil {
-			for _, a := range msg.Data.Alerts {
-				if a.Fingerprint == fp {
-					v := viewOfAlert(a)
-					h.Alert = &v
-					h.SilenceMatchers = exactMatchers(a.Labels)
-				}
+			if a, found := alertIn(msg, fp); found {
+				v := viewOfAlert(a)
+				h.Alert = &v
+				h.SilenceMatchers = exactMatchers(a.Labels)
 			}
 		}
 	}
