@@ -70,7 +70,8 @@ type hourView struct {
 // weekHours is how far back the overview looks: the week's chart.
 const weekHours = 7 * 24
 
-func (s *Server) overview(ctx context.Context) (overview, error) {
+// overview gathers what the overview shows; the charts only for the page (charts).
+func (s *Server) overview(ctx context.Context, charts bool) (overview, error) {
 	now := s.now()
 	rows := map[[2]string]*overviewRow{}
 	row := func(receiver, hostgroup string) *overviewRow {
@@ -137,13 +138,15 @@ func (s *Server) overview(ctx context.Context) (overview, error) {
 		chart *template.HTML
 	}{{24, &out.Day, &out.DayChart}, {weekHours, &out.Week, &out.WeekChart}} {
 		*span.to = hourly(activity, now, span.hours)
-		*span.chart = hourlyChart(*span.to, now, span.hours, loc)
+		if charts {
+			*span.chart = hourlyChart(*span.to, now, span.hours, loc)
+		}
 	}
 	return out, nil
 }
 
 func (s *Server) handleOverviewAPI(w http.ResponseWriter, r *http.Request, _ auth.Identity) {
-	o, err := s.overview(r.Context())
+	o, err := s.overview(r.Context(), false)
 	if err != nil {
 		s.logger.Error("Cannot read the overview", "err", err)
 		writeError(w, http.StatusServiceUnavailable, errStoreUnavailable.Error())
@@ -153,7 +156,7 @@ func (s *Server) handleOverviewAPI(w http.ResponseWriter, r *http.Request, _ aut
 }
 
 func (s *Server) handleOverview(w http.ResponseWriter, r *http.Request, id auth.Identity) {
-	o, err := s.overview(r.Context())
+	o, err := s.overview(r.Context(), true)
 	if err != nil {
 		s.logger.Error("Cannot read the overview", "err", err)
 		s.render(w, r, id, http.StatusServiceUnavailable, "error", "Overview", errStoreUnavailable.Error())
