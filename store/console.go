@@ -260,19 +260,13 @@ func (s *Store) RetryDead(ctx context.Context, id int64, now time.Time) (newID i
 		if err := t.Lock(QueueLock(receiver, hostgroup)); err != nil {
 			return err
 		}
-		if err := t.queryRow(t.pick(`INSERT INTO notifications
+		// A copy of the dead one, at the back of its queue, as a new notification would be.
+		if err := t.queryRow(`INSERT INTO notifications
 			(receiver, route, hostgroup, status, alertnames, alert_count, batch_id, alerts, created_at, next_attempt_at, updated_at, acks)
 			SELECT receiver, route, hostgroup, status, alertnames, alert_count, batch_id, alerts, ?1,
-				(SELECT MAX(?1, IFNULL(MAX(q.next_attempt_at), 0)) FROM notifications q
-					WHERE q.state = 'pending' AND q.receiver = n.receiver AND q.hostgroup = n.hostgroup), ?1, acks
+				`+dueBehindQueue(t.pg, "?1", "n.receiver", "n.hostgroup")+`, ?1, acks
 			FROM notifications n WHERE n.id = ?2
-			RETURNING id`, `INSERT INTO notifications
-			(receiver, route, hostgroup, status, alertnames, alert_count, batch_id, alerts, created_at, next_attempt_at, updated_at, acks)
-			SELECT receiver, route, hostgroup, status, alertnames, alert_count, batch_id, alerts, $1,
-				GREATEST($1, (SELECT MAX(q.next_attempt_at) FROM notifications q
-					WHERE q.state = 'pending' AND q.receiver = n.receiver AND q.hostgroup = n.hostgroup)), $1, acks
-			FROM notifications n WHERE n.id = $2
-			RETURNING id`), ms, id).Scan(&newID); err != nil {
+			RETURNING id`, ms, id).Scan(&newID); err != nil {
 			return err
 		}
 		if _, err := t.exec(`UPDATE notifications SET retried_as = ? WHERE id = ?`, newID, id); err != nil {

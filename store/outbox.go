@@ -112,12 +112,23 @@ type Notification struct {
 // let the dispatcher simply take due rows by (next_attempt_at, id): a new notification is
 // due no earlier than the pending ones of its receiver and host group (EnqueueAll), and a
 // retry pushes the later ones back with it (MarkRetry).
-const enqueueQuery = `INSERT INTO notifications
+var enqueueQuery = `INSERT INTO notifications
 	(receiver, route, hostgroup, status, alertnames, alert_count, batch_id, alerts, created_at, next_attempt_at, updated_at, acks)
-	VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,
-		(SELECT MAX(?9, IFNULL(MAX(next_attempt_at), 0)) FROM notifications
-			WHERE state = 'pending' AND receiver = ?1 AND hostgroup = ?3),
-		?9, ?10)`
+	VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ` + dueBehindQueue(false, "?9", "?1", "?3") + `, ?9, ?10)`
+
+// dueBehindQueue is the SQL of when a new notification of the queue (receiver,
+// hostgroup) is due: at now, or with the last pending one of the queue if that is later.
+// On PostgreSQL, ORDER BY ... LIMIT 1 rather than MAX: the planner turns MAX into that
+// anyway, after planning both (and GREATEST ignores NULL).
+func dueBehindQueue(pg bool, now, receiver, hostgroup string) string {
+	if pg {
+		return `GREATEST(` + now + `, (SELECT q.next_attempt_at FROM notifications q
+			WHERE q.state = 'pending' AND q.receiver = ` + receiver + ` AND q.hostgroup = ` + hostgroup + `
+			ORDER BY q.next_attempt_at DESC LIMIT 1))`
+	}
+	return `(SELECT MAX(` + now + `, IFNULL(MAX(q.next_attempt_at), 0)) FROM notifications q
+		WHERE q.state = 'pending' AND q.receiver = ` + receiver + ` AND q.hostgroup = ` + hostgroup + `)`
+}
 
 const putBatchQuery = `INSERT INTO batches (created_at, body) VALUES (?, ?)`
 
@@ -125,19 +136,16 @@ const putBatchQuery = `INSERT INTO batches (created_at, body) VALUES (?, ?)`
 // beforehand (Tx.Reserve), sent with the commit (Tx.atCommit), so that they cost no round
 // trip of their own and little planning (every statement is planned afresh:
 // plan_cache_mode=force_custom_plan). Each takes its rows as arrays, one per column.
-const (
+var (
 	pgInsertBatchesQuery = `INSERT INTO batches (id, created_at, body)
 	SELECT x.id, $1, x.body FROM unnest($2::bigint[], $3::bytea[]) AS x(id, body)`
 	// Each notification is due no earlier than the pending ones of its receiver and host
-	// group committed before. (GREATEST ignores NULL. ORDER BY ... LIMIT 1 rather than MAX:
-	// the planner turns MAX into that anyway, after planning both.)
+	// group committed before.
 	pgInsertNotificationsQuery = `INSERT INTO notifications
 	(id, receiver, route, hostgroup, status, alertnames, alert_count, batch_id, alerts, created_at, next_attempt_at, updated_at, acks)
 	OVERRIDING SYSTEM VALUE
 	SELECT u.id, u.receiver, u.route, u.hostgroup, u.status, u.alertnames, u.alert_count, u.batch_id, u.alerts, $1,
-		GREATEST($1, (SELECT q.next_attempt_at FROM notifications q
-			WHERE q.state = 'pending' AND q.receiver = u.receiver AND q.hostgroup = u.hostgroup
-			ORDER BY q.next_attempt_at DESC LIMIT 1)),
+		` + dueBehindQueue(true, "$1", "u.receiver", "u.hostgroup") + `,
 		$1, u.acks
 	FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::bigint[], $10::text[], $11::text[])
 		AS u(id, receiver, route, hostgroup, status, alertnames, alert_count, batch_id, alerts, acks)`
