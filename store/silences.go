@@ -141,18 +141,31 @@ func (s *Store) ExpireSilence(ctx context.Context, id int64, now time.Time) (Sil
 
 const silenceColumns = `id, matchers, starts_at, ends_at, created_by, comment, created_at, updated_at, expired_at`
 
+// silenceRow is a row of silenceColumns as it is scanned.
+type silenceRow struct {
+	sil                            Silence
+	starts, ends, created, updated int64
+	expired                        sql.NullInt64
+}
+
+func (r *silenceRow) dest() []any {
+	return []any{&r.sil.ID, &r.sil.Matchers, &r.starts, &r.ends, &r.sil.CreatedBy, &r.sil.Comment, &r.created, &r.updated, &r.expired}
+}
+
+func (r *silenceRow) value() Silence {
+	sil := r.sil
+	sil.StartsAt, sil.EndsAt = time.UnixMilli(r.starts), time.UnixMilli(r.ends)
+	sil.CreatedAt, sil.UpdatedAt = time.UnixMilli(r.created), time.UnixMilli(r.updated)
+	if r.expired.Valid {
+		sil.ExpiredAt = time.UnixMilli(r.expired.Int64)
+	}
+	return sil
+}
+
 func scanSilence(scan func(dest ...any) error) (Silence, error) {
-	var sil Silence
-	var starts, ends, created, updated int64
-	var expired sql.NullInt64
-	if err := scan(&sil.ID, &sil.Matchers, &starts, &ends, &sil.CreatedBy, &sil.Comment, &created, &updated, &expired); err != nil {
-		return sil, err
-	}
-	sil.StartsAt, sil.EndsAt, sil.CreatedAt, sil.UpdatedAt = time.UnixMilli(starts), time.UnixMilli(ends), time.UnixMilli(created), time.UnixMilli(updated)
-	if expired.Valid {
-		sil.ExpiredAt = time.UnixMilli(expired.Int64)
-	}
-	return sil, nil
+	var r silenceRow
+	err := scan(r.dest()...)
+	return r.value(), err
 }
 
 // silence reads silence id with its copies.
@@ -179,14 +192,26 @@ func (t *Tx) silence(id int64) (Silence, error) {
 
 const copyColumns = `c.silence_id, c.alertmanager, c.remote_id, c.version = s.updated_at, c.attempts, c.last_error, c.next_attempt_at`
 
+// copyRow is a row of copyColumns as it is scanned: the silence's id, and the copy.
+type copyRow struct {
+	silenceID, next int64
+	c               SilenceCopy
+}
+
+func (r *copyRow) dest() []any {
+	return []any{&r.silenceID, &r.c.Alertmanager, &r.c.RemoteID, &r.c.Synced, &r.c.Attempts, &r.c.LastError, &r.next}
+}
+
+func (r *copyRow) value() SilenceCopy {
+	c := r.c
+	c.NextAttemptAt = time.UnixMilli(r.next)
+	return c
+}
+
 func scanCopy(scan func(dest ...any) error) (int64, SilenceCopy, error) {
-	var id, next int64
-	var c SilenceCopy
-	if err := scan(&id, &c.Alertmanager, &c.RemoteID, &c.Synced, &c.Attempts, &c.LastError, &next); err != nil {
-		return 0, c, err
-	}
-	c.NextAttemptAt = time.UnixMilli(next)
-	return id, c, nil
+	var r copyRow
+	err := scan(r.dest()...)
+	return r.silenceID, r.value(), err
 }
 
 // Silences lists the silences that are active, or ended since since, newest first, with
@@ -240,7 +265,7 @@ type CopyTask struct {
 // most limit, the most overdue first.
 func (s *Store) DueCopies(ctx context.Context, now time.Time, limit int) ([]CopyTask, error) {
 	defer s.reading()()
-	rows, err := s.read.QueryContext(ctx, s.sql(`SELECT `+copyColumns+`, `+silenceColumnsOf("s")+`
+	rows, err := s.read.QueryContext(ctx, s.sql(`SELECT `+copyColumns+`, `+silenceColumns+`
 		FROM silence_copies c JOIN silences s ON s.id = c.silence_id
 		WHERE c.next_attempt_at <= ? ORDER BY c.next_attempt_at LIMIT ?`), now.UnixMilli(), limit)
 	if err != nil {
@@ -249,29 +274,14 @@ func (s *Store) DueCopies(ctx context.Context, now time.Time, limit int) ([]Copy
 	defer rows.Close()
 	var out []CopyTask
 	for rows.Next() {
-		var task CopyTask
-		var id int64
-		var starts, ends, created, updated, next int64
-		var expired sql.NullInt64
-		sil := &task.Silence
-		c := &task.Copy
-		if err := rows.Scan(&id, &c.Alertmanager, &c.RemoteID, &c.Synced, &c.Attempts, &c.LastError, &next,
-			&sil.ID, &sil.Matchers, &starts, &ends, &sil.CreatedBy, &sil.Comment, &created, &updated, &expired); err != nil {
+		var c copyRow
+		var sil silenceRow
+		if err := rows.Scan(append(c.dest(), sil.dest()...)...); err != nil {
 			return nil, fmt.Errorf("due silence copies: %w", err)
 		}
-		c.NextAttemptAt = time.UnixMilli(next)
-		sil.StartsAt, sil.EndsAt, sil.CreatedAt, sil.UpdatedAt = time.UnixMilli(starts), time.UnixMilli(ends), time.UnixMilli(created), time.UnixMilli(updated)
-		if expired.Valid {
-			sil.ExpiredAt = time.UnixMilli(expired.Int64)
-		}
-		out = append(out, task)
+		out = append(out, CopyTask{Silence: sil.value(), Copy: c.value()})
 	}
 	return out, rows.Err()
-}
-
-func silenceColumnsOf(alias string) string {
-	return alias + `.id, ` + alias + `.matchers, ` + alias + `.starts_at, ` + alias + `.ends_at, ` + alias + `.created_by, ` +
-		alias + `.comment, ` + alias + `.created_at, ` + alias + `.updated_at, ` + alias + `.expired_at`
 }
 
 // CopySynced records that alertmanager has version (a silence's UpdatedAt) of silence id,
