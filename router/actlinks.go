@@ -174,7 +174,7 @@ func (s *Server) handleActLink(w http.ResponseWriter, r *http.Request, id auth.I
 		s.render(w, r, id, http.StatusForbidden, "error", "Alert", string(id.Role)+" "+id.Name+" may not do this: it needs the operator role")
 		return
 	default:
-		http.Redirect(w, r, s.path("/login")+"?next="+s.path(r.URL.RequestURI()), http.StatusSeeOther)
+		s.toLogin(w, r)
 		return
 	}
 	p := actPage{Action: t.link.Action.String(), Alert: viewOfAlert(t.alert), Receiver: receiver, Token: r.PathValue("token")}

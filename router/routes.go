@@ -166,7 +166,7 @@ func (s *Server) guard(rt route) http.HandlerFunc {
 			writeError(w, http.StatusServiceUnavailable, "credentials cannot be checked now")
 			return
 		case !ok && rt.page:
-			http.Redirect(w, r, s.path("/login")+"?next="+url.QueryEscape(s.path(r.URL.RequestURI())), http.StatusSeeOther)
+			s.toLogin(w, r)
 			return
 		case !ok:
 			w.Header().Add("WWW-Authenticate", `Bearer realm="alertrouter"`)
@@ -214,6 +214,11 @@ func (s *Server) auditFrom(ctx context.Context, source string, id auth.Identity,
 	if err := s.store.RecordAudit(ctx, a); err != nil {
 		s.logger.Error("Cannot record an action in the audit log", "action", action, "actor", id.Name, "err", err)
 	}
+}
+
+// toLogin sends a browser to the login page, to come back to r's page after.
+func (s *Server) toLogin(w http.ResponseWriter, r *http.Request) {
+	http.Redirect(w, r, s.path("/login")+"?next="+url.QueryEscape(s.path(r.URL.RequestURI())), http.StatusSeeOther)
 }
 
 // pageParams reads ?limit= (defaultListLimit, at most maxListLimit) and ?before= (an id,
