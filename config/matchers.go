@@ -38,4 +38,3 @@ func ParseLabels(pairs []string) (model.LabelSet, error) {
 	}
 	return ls, nil
 }
-
