@@ -94,6 +94,7 @@ func (s *Server) accept(ctx context.Context, rt *runtime, p *Payload, now time.T
 
 	var woken []string
 	defer func() { s.dispatcher.Notify(woken) }() // what was committed goes out, even if a later commit failed
+	sources := slices.Sorted(maps.Keys(heartbeats))
 	for i, chunk := range chunks(groups, maxAlertsPerCommit) {
 		// Everything that does not depend on the dedupe decisions is done before the
 		// transaction, in this request's goroutine: SQLite's one writer runs the
@@ -102,50 +103,27 @@ func (s *Server) accept(ctx context.Context, rt *runtime, p *Payload, now time.T
 		if err != nil {
 			return acceptResult{}, err
 		}
-		keys := claimKeys(chunk)
-		// Replicas on one database decide one after the other on the same alert, and
-		// enqueue to one queue in order (ARCHITECTURE.md, invariant 3). SQLite's one
-		// writer needs no locks: the keys are not even hashed there.
-		var locks []store.LockKey
-		if s.store.Replicated() {
-			locks = lockKeys(chunk)
+		pt := &part{ctx: ctx, chunk: chunk, batches: batches, keys: claimKeys(chunk), policy: rt.policy, now: now, source: p.Data.ExternalURL}
+		for _, g := range chunk {
+			pt.alerts += len(g.alerts)
 		}
-		t := newTally()
-		notifications := 0
-		err = s.store.Update(ctx, func(tx *store.Tx) error {
-			// At most one notification per group: its id is reserved with the reads.
-			tx.Reserve(len(chunk), len(batches.bodies))
-			claims, err := tx.ClaimsOf(keys, locks...)
-			if err != nil {
-				return err
-			}
-			if i == 0 {
-				// In one order, so that two replicas writing the same rows never deadlock.
-				for _, source := range slices.Sorted(maps.Keys(heartbeats)) {
-					if err := tx.TouchHeartbeat(source, now); err != nil {
-						return err
-					}
-				}
-			}
-			e := decideChunk(chunk, batches, claims, rt.policy, now, p.Data.ExternalURL, &t)
-			notifications = len(e.Notifications)
-			_, err = tx.EnqueueAll(e, now)
-			return err
-		})
-		if err != nil {
+		if i == 0 {
+			pt.heartbeats = sources
+		}
+		if err := s.commits.commit(pt); err != nil {
 			return acceptResult{}, err
 		}
 		if i == 0 {
-			for source := range heartbeats {
+			for _, source := range sources {
 				s.metrics.heartbeats.WithLabelValues(source).Inc()
 			}
 		}
-		res.Notifications += notifications
-		for r, n := range t.enqueued {
+		res.Notifications += pt.notifications
+		for r, n := range pt.tally.enqueued {
 			woken = append(woken, r)
 			s.metrics.enqueued.WithLabelValues(r).Add(float64(n))
 		}
-		for k, n := range t.suppressed {
+		for k, n := range pt.tally.suppressed {
 			s.metrics.suppressed.WithLabelValues(k[0], k[1]).Add(float64(n))
 			res.Suppressed += n
 		}
@@ -275,14 +253,24 @@ func newBatches(groups []*group, hostgroupLabel, externalURL string) (*batches, 
 	return b, nil
 }
 
-// decideChunk decides which alerts of each group its receiver gets, given the claims on
-// record, and returns what the commit writes: each group's alerts that go out as one
-// notification, the new claims, and the copies suppressed of alerts that an earlier
-// notification carries (from source, for its timeline). Groups decide in order, each
-// seeing the claims of those before it: an alert that two routes send to one receiver
-// goes out once.
-func decideChunk(chunk []*group, b *batches, claims map[store.ClaimKey]store.Claim, p policy, now time.Time, source string, t *tally) store.Enqueued {
-	e := store.Enqueued{Batches: b.bodies}
+// decision is what one transaction's dedupe decisions write, for the parts of all the
+// webhooks it commits: each group's alerts that go out as one notification, the new
+// claims, and the copies suppressed of alerts that a notification carries (from source,
+// for its timeline). Groups decide in order, each seeing the claims of those before it,
+// as read (claims) and as changed since (made: the notification of this transaction
+// that carries it): an alert that two routes send to one receiver, or that both
+// Alertmanagers of a pair send at once, goes out once.
+type decision struct {
+	store.Enqueued
+	claims map[store.ClaimKey]store.Claim
+	made   map[store.ClaimKey]int
+}
+
+// decideChunk decides which alerts of each group of chunk its receiver gets, and adds
+// what the commit writes to d.
+func (d *decision) decideChunk(chunk []*group, b *batches, p policy, now time.Time, source string, t *tally) {
+	firstBatch := len(d.Batches)
+	d.Batches = append(d.Batches, b.bodies...)
 	for gi, g := range chunk {
 		var send template.Alerts
 		var carried []int
@@ -297,20 +285,27 @@ func decideChunk(chunk []*group, b *batches, claims map[store.ClaimKey]store.Cla
 			claimed[a.Fingerprint] = true
 			key := store.ClaimKey{Receiver: g.receiver, Fingerprint: a.Fingerprint}
 			var pc *store.Claim
-			if c, ok := claims[key]; ok {
+			if c, ok := d.claims[key]; ok {
 				pc = &c
 			}
 			v := decide(pc, a, g.receiver, now, p)
 			if v.claim != nil {
-				claims[key] = *v.claim
+				c := *v.claim
+				if pc != nil && c.StartsAt.Equal(pc.StartsAt) {
+					c.Ack = pc.Ack // the episode's, for the parts after this one
+				}
+				d.claims[key] = c
 			}
 			if !v.send {
 				t.suppressed[[2]string{g.receiver, v.reason}]++
-				if pc != nil && pc.NotificationID != 0 {
-					e.Suppressed = append(e.Suppressed, store.Suppressed{NotificationID: pc.NotificationID, Source: source, Reason: v.reason, Alerts: 1})
+				if n, ok := d.made[key]; ok {
+					d.Suppressed = append(d.Suppressed, store.Suppressed{Enqueued: n, Source: source, Reason: v.reason, Alerts: 1})
+				} else if pc != nil && pc.NotificationID != 0 {
+					d.Suppressed = append(d.Suppressed, store.Suppressed{NotificationID: pc.NotificationID, Source: source, Reason: v.reason, Alerts: 1})
 				}
 				if v.claim != nil {
-					e.Claims = append(e.Claims, store.NewClaim{Claim: *v.claim, HeldBy: store.NotHeld})
+					delete(d.made, key)
+					d.Claims = append(d.Claims, store.NewClaim{Claim: *v.claim, HeldBy: store.NotHeld})
 				}
 				continue
 			}
@@ -327,17 +322,18 @@ func decideChunk(chunk []*group, b *batches, claims map[store.ClaimKey]store.Cla
 		if len(send) == 0 {
 			continue
 		}
+		n := len(d.Notifications)
 		for _, c := range held {
-			e.Claims = append(e.Claims, store.NewClaim{Claim: c, HeldBy: len(e.Notifications)})
+			d.made[store.ClaimKey{Receiver: c.Receiver, Fingerprint: c.Fingerprint}] = n
+			d.Claims = append(d.Claims, store.NewClaim{Claim: c, HeldBy: n})
 		}
-		e.Notifications = append(e.Notifications, store.NewNotification{
+		d.Notifications = append(d.Notifications, store.NewNotification{
 			Receiver: g.receiver, Route: g.route, Hostgroup: g.hostgroup, Status: g.status,
 			AlertNames: dispatch.AlertNames(send), AlertCount: len(send),
-			Batch: b.batch[gi], Alerts: allOrSome(carried, b.size[b.batch[gi]]), Acks: acks,
+			Batch: firstBatch + b.batch[gi], Alerts: allOrSome(carried, b.size[b.batch[gi]]), Acks: acks,
 		})
 		t.enqueued[g.receiver]++
 	}
-	return e
 }
 
 // allOrSome is indices, or nil when they are every alert of a batch of n, in order.

@@ -57,6 +57,8 @@ type Server struct {
 	auth       *auth.Authenticator
 	pages      *console.Renderer
 	dispatcher *dispatch.Dispatcher
+	// commits runs the webhooks' accept transactions, several at once under load.
+	commits *committer
 	// watchdog always exists and idles while the config has no watchdog section, so
 	// that a reload can add or remove one.
 	watchdog *watchdog.Watchdog
@@ -81,6 +83,7 @@ func New(cfg *config.Config, o Options) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.commits = newCommitter(s.store)
 	if s.gatherer == nil {
 		s.gatherer = prometheus.NewRegistry()
 	}

@@ -56,8 +56,9 @@ const pgClaimsOfQuery = `SELECT ` + claimColumns + ` FROM ` + claimsWithAcks + `
 	JOIN unnest($1::text[], $2::text[]) AS k(receiver, fingerprint) ON k.receiver = c.receiver AND k.fingerprint = c.fingerprint`
 
 // ClaimsOf loads the claims of many receivers' alerts at once, keyed as asked. On a
-// shared database it first takes locks (see Lock), and then reserves the ids Reserve
-// asked for: the locks, the read, the reservation and, when they are the transaction's
+// shared database it first takes locks (see Lock), which must cover the keys (their
+// ClaimLock, or their receiver's exclusive ReceiverLock): EnqueueAll inserts the claims
+// it did not find as new rows. It then reserves the ids Reserve asked for: the locks, the read, the reservation and, when they are the transaction's
 // first statements, its BEGIN go in one round trip.
 func (t *Tx) ClaimsOf(keys []ClaimKey, locks ...LockKey) (map[ClaimKey]Claim, error) {
 	out := make(map[ClaimKey]Claim, len(keys))
@@ -97,6 +98,18 @@ func (t *Tx) ClaimsOf(keys []ClaimKey, locks ...LockKey) (map[ClaimKey]Claim, er
 		}
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("claims: %w", err)
+		}
+		// Under their locks, the keys not found stay absent until this transaction
+		// writes them (accept is the only writer of claims rows).
+		if len(locks) > 0 {
+			if t.absent == nil {
+				t.absent = map[ClaimKey]bool{}
+			}
+			for _, k := range keys {
+				if _, ok := out[k]; !ok {
+					t.absent[k] = true
+				}
+			}
 		}
 		return readReserved(br)
 	})

@@ -149,6 +149,10 @@ var (
 		$1, u.acks
 	FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::bigint[], $10::text[], $11::text[])
 		AS u(id, receiver, route, hostgroup, status, alertnames, alert_count, batch_id, alerts, acks)`
+	// Claims that ClaimsOf did not find, under their locks, are new: a plain insert
+	// skips the upsert's speculative insertion (a third of the time of claims' writes).
+	pgInsertClaimsQuery = `INSERT INTO claims (receiver, fingerprint, status, starts_at, notified_at, notification_id)
+	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])`
 	pgPutClaimsQuery = `INSERT INTO claims (receiver, fingerprint, status, starts_at, notified_at, notification_id)
 	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
 	ON CONFLICT (receiver, fingerprint) DO UPDATE SET
@@ -170,8 +174,8 @@ func (t *Tx) Enqueue(n NewNotification, batch []byte, now time.Time) (int64, err
 // EnqueueAll stores e: its batches, its notifications (pending, in order, each due now or
 // after the pending ones of its receiver and host group) and its claims (each replacing
 // the receiver's previous claim for the fingerprint; of two for one alert, the later
-// wins). It returns the notifications' ids, in order. On PostgreSQL it is one statement;
-// it holds the notifications' queue locks (shared; see QueueLock), taken with the
+// wins). It returns the notifications' ids, in order. On PostgreSQL its writes go with
+// the commit's round trip; it holds the notifications' queue locks (shared; see QueueLock), taken with the
 // caller's others if it locked them already, and wakes their receivers' replicas when the
 // transaction commits.
 func (t *Tx) EnqueueAll(e Enqueued, now time.Time) ([]int64, error) {
@@ -185,12 +189,32 @@ func (t *Tx) EnqueueAll(e Enqueued, now time.Time) ([]int64, error) {
 			return nil, fmt.Errorf("enqueue: claim held by notification %d of %d", c.HeldBy, len(e.Notifications))
 		}
 	}
-	if err := t.suppress(e.Suppressed, now); err != nil {
+	for _, c := range e.Suppressed {
+		if c.NotificationID == 0 && (c.Enqueued < 0 || c.Enqueued >= len(e.Notifications)) {
+			return nil, fmt.Errorf("enqueue: copies suppressed for notification %d of %d", c.Enqueued, len(e.Notifications))
+		}
+	}
+	enqueue := t.sqliteEnqueue
+	if t.pg {
+		enqueue = t.pgEnqueue
+	}
+	ids, err := enqueue(e, now)
+	if err != nil {
 		return nil, err
 	}
-	if t.pg {
-		return t.pgEnqueue(e, now)
+	copies := slices.Clone(e.Suppressed)
+	for i, c := range copies {
+		if c.NotificationID == 0 {
+			copies[i].NotificationID = ids[c.Enqueued]
+		}
 	}
+	if err := t.suppress(copies, now); err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+func (t *Tx) sqliteEnqueue(e Enqueued, now time.Time) ([]int64, error) {
 	ms := now.UnixMilli()
 	batchIDs := make([]int64, len(e.Batches)) // 0 until stored
 	ids := make([]int64, len(e.Notifications))
@@ -288,17 +312,36 @@ func (t *Tx) pgEnqueue(e Enqueued, now time.Time) ([]int64, error) {
 		claims := slices.SortedFunc(slices.Values(lastPerKey(e.Claims)), func(a, b NewClaim) int {
 			return cmp.Or(cmp.Compare(a.Receiver, b.Receiver), cmp.Compare(a.Fingerprint, b.Fingerprint))
 		})
-		n := len(claims)
-		receivers, fps, statuses := make([]string, n), make([]string, n), make([]string, n)
-		starts, notified, ids := make([]int64, n), make([]int64, n), make([]int64, n)
-		for i, c := range claims {
-			receivers[i], fps[i], statuses[i] = c.Receiver, c.Fingerprint, c.Status
-			starts[i], notified[i], ids[i] = ClaimTime(c.StartsAt).UnixNano(), c.NotifiedAt.UnixMilli(), c.NotificationID
-			if c.HeldBy != NotHeld {
-				ids[i] = notificationIDs[c.HeldBy]
+		// Those ClaimsOf found absent are new rows (pgInsertClaimsQuery), present once
+		// this runs.
+		var inserts, upserts []NewClaim
+		for _, c := range claims {
+			k := ClaimKey{c.Receiver, c.Fingerprint}
+			if t.absent[k] {
+				inserts = append(inserts, c)
+				delete(t.absent, k)
+			} else {
+				upserts = append(upserts, c)
 			}
 		}
-		t.atCommit("put claims", pgPutClaimsQuery, receivers, fps, statuses, starts, notified, ids)
+		put := func(what, query string, rows []NewClaim) {
+			if len(rows) == 0 {
+				return
+			}
+			n := len(rows)
+			receivers, fps, statuses := make([]string, n), make([]string, n), make([]string, n)
+			starts, notified, ids := make([]int64, n), make([]int64, n), make([]int64, n)
+			for i, c := range rows {
+				receivers[i], fps[i], statuses[i] = c.Receiver, c.Fingerprint, c.Status
+				starts[i], notified[i], ids[i] = ClaimTime(c.StartsAt).UnixNano(), c.NotifiedAt.UnixMilli(), c.NotificationID
+				if c.HeldBy != NotHeld {
+					ids[i] = notificationIDs[c.HeldBy]
+				}
+			}
+			t.atCommit(what, query, receivers, fps, statuses, starts, notified, ids)
+		}
+		put("insert claims", pgInsertClaimsQuery, inserts)
+		put("put claims", pgPutClaimsQuery, upserts)
 	}
 	return notificationIDs, nil
 }

@@ -12,7 +12,11 @@ import (
 // notification carries: Alerts of them came again from Source (an Alertmanager's
 // external URL) and were dropped for Reason.
 type Suppressed struct {
+	// NotificationID is the notification; 0 for the one at index Enqueued of the
+	// Enqueued that holds this: the first copy came in the same transaction (from the
+	// other Alertmanager of a pair, at the same moment).
 	NotificationID int64
+	Enqueued       int
 	Source, Reason string
 	Alerts         int
 }

@@ -33,6 +33,9 @@ type Tx struct {
 	woken  []string
 	// locks are the advisory locks the transaction holds: true when only shared.
 	locks map[int64]bool
+	// absent are the claims that ClaimsOf found missing under their locks (see
+	// pgInsertClaimsQuery).
+	absent map[ClaimKey]bool
 	// later are writes that go with the next round trip (see atCommit).
 	later []statement
 	// want is what Reserve asked for and no round trip has reserved yet; notificationIDs

@@ -1,0 +1,131 @@
+package router
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+
+	"github.com/alertrouter/alertrouter/internal/pgtest"
+	"github.com/alertrouter/alertrouter/store"
+)
+
+// holdCommits takes every commit slot of e's router, so that the webhooks posted next
+// wait; release lets them go once n are waiting, to be committed together.
+func holdCommits(t *testing.T, e *env) (release func(n int)) {
+	t.Helper()
+	c := e.srv.commits
+	for range cap(c.slots) {
+		c.slots <- struct{}{}
+	}
+	return func(n int) {
+		eventually(t, fmt.Sprintf("%d webhooks waiting to commit", n), func() bool {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			return len(c.waiting) == n
+		})
+		for range cap(c.slots) {
+			<-c.slots
+		}
+	}
+}
+
+// postAll posts the payloads at once and checks that each is answered 200.
+func postAll(t *testing.T, e *env, payloads ...string) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for _, p := range payloads {
+		wg.Go(func() {
+			if r := e.post(p); r.Code != http.StatusOK {
+				t.Errorf("POST /webhook = %d %s", r.Code, r.Raw)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// Both Alertmanagers of a pair send the same alert at the same moment, and their
+// webhooks are committed in one transaction: one notification per receiver, and the
+// copy that dedupe dropped is on its timeline, as when they commit one after the other.
+func TestWebhooksCommittedTogether(t *testing.T) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			var e *env
+			if backend == "postgres" {
+				st, err := store.OpenPostgres(context.Background(), pgtest.New(t))
+				if err != nil {
+					t.Fatal(err)
+				}
+				e = newEnvOn(t, logConfig, t.TempDir(), st, false)
+			} else {
+				e = newEnv(t, logConfig, "", false)
+			}
+			release := holdCommits(t, e)
+			shared := alert{name: "PaymentLatencyHigh", hostgroup: "fg-ng-ec-microloan", instance: "pay-1"}
+			go release(2)
+			postAll(t, e,
+				payload("am-a", shared, alert{name: "GPU_TemperatureHigh", hostgroup: "gpu-a", instance: "node-1"}),
+				payload("am-b", shared))
+			pending := e.list(store.Pending)
+			var pay []store.Notification
+			for _, n := range pending {
+				if n.Receiver == "pay" {
+					pay = append(pay, n)
+				}
+			}
+			if len(pending) != 2 || len(pay) != 1 {
+				t.Fatalf("want one notification to pay and one to gpu, got %+v", pending)
+			}
+			sup, err := e.store.Suppressions(context.Background(), pay[0].ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(sup) != 1 || sup[0].Reason != suppressDuplicate || sup[0].Alerts != 1 {
+				t.Fatalf("want the other Alertmanager's copy on the timeline, got %+v", sup)
+			}
+			if got := e.counter("alertrouter_alerts_suppressed_total", "receiver", "pay", "reason", suppressDuplicate); got != 1 {
+				t.Errorf("suppressed copies counted %v, want 1", got)
+			}
+		})
+	}
+}
+
+// Webhooks committed together take the locks of their alerts together: beyond
+// store.MaxClaimLocks alerts for one receiver in one transaction, the receiver's own lock
+// rather than one per alert (each webhook alone stays under it). Every alert is enqueued
+// once for each receiver.
+func TestWebhooksCommittedTogetherTakeFewLocks(t *testing.T) {
+	st, err := store.OpenPostgres(context.Background(), pgtest.New(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnvOn(t, `
+receivers:
+  - {name: a, log: {}}
+  - {name: b, log: {}}
+routes:
+  - hostgroup_regex: '.+'
+    receivers: [a, b]
+default_receivers: [a]
+`, t.TempDir(), st, false)
+	release := holdCommits(t, e)
+	const webhooks, perWebhook = 26, 190
+	var payloads []string
+	for i := range webhooks {
+		var alerts []alert
+		for j := range perWebhook {
+			alerts = append(alerts, alert{name: "VPNProbeFailed", hostgroup: "vpn", instance: fmt.Sprintf("probe-%d-%d", i, j)})
+		}
+		payloads = append(payloads, payload("am-a", alerts...))
+	}
+	go release(webhooks)
+	postAll(t, e, payloads...)
+	var alerts int
+	for _, n := range e.list(store.Pending) {
+		alerts += n.AlertCount
+	}
+	if want := 2 * webhooks * perWebhook; alerts != want {
+		t.Fatalf("%d alerts pending, want %d", alerts, want)
+	}
+}
