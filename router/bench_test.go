@@ -26,7 +26,7 @@ import (
 // BenchmarkWebhook measures the webhook path: decode, route, dedupe and commit of
 // 10-alert webhooks whose alerts are all new, so each one is claimed for two receivers
 // (loadgen.Config), on each backend: a fresh SQLite file, one that holds a million alerts
-// already, and a PostgreSQL on a local socket. Run with a fixed -benchtime (5000x) to
+// already, and a PostgreSQL on a local socket. Run with a fixed -benchtime (20000x) to
 // compare the backends on the same work.
 func BenchmarkWebhook(b *testing.B) {
 	b.Run("sqlite", func(b *testing.B) {
