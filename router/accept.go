@@ -96,16 +96,9 @@ func (s *Server) accept(ctx context.Context, rt *runtime, p *Payload, now time.T
 	defer func() { s.dispatcher.Notify(woken) }() // what was committed goes out, even if a later commit failed
 	sources := slices.Sorted(maps.Keys(heartbeats))
 	for i, chunk := range chunks(groups, maxAlertsPerCommit) {
-		// Everything that does not depend on the dedupe decisions is done before the
-		// transaction, in this request's goroutine: SQLite's one writer runs the
-		// transactions of all requests one after the other.
-		batches, err := newBatches(chunk, rt.cfg.Global.HostgroupLabel, p.Data.ExternalURL)
+		pt, err := newPart(ctx, rt, chunk, now, p.Data.ExternalURL)
 		if err != nil {
 			return acceptResult{}, err
-		}
-		pt := &part{ctx: ctx, chunk: chunk, batches: batches, keys: claimKeys(chunk), policy: rt.policy, now: now, source: p.Data.ExternalURL}
-		for _, g := range chunk {
-			pt.alerts += len(g.alerts)
 		}
 		if i == 0 {
 			pt.heartbeats = sources

@@ -29,6 +29,21 @@ type part struct {
 	done          chan error
 }
 
+// newPart prepares a chunk of a webhook's groups for its transaction. Everything that
+// does not depend on the dedupe decisions is done here, in the request's goroutine:
+// transactions run one after the other (SQLite's one writer) or few at a time.
+func newPart(ctx context.Context, rt *runtime, chunk []*group, now time.Time, source string) (*part, error) {
+	batches, err := newBatches(chunk, rt.cfg.Global.HostgroupLabel, source)
+	if err != nil {
+		return nil, err
+	}
+	p := &part{ctx: ctx, chunk: chunk, batches: batches, keys: claimKeys(chunk), policy: rt.policy, now: now, source: source}
+	for _, g := range chunk {
+		p.alerts += len(g.alerts)
+	}
+	return p, nil
+}
+
 // committer runs the accept transactions. Parts that wait while another transaction
 // runs are taken together by the next one: one read of their claims, one write of what
 // they enqueue. Under a storm this turns sixteen webhooks' statements into those of one
@@ -102,7 +117,9 @@ func (c *committer) take() []*part {
 	return parts
 }
 
-// run commits parts in one transaction, and answers each.
+// run commits parts in one transaction, and answers each. When that fails while the
+// database answers, what failed is one part's own writes (a value the database refuses):
+// each part then commits alone, so that one webhook cannot fail those it came with.
 func (c *committer) run(parts []*part) {
 	live := parts[:0:0]
 	for _, p := range parts {
@@ -115,6 +132,26 @@ func (c *committer) run(parts []*part) {
 	if len(live) == 0 {
 		return
 	}
+	err := c.together(live)
+	if err != nil && len(live) > 1 && c.ping() == nil {
+		for _, p := range live {
+			p.done <- c.together([]*part{p})
+		}
+		return
+	}
+	for _, p := range live {
+		p.done <- err
+	}
+}
+
+func (c *committer) ping() error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	return c.store.Ping(ctx)
+}
+
+// together commits parts in one transaction.
+func (c *committer) together(live []*part) error {
 	var keys []store.ClaimKey
 	var groups []*group
 	var heartbeats []string
@@ -139,7 +176,7 @@ func (c *committer) run(parts []*part) {
 	}
 	// The transaction's context is none of the requests': one going away must not undo
 	// the others. The store bounds the transaction's time.
-	err := c.store.Update(context.Background(), func(tx *store.Tx) error {
+	return c.store.Update(context.Background(), func(tx *store.Tx) error {
 		// At most one notification per group: its id is reserved with the reads.
 		tx.Reserve(notifications, bodies)
 		claims, err := tx.ClaimsOf(keys, locks...)
@@ -161,7 +198,4 @@ func (c *committer) run(parts []*part) {
 		_, err = tx.EnqueueAll(d.Enqueued, now)
 		return err
 	})
-	for _, p := range live {
-		p.done <- err
-	}
 }

@@ -4,8 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
+
+	"github.com/prometheus/alertmanager/template"
+	"github.com/prometheus/common/model"
 
 	"github.com/alertrouter/alertrouter/internal/pgtest"
 	"github.com/alertrouter/alertrouter/store"
@@ -127,5 +131,65 @@ default_receivers: [a]
 	}
 	if want := 2 * webhooks * perWebhook; alerts != want {
 		t.Fatalf("%d alerts pending, want %d", alerts, want)
+	}
+}
+
+// A part that the database refuses fails alone: the webhooks committed with it commit.
+// (Intake keeps NUL out of what the rows hold, so the part is made here, as accept makes
+// its parts, from a group whose host group holds one: PostgreSQL's text cannot.)
+func TestPartTheDatabaseRefusesFailsAlone(t *testing.T) {
+	st, err := store.OpenPostgres(context.Background(), pgtest.New(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnvOn(t, logConfig, t.TempDir(), st, false)
+	rt := e.srv.runtime.Load()
+	partOf := func(hostgroup, instance string) *part {
+		a := alert{name: "GPU_TemperatureHigh", hostgroup: hostgroup, instance: instance}.amtest()
+		ta := template.Alert{Status: "firing", Labels: a.Labels, Annotations: a.Annotations, StartsAt: a.StartsAt, Fingerprint: instance}
+		g := &group{receiver: "gpu", route: "0", hostgroup: hostgroup, status: "firing", alerts: []*template.Alert{&ta}}
+		p, err := newPart(context.Background(), rt, []*group{g}, e.clock.Now(), "http://am-a:9093")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.done = make(chan error, 1)
+		return p
+	}
+	good, bad, alsoGood := partOf("gpu-a", "node-1"), partOf("gpu-\x00", "node-2"), partOf("gpu-b", "node-3")
+	e.srv.commits.run([]*part{good, bad, alsoGood})
+	if err := <-bad.done; err == nil {
+		t.Fatalf("PostgreSQL took a NUL in a host group: the test no longer has a part it refuses: %+v", e.list(store.Pending))
+	}
+	for _, p := range []*part{good, alsoGood} {
+		if err := <-p.done; err != nil {
+			t.Fatalf("a part committed with one the database refused failed too: %v", err)
+		}
+	}
+	if n := len(e.list(store.Pending)); n != 2 {
+		t.Fatalf("%d notifications pending, want the two good parts'", n)
+	}
+}
+
+// A label value may hold NUL, which PostgreSQL's text cannot: intake replaces it, so the
+// alert is accepted on both backends (it was refused at every retry on PostgreSQL), with
+// the fingerprint computed from the labels as Alertmanager computes it.
+func TestNULInLabelsIsAccepted(t *testing.T) {
+	st, err := store.OpenPostgres(context.Background(), pgtest.New(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnvOn(t, logConfig, t.TempDir(), st, false)
+	e.mustPost(payload("am-a\x00", alert{name: "GPU_\x00TemperatureHigh", hostgroup: "gpu-\x00a", instance: "node-1"}))
+	ns := e.list(store.Pending)
+	if len(ns) != 1 || ns[0].Hostgroup != "gpu-\uFFFDa" || ns[0].AlertNames[0] != "GPU_\uFFFDTemperatureHigh" {
+		t.Fatalf("want one notification to gpu-\uFFFDa, got %+v", ns)
+	}
+	p, err := DecodePayload(strings.NewReader(payload("am-a", alert{name: "A\x00", instance: "i"})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := model.LabelSet{"alertname": "A\x00", "instance": "i", "severity": "critical"}.Fingerprint().String()
+	if a := p.Data.Alerts[0]; a.Fingerprint != want || a.Labels["alertname"] != "A\uFFFD" {
+		t.Fatalf("fingerprint %s, labels %v; want the fingerprint of the labels as sent, %s", a.Fingerprint, a.Labels, want)
 	}
 }

@@ -108,7 +108,7 @@ func DecodePayload(r io.Reader) (*Payload, error) {
 			GroupLabels:        w.GroupLabels,
 			CommonLabels:       w.CommonLabels,
 			CommonAnnotations:  withoutLinks(w.CommonAnnotations),
-			ExternalURL:        w.ExternalURL,
+			ExternalURL:        withoutNUL(w.ExternalURL),
 			Alerts:             make(template.Alerts, 0, len(w.Alerts)),
 		},
 	}
@@ -151,7 +151,21 @@ func (wa *wireAlert) decode(path string) (template.Alert, error) {
 	if a.Fingerprint == "" {
 		a.Fingerprint = receivers.LabelSet(a.Labels).Fingerprint().String()
 	}
+	a.Fingerprint = withoutNUL(a.Fingerprint)
+	for k, v := range a.Labels {
+		a.Labels[k] = withoutNUL(v)
+	}
 	return a, nil
+}
+
+// withoutNUL is s with each NUL character replaced by U+FFFD. Label values may hold NUL,
+// and so may what a sender other than Alertmanager calls a fingerprint or its URL; the
+// stored rows name them (host groups, alert names, dedupe keys, sources), and PostgreSQL's
+// text cannot hold NUL: such an alert would be refused at every retry, on one backend and
+// not the other. The fingerprint is Alertmanager's, or computed before this, so that the
+// copies of both Alertmanagers still match.
+func withoutNUL(s string) string {
+	return strings.ReplaceAll(s, "\x00", "\uFFFD")
 }
 
 // withoutLinks drops from annotations those that hold our action links: only alertrouter
