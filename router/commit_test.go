@@ -104,15 +104,7 @@ func TestWebhooksCommittedTogetherTakeFewLocks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := newEnvOn(t, `
-receivers:
-  - {name: a, log: {}}
-  - {name: b, log: {}}
-routes:
-  - hostgroup_regex: '.+'
-    receivers: [a, b]
-default_receivers: [a]
-`, t.TempDir(), st, false)
+	e := newEnvOn(t, twoLogReceivers, t.TempDir(), st, false)
 	release := holdCommits(t, e)
 	const webhooks, perWebhook = 26, 190
 	var payloads []string

@@ -280,6 +280,18 @@ func payload(am string, alerts ...alert) string {
 	return w.String()
 }
 
+// twoLogReceivers sends every alert with a host group to two log receivers (as the load
+// generator's config does).
+const twoLogReceivers = `
+receivers:
+  - {name: a, log: {}}
+  - {name: b, log: {}}
+routes:
+  - hostgroup_regex: '.+'
+    receivers: [a, b]
+default_receivers: [a]
+`
+
 // logConfig routes two host groups to two log receivers and everything else to a third.
 const logConfig = `
 receivers:

@@ -156,15 +156,7 @@ func TestOneReplicaLeads(t *testing.T) {
 func TestHugeWebhooksDoNotExhaustTheLockTable(t *testing.T) {
 	testenv.SkipShort(t)
 	url := pgtest.New(t)
-	e := newReplica(t, url, `
-receivers:
-  - {name: a, log: {}}
-  - {name: b, log: {}}
-routes:
-  - hostgroup_regex: '.+'
-    receivers: [a, b]
-default_receivers: [a]
-`)
+	e := newReplica(t, url, twoLogReceivers)
 	var wg sync.WaitGroup
 	for w := range 4 {
 		var alerts []alert
