@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -157,6 +158,10 @@ func (s *Server) guard(rt route) http.HandlerFunc {
 				writeError(w, http.StatusForbidden, "missing or wrong CSRF token: reload the page and try again")
 				return
 			}
+			if err := checkForm(r); err != nil {
+				writeError(w, http.StatusBadRequest, err.Error())
+				return
+			}
 			rt.handle(w, r, id) // the zero identity when nobody is logged in
 			return
 		}
@@ -180,8 +185,29 @@ func (s *Server) guard(rt route) http.HandlerFunc {
 			writeError(w, http.StatusForbidden, "missing or wrong CSRF token: reload the page and try again")
 			return
 		}
+		if err := checkForm(r); err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
 		rt.handle(w, r, id)
 	}
+}
+
+// checkForm parses r's query and form, and refuses a value that holds NUL: nothing we
+// take means one, and PostgreSQL's text cannot hold it (a comment with one was refused by
+// the database, as if it were down).
+func checkForm(r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		return fmt.Errorf("malformed form: %w", err)
+	}
+	for k, vs := range r.Form {
+		for _, v := range vs {
+			if strings.ContainsRune(k+v, 0) {
+				return fmt.Errorf("%s: holds a NUL character", strconv.Quote(k))
+			}
+		}
+	}
+	return nil
 }
 
 // changes reports whether r may change something: anything but GET, HEAD and OPTIONS.

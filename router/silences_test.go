@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/alertmanager/template"
 
 	"github.com/alertrouter/alertrouter/config"
+	"github.com/alertrouter/alertrouter/internal/pgtest"
 	"github.com/alertrouter/alertrouter/silences/silencestest"
 	"github.com/alertrouter/alertrouter/store"
 )
@@ -318,4 +319,31 @@ func TestSilenceEndedNoticeGoesOutAtOnce(t *testing.T) {
 	}
 	e.srv.silencer.Sync(t.Context())
 	eventually(t, "the notice delivered", func() bool { return strings.Contains(e.stdout.String(), `"alertname":"SilenceEnded"`) })
+}
+
+// A form or query value with NUL is refused with 400 before any handler runs: PostgreSQL
+// refused such a comment as if it were down (503), and the other values it would reach
+// are the same text columns.
+func TestNULInAFormIsRefused(t *testing.T) {
+	st, err := store.OpenPostgres(context.Background(), pgtest.New(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := silencestest.New(t, "")
+	e := newEnvOn(t, logConfig+"alertmanagers:\n  - {name: am-a, url: '"+fake.URL()+"'}\n", t.TempDir(), st, false)
+	if _, r := e.addSilence(url.Values{"match": {`alertname="X"`}, "duration": {"1h"}, "comment": {"maintenance\x00"}}); r.Code != http.StatusBadRequest || !strings.Contains(r.Raw, "NUL") {
+		t.Errorf("a silence with NUL in its comment: %d %s, want 400", r.Code, r.Raw)
+	}
+	if r := e.do(http.MethodPost, "/api/v1/acks?match="+url.QueryEscape("alertname=\"X\x00\""), "", nil, nil); r.Code != http.StatusBadRequest {
+		t.Errorf("an ack with NUL in its matchers: %d %s, want 400", r.Code, r.Raw)
+	}
+	if r := e.do(http.MethodGet, "/api/v1/notifications?receiver=pay%00", "", nil, nil); r.Code != http.StatusBadRequest {
+		t.Errorf("a search with NUL: %d %s, want 400", r.Code, r.Raw)
+	}
+	if list, err := e.store.Silences(context.Background(), testStart.Add(-time.Hour)); err != nil || len(list) != 0 {
+		t.Errorf("silences after the refusals: %v %v", list, err)
+	}
+	if _, r := e.addSilence(url.Values{"match": {`alertname="X"`}, "duration": {"1h"}, "comment": {"maintenance"}}); r.Code != http.StatusOK {
+		t.Errorf("the same silence without NUL: %d %s", r.Code, r.Raw)
+	}
 }
