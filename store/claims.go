@@ -58,8 +58,9 @@ const pgClaimsOfQuery = `SELECT ` + claimColumns + ` FROM ` + claimsWithAcks + `
 // ClaimsOf loads the claims of many receivers' alerts at once, keyed as asked. On a
 // shared database it first takes locks (see Lock), which must cover the keys (their
 // ClaimLock, or their receiver's exclusive ReceiverLock): EnqueueAll inserts the claims
-// it did not find as new rows. It then reserves the ids Reserve asked for: the locks, the read, the reservation and, when they are the transaction's
-// first statements, its BEGIN go in one round trip.
+// it did not find as new rows. It then reserves the ids Reserve asked for: the locks,
+// the read, the reservation and, when they are the transaction's first statements, its
+// BEGIN go in one round trip.
 func (t *Tx) ClaimsOf(keys []ClaimKey, locks ...LockKey) (map[ClaimKey]Claim, error) {
 	out := make(map[ClaimKey]Claim, len(keys))
 	if !t.pg {

@@ -175,9 +175,9 @@ func (t *Tx) Enqueue(n NewNotification, batch []byte, now time.Time) (int64, err
 // after the pending ones of its receiver and host group) and its claims (each replacing
 // the receiver's previous claim for the fingerprint; of two for one alert, the later
 // wins). It returns the notifications' ids, in order. On PostgreSQL its writes go with
-// the commit's round trip; it holds the notifications' queue locks (shared; see QueueLock), taken with the
-// caller's others if it locked them already, and wakes their receivers' replicas when the
-// transaction commits.
+// the commit's round trip; it holds the notifications' queue locks (shared; see
+// QueueLock), taken with the caller's others if it locked them already, and wakes their
+// receivers' replicas when the transaction commits.
 func (t *Tx) EnqueueAll(e Enqueued, now time.Time) ([]int64, error) {
 	for _, n := range e.Notifications {
 		if n.Batch < 0 || n.Batch >= len(e.Batches) {
