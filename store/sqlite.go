@@ -127,6 +127,9 @@ const (
 )
 
 func openDB(path string, role connRole) (*sql.DB, error) {
+	// The driver runs the _pragma values busy_timeout first, then in alphabetical order,
+	// not in the order given: one that must come before journal_mode (page_size, which
+	// the switch to WAL fixes on a new file) cannot be set here.
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(5000)")
 	q.Add("_pragma", "journal_mode(WAL)")
