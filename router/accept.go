@@ -250,20 +250,35 @@ func newBatches(groups []*group, hostgroupLabel, externalURL string) (*batches, 
 // webhooks it commits: each group's alerts that go out as one notification, the new
 // claims, and the copies suppressed of alerts that a notification carries (from source,
 // for its timeline). Groups decide in order, each seeing the claims of those before it,
-// as read (claims) and as changed since (made: the notification of this transaction
-// that carries it): an alert that two routes send to one receiver, or that both
-// Alertmanagers of a pair send at once, goes out once.
+// as read (claims) and as changed since (made): an alert that two routes send to one
+// receiver, or that both Alertmanagers of a pair send at once, goes out once.
 type decision struct {
 	store.Enqueued
 	claims map[store.ClaimKey]store.Claim
-	made   map[store.ClaimKey]int
+	made   map[store.ClaimKey]int // the notification, of this transaction's, that carries it
 }
 
-// decideChunk decides which alerts of each group of chunk its receiver gets, and adds
-// what the commit writes to d.
+// decideChunk decides which alerts of each group of chunk, one webhook's part of the
+// transaction, its receiver gets, and adds what the commit writes to d. The copies it
+// suppresses count as one copy (one webhook) on each timeline they go on.
 func (d *decision) decideChunk(chunk []*group, b *batches, p policy, now time.Time, source string, t *tally) {
 	firstBatch := len(d.Batches)
 	d.Batches = append(d.Batches, b.bodies...)
+	type copyOf struct {
+		notification int64 // or, when 0, enqueued: this transaction's
+		enqueued     int
+		reason       string
+	}
+	copies := map[copyOf]int{} // index in d.Suppressed
+	suppressed := func(c copyOf) {
+		if i, ok := copies[c]; ok {
+			d.Suppressed[i].Alerts++
+			return
+		}
+		copies[c] = len(d.Suppressed)
+		d.Suppressed = append(d.Suppressed, store.Suppressed{NotificationID: c.notification, Enqueued: c.enqueued,
+			Source: source, Reason: c.reason, Copies: 1, Alerts: 1})
+	}
 	for gi, g := range chunk {
 		var send template.Alerts
 		var carried []int
@@ -292,9 +307,9 @@ func (d *decision) decideChunk(chunk []*group, b *batches, p policy, now time.Ti
 			if !v.send {
 				t.suppressed[[2]string{g.receiver, v.reason}]++
 				if n, ok := d.made[key]; ok {
-					d.Suppressed = append(d.Suppressed, store.Suppressed{Enqueued: n, Source: source, Reason: v.reason, Alerts: 1})
+					suppressed(copyOf{enqueued: n, reason: v.reason})
 				} else if pc != nil && pc.NotificationID != 0 {
-					d.Suppressed = append(d.Suppressed, store.Suppressed{NotificationID: pc.NotificationID, Source: source, Reason: v.reason, Alerts: 1})
+					suppressed(copyOf{notification: pc.NotificationID, reason: v.reason})
 				}
 				if v.claim != nil {
 					delete(d.made, key)

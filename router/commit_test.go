@@ -24,15 +24,22 @@ func holdCommits(t *testing.T, e *env) (release func(n int)) {
 		c.slots <- struct{}{}
 	}
 	return func(n int) {
-		eventually(t, fmt.Sprintf("%d webhooks waiting to commit", n), func() bool {
-			c.mu.Lock()
-			defer c.mu.Unlock()
-			return len(c.waiting) == n
-		})
+		waitingToCommit(t, e, n)
 		for range cap(c.slots) {
 			<-c.slots
 		}
 	}
+}
+
+// waitingToCommit waits until n webhooks wait for a commit slot (see holdCommits).
+func waitingToCommit(t *testing.T, e *env, n int) {
+	t.Helper()
+	c := e.srv.commits
+	eventually(t, fmt.Sprintf("%d webhooks waiting to commit", n), func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return len(c.waiting) == n
+	})
 }
 
 // postAll posts the payloads at once and checks that each is answered 200.
@@ -67,10 +74,16 @@ func TestWebhooksCommittedTogether(t *testing.T) {
 			}
 			release := holdCommits(t, e)
 			shared := alert{name: "PaymentLatencyHigh", hostgroup: "fg-ng-ec-microloan", instance: "pay-1"}
-			go release(2)
-			postAll(t, e,
-				payload("am-a", shared, alert{name: "GPU_TemperatureHigh", hostgroup: "gpu-a", instance: "node-1"}),
-				payload("am-b", shared))
+			shared2 := alert{name: "PaymentLatencyHigh", hostgroup: "fg-ng-ec-microloan", instance: "pay-2"}
+			// am-a's webhook first, then two of am-b's (its resend), all in one transaction.
+			var wg sync.WaitGroup
+			wg.Go(func() {
+				postAll(t, e, payload("am-a", shared, shared2, alert{name: "GPU_TemperatureHigh", hostgroup: "gpu-a", instance: "node-1"}))
+			})
+			waitingToCommit(t, e, 1)
+			wg.Go(func() { postAll(t, e, payload("am-b", shared, shared2), payload("am-b", shared, shared2)) })
+			release(3)
+			wg.Wait()
 			pending := e.list(store.Pending)
 			var pay []store.Notification
 			for _, n := range pending {
@@ -85,11 +98,11 @@ func TestWebhooksCommittedTogether(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(sup) != 1 || sup[0].Reason != suppressDuplicate || sup[0].Alerts != 1 {
-				t.Fatalf("want the other Alertmanager's copy on the timeline, got %+v", sup)
+			if len(sup) != 1 || sup[0].Source != "http://am-b:9093" || sup[0].Reason != suppressDuplicate || sup[0].Copies != 2 || sup[0].Alerts != 4 {
+				t.Fatalf("want the other Alertmanager's two copies of two alerts on the timeline, got %+v", sup)
 			}
-			if got := e.counter("alertrouter_alerts_suppressed_total", "receiver", "pay", "reason", suppressDuplicate); got != 1 {
-				t.Errorf("suppressed copies counted %v, want 1", got)
+			if got := e.counter("alertrouter_alerts_suppressed_total", "receiver", "pay", "reason", suppressDuplicate); got != 4 {
+				t.Errorf("suppressed alerts counted %v, want 4", got)
 			}
 		})
 	}

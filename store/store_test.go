@@ -664,8 +664,8 @@ func idsOf(ns []Notification) []int64 {
 	return out
 }
 
-// Copies that dedupe suppressed add up per notification, source and reason, however many
-// transactions bring them; they and the failed attempts go with their notification.
+// Copies that dedupe suppressed add up per notification, source and reason, within a
+// transaction and across them; they and the failed attempts go with their notification.
 func TestSuppressionsAddUpAndArePruned(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, open opener) {
 		ctx := context.Background()
@@ -678,14 +678,14 @@ func TestSuppressionsAddUpAndArePruned(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		am2 := Suppressed{NotificationID: id, Source: "http://am2:9093", Reason: "duplicate", Alerts: 1}
-		suppress(t0.Add(time.Second), am2, am2, Suppressed{NotificationID: id, Source: "http://am1:9093", Reason: "stale", Alerts: 3})
+		am2 := Suppressed{NotificationID: id, Source: "http://am2:9093", Reason: "duplicate", Copies: 1, Alerts: 1}
+		suppress(t0.Add(time.Second), am2, am2, Suppressed{NotificationID: id, Source: "http://am1:9093", Reason: "stale", Copies: 1, Alerts: 3})
 		suppress(t0.Add(time.Minute), am2)
-		suppress(t0.Add(2*time.Hour), Suppressed{NotificationID: kept, Source: "http://am2:9093", Reason: "duplicate", Alerts: 2})
+		suppress(t0.Add(2*time.Hour), Suppressed{NotificationID: kept, Source: "http://am2:9093", Reason: "duplicate", Copies: 1, Alerts: 2})
 		got, err := s.Suppressions(ctx, id)
 		want := []Suppression{
 			{Source: "http://am1:9093", Reason: "stale", FirstAt: t0.Add(time.Second), LastAt: t0.Add(time.Second), Copies: 1, Alerts: 3},
-			{Source: "http://am2:9093", Reason: "duplicate", FirstAt: t0.Add(time.Second), LastAt: t0.Add(time.Minute), Copies: 2, Alerts: 3},
+			{Source: "http://am2:9093", Reason: "duplicate", FirstAt: t0.Add(time.Second), LastAt: t0.Add(time.Minute), Copies: 3, Alerts: 3},
 		}
 		if err != nil || len(got) != 2 {
 			t.Fatalf("suppressions = %+v, %v", got, err)

@@ -18,7 +18,8 @@ type Suppressed struct {
 	NotificationID int64
 	Enqueued       int
 	Source, Reason string
-	Alerts         int
+	// Copies is how many webhooks brought these Alerts alerts.
+	Copies, Alerts int
 }
 
 // Suppression is the copies of a notification's alerts suppressed from one source for one
@@ -29,17 +30,19 @@ type Suppression struct {
 	Copies, Alerts  int
 }
 
-// putSuppression adds one transaction's copies to a suppression, ?1 to ?5 being the
-// notification, source, reason, time and alerts (on SQLite; PostgreSQL's takes arrays).
+// putSuppression adds one transaction's copies to a suppression, ?1 to ?6 being the
+// notification, source, reason, time, copies and alerts (on SQLite; PostgreSQL's takes
+// arrays).
 const (
 	putSuppressionQuery = `INSERT INTO suppressions (notification_id, source, reason, first_at, last_at, copies, alerts)
-	VALUES (?1, ?2, ?3, ?4, ?4, 1, ?5)
+	VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6)
 	ON CONFLICT (notification_id, source, reason) DO UPDATE SET
-		last_at = excluded.last_at, copies = suppressions.copies + 1, alerts = suppressions.alerts + excluded.alerts`
+		last_at = excluded.last_at, copies = suppressions.copies + excluded.copies, alerts = suppressions.alerts + excluded.alerts`
 	pgPutSuppressionsQuery = `INSERT INTO suppressions (notification_id, source, reason, first_at, last_at, copies, alerts)
-	SELECT id, source, reason, $4, $4, 1, alerts FROM unnest($1::bigint[], $2::text[], $3::text[], $5::bigint[]) AS s(id, source, reason, alerts)
+	SELECT id, source, reason, $4, $4, copies, alerts
+	FROM unnest($1::bigint[], $2::text[], $3::text[], $5::bigint[], $6::bigint[]) AS s(id, source, reason, copies, alerts)
 	ON CONFLICT (notification_id, source, reason) DO UPDATE SET
-		last_at = excluded.last_at, copies = suppressions.copies + 1, alerts = suppressions.alerts + excluded.alerts`
+		last_at = excluded.last_at, copies = suppressions.copies + excluded.copies, alerts = suppressions.alerts + excluded.alerts`
 )
 
 // suppress records copies, in key order: one statement cannot update a row twice, and two
@@ -57,6 +60,7 @@ func (t *Tx) suppress(copies []Suppressed, now time.Time) error {
 	for _, c := range copies {
 		k := key{c.NotificationID, c.Source, c.Reason}
 		if r := sum[k]; r != nil {
+			r.Copies += c.Copies
 			r.Alerts += c.Alerts
 			continue
 		}
@@ -68,16 +72,17 @@ func (t *Tx) suppress(copies []Suppressed, now time.Time) error {
 	})
 	ms := now.UnixMilli()
 	if t.pg {
-		ids, sources, reasons, alerts := make([]int64, len(rows)), make([]string, len(rows)), make([]string, len(rows)), make([]int64, len(rows))
+		n := len(rows)
+		ids, sources, reasons, copies, alerts := make([]int64, n), make([]string, n), make([]string, n), make([]int64, n), make([]int64, n)
 		for i, r := range rows {
-			ids[i], sources[i], reasons[i], alerts[i] = r.NotificationID, r.Source, r.Reason, int64(r.Alerts)
+			ids[i], sources[i], reasons[i], copies[i], alerts[i] = r.NotificationID, r.Source, r.Reason, int64(r.Copies), int64(r.Alerts)
 		}
-		t.atCommit("put suppressions", pgPutSuppressionsQuery, ids, sources, reasons, ms, alerts)
+		t.atCommit("put suppressions", pgPutSuppressionsQuery, ids, sources, reasons, ms, copies, alerts)
 		return nil
 	}
 	stmt := t.tx.StmtContext(t.ctx, t.stmts.putSuppression)
 	for _, r := range rows {
-		if _, err := stmt.ExecContext(t.ctx, r.NotificationID, r.Source, r.Reason, ms, r.Alerts); err != nil {
+		if _, err := stmt.ExecContext(t.ctx, r.NotificationID, r.Source, r.Reason, ms, r.Copies, r.Alerts); err != nil {
 			return fmt.Errorf("put suppression: %w", err)
 		}
 	}
