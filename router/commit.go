@@ -2,6 +2,8 @@ package router
 
 import (
 	"context"
+	"errors"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -97,9 +99,30 @@ func (c *committer) commit(p *part) error {
 			<-c.slots
 			return <-p.done
 		}
-		c.run(parts)
-		<-c.slots
+		c.runInSlot(parts)
 	}
+}
+
+// errCommitPanicked answers the parts of a transaction whose commit panicked.
+var errCommitPanicked = errors.New("accept: the commit failed unexpectedly")
+
+// runInSlot runs parts and then frees the slot it holds. A panic (a bug) still frees the
+// slot and answers every part, so that the requests waiting on it fail instead of
+// waiting for good, and the requests after them still commit.
+func (c *committer) runInSlot(parts []*part) {
+	defer func() { <-c.slots }()
+	defer func() {
+		if r := recover(); r != nil {
+			for _, p := range parts {
+				select {
+				case p.done <- errCommitPanicked:
+				default: // answered already
+				}
+			}
+			panic(r)
+		}
+	}()
+	c.run(parts)
 }
 
 // take removes from the queue the parts of the next transaction: those waiting, in
@@ -117,9 +140,12 @@ func (c *committer) take() []*part {
 	return parts
 }
 
-// run commits parts in one transaction, and answers each. When that fails while the
-// database answers, what failed is one part's own writes (a value the database refuses):
-// each part then commits alone, so that one webhook cannot fail those it came with.
+// run commits parts in one transaction, and answers each. When that fails within its
+// time while the database answers, what failed is one part's own writes (a value the
+// database refuses): each part whose request still waits then commits alone, so that
+// one webhook cannot fail those it came with. A transaction that ran out of time (a lock
+// that another replica holds long) is not run again part by part: that would hold the
+// slot for as many times as long.
 func (c *committer) run(parts []*part) {
 	live := parts[:0:0]
 	for _, p := range parts {
@@ -133,8 +159,12 @@ func (c *committer) run(parts []*part) {
 		return
 	}
 	err := c.together(live)
-	if err != nil && len(live) > 1 && c.ping() == nil {
+	if err != nil && len(live) > 1 && !errors.Is(err, context.DeadlineExceeded) && c.ping() == nil {
 		for _, p := range live {
+			if err := p.ctx.Err(); err != nil {
+				p.done <- err
+				continue
+			}
 			p.done <- c.together([]*part{p})
 		}
 		return
@@ -154,18 +184,19 @@ func (c *committer) ping() error {
 func (c *committer) together(live []*part) error {
 	var keys []store.ClaimKey
 	var groups []*group
-	var heartbeats []string
+	heartbeats := map[string]time.Time{} // by source, when its last part came
 	notifications, bodies := 0, 0
 	for _, p := range live {
 		keys = append(keys, p.keys...)
 		groups = append(groups, p.chunk...)
-		heartbeats = append(heartbeats, p.heartbeats...)
+		for _, source := range p.heartbeats {
+			if p.now.After(heartbeats[source]) {
+				heartbeats[source] = p.now
+			}
+		}
 		notifications += len(p.chunk)
 		bodies += len(p.batches.bodies)
 	}
-	// In one order, so that two replicas writing the same rows never deadlock.
-	slices.Sort(heartbeats)
-	heartbeats = slices.Compact(heartbeats)
 	now := live[0].now
 	// Replicas on one database decide one after the other on the same alert, and
 	// enqueue to one queue in order (ARCHITECTURE.md, invariant 3). SQLite's one
@@ -183,8 +214,9 @@ func (c *committer) together(live []*part) error {
 		if err != nil {
 			return err
 		}
-		for _, source := range heartbeats {
-			if err := tx.TouchHeartbeat(source, now); err != nil {
+		// In one order, so that two replicas writing the same rows never deadlock.
+		for _, source := range slices.Sorted(maps.Keys(heartbeats)) {
+			if err := tx.TouchHeartbeat(source, heartbeats[source]); err != nil {
 				return err
 			}
 		}

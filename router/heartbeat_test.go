@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 )
@@ -72,5 +73,30 @@ func TestWatchdogAPI(t *testing.T) {
 	plain := newEnv(t, "receivers:\n  - name: ops\n    log: {}\ndefault_receivers: [ops]\n", "", false)
 	if r := plain.do(http.MethodGet, "/api/v1/watchdog", "", nil, nil); r.Code != http.StatusNotFound {
 		t.Fatalf("without a watchdog: %d %s", r.Code, r.Raw)
+	}
+}
+
+// A heartbeat committed in a transaction with webhooks that came before it is recorded
+// at the time it came, not at theirs.
+func TestHeartbeatCommittedWithEarlierWebhooksKeepsItsTime(t *testing.T) {
+	e := newEnv(t, heartbeatCfg, "", false)
+	release := holdCommits(t, e)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		postAll(t, e, payload("am-a", alert{name: "GPU_TemperatureHigh", hostgroup: "monitoring", instance: "gpu-1"}))
+	})
+	waitingToCommit(t, e, 1)
+	e.clock.Add(5 * time.Second)
+	wg.Go(func() {
+		postAll(t, e, payload("am-b", alert{name: "Watchdog", hostgroup: "monitoring", extra: map[string]string{"prometheus": "monitoring/prom-b"}}))
+	})
+	release(2)
+	wg.Wait()
+	seen, err := e.store.Heartbeats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := testStart.Add(5 * time.Second).Truncate(time.Millisecond); !seen["monitoring/prom-b"].Equal(want) {
+		t.Fatalf("heartbeat seen at %v, want %v", seen["monitoring/prom-b"], want)
 	}
 }
