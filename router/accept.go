@@ -158,22 +158,9 @@ func chunks(groups []*group, limit int) [][]*group {
 // (or, for a receiver with more than store.MaxClaimLocks alerts in the commit, the
 // receiver's own lock, exclusive), and each (receiver, host group) queue it may enqueue to.
 func lockKeys(groups []*group) []store.LockKey {
-	perReceiver := map[string]int{}
-	for _, g := range groups {
-		perReceiver[g.receiver] += len(g.alerts)
-	}
-	var keys []store.LockKey
-	for r, n := range perReceiver {
-		keys = append(keys, store.ReceiverLock(r, n > store.MaxClaimLocks))
-	}
+	keys := store.ClaimLocks(claimKeys(groups))
 	for _, g := range groups {
 		keys = append(keys, store.QueueLock(g.receiver, g.hostgroup))
-		if perReceiver[g.receiver] > store.MaxClaimLocks {
-			continue
-		}
-		for _, a := range g.alerts {
-			keys = append(keys, store.ClaimLock(g.receiver, a.Fingerprint))
-		}
 	}
 	return keys
 }

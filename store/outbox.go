@@ -595,24 +595,70 @@ func (s *Store) MarkDead(ctx context.Context, id int64, a Attempt) error {
 		if err := t.fence(id, false); err != nil {
 			return err
 		}
-		return t.markDead(id, 1, a)
+		dead, err := t.markDead(id, 1, a)
+		if err != nil || !dead {
+			return err // already finished (sent): its claims stand
+		}
+		return t.releaseClaims([]int64{id})
 	})
 }
 
-func (t *Tx) markDead(id int64, attemptInc int, a Attempt) error {
+// markDead gives up on notification id, if it is still pending (dead).
+func (t *Tx) markDead(id int64, attemptInc int, a Attempt) (dead bool, err error) {
 	res, err := t.exec(`UPDATE notifications
 		SET state = 'dead', attempts = attempts + ?, last_error = ?, updated_at = ?
 		WHERE id = ? AND state = 'pending'`, attemptInc, a.Error, a.At.UnixMilli(), id)
 	if err != nil {
-		return fmt.Errorf("mark dead: %w", err)
+		return false, fmt.Errorf("mark dead: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return err // already finished (sent): its claims stand
+		return false, err
 	}
 	if err := t.record(id, a); err != nil {
-		return fmt.Errorf("mark dead: %w", err)
+		return false, fmt.Errorf("mark dead: %w", err)
 	}
-	if _, err := t.exec(`DELETE FROM claims WHERE notification_id = ?`, id); err != nil {
+	return true, nil
+}
+
+// releaseClaims deletes the dedupe claims that notifications ids hold. On PostgreSQL it
+// first takes the locks that an accept deciding on those claims takes (ClaimLocks), all
+// in one call: a delete that took their rows in another order than an accept's upsert
+// would deadlock with it.
+func (t *Tx) releaseClaims(ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if !t.pg {
+		for _, id := range ids {
+			if _, err := t.exec(`DELETE FROM claims WHERE notification_id = ?`, id); err != nil {
+				return fmt.Errorf("release claims: %w", err)
+			}
+		}
+		return nil
+	}
+	// No claim comes to point at a notification that is no longer pending: those read
+	// here are all the rows the delete can touch.
+	rows, err := t.query(`SELECT receiver, fingerprint FROM claims WHERE notification_id = ANY($1)`, ids)
+	if err != nil {
+		return fmt.Errorf("release claims: %w", err)
+	}
+	var keys []ClaimKey
+	for rows.Next() {
+		var k ClaimKey
+		if err := rows.Scan(&k.Receiver, &k.Fingerprint); err != nil {
+			rows.Close()
+			return fmt.Errorf("release claims: %w", err)
+		}
+		keys = append(keys, k)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("release claims: %w", err)
+	}
+	if err := t.Lock(ClaimLocks(keys)...); err != nil {
+		return fmt.Errorf("release claims: %w", err)
+	}
+	if _, err := t.exec(`DELETE FROM claims WHERE notification_id = ANY($1)`, ids); err != nil {
 		return fmt.Errorf("release claims: %w", err)
 	}
 	return nil
@@ -662,17 +708,23 @@ func (s *Store) Expire(ctx context.Context, configured []string, cutoff time.Tim
 		if err := rows.Err(); err != nil {
 			return err
 		}
+		var dead []int64
 		for _, r := range found {
 			msg := reason
 			if r.lastError != "" {
 				msg = reason + ": " + r.lastError
 			}
-			if err := t.markDead(r.ID, 0, Attempt{At: now, Outcome: OutcomeExpired, Error: msg}); err != nil {
+			ok, err := t.markDead(r.ID, 0, Attempt{At: now, Outcome: OutcomeExpired, Error: msg})
+			if err != nil {
 				return err
+			}
+			if ok {
+				dead = append(dead, r.ID)
 			}
 			out = append(out, r.Expired)
 		}
-		return nil
+		// Their claims' locks in one call, in one order.
+		return t.releaseClaims(dead)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("expire: %w", err)
@@ -752,7 +804,10 @@ func (s *Store) Prune(ctx context.Context, cutoff, now time.Time) (notifications
 			AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.batch_id = batches.id)`, ms); err != nil {
 			return err
 		}
-		res, err = t.exec(`DELETE FROM claims WHERE notified_at < ?`, ms)
+		// On PostgreSQL, without the rows that an accept has locked: waiting for them
+		// while holding others could deadlock with it. They go next time.
+		res, err = t.exec(t.pick(`DELETE FROM claims WHERE notified_at < ?`,
+			`DELETE FROM claims WHERE ctid = ANY(ARRAY(SELECT ctid FROM claims WHERE notified_at < $1 FOR UPDATE SKIP LOCKED))`), ms)
 		if err != nil {
 			return err
 		}

@@ -330,6 +330,26 @@ func QueueLock(receiver, hostgroup string) LockKey {
 // it, it takes the receiver's lock exclusively.
 const MaxClaimLocks = 200
 
+// ClaimLocks are the locks of the decisions on keys: each receiver's lock, shared, with
+// the lock of each of its claims; past MaxClaimLocks claims of one receiver, its lock
+// exclusive instead.
+func ClaimLocks(keys []ClaimKey) []LockKey {
+	perReceiver := map[string]int{}
+	for _, k := range keys {
+		perReceiver[k.Receiver]++
+	}
+	locks := make([]LockKey, 0, len(perReceiver)+len(keys))
+	for r, n := range perReceiver {
+		locks = append(locks, ReceiverLock(r, n > MaxClaimLocks))
+	}
+	for _, k := range keys {
+		if perReceiver[k.Receiver] <= MaxClaimLocks {
+			locks = append(locks, ClaimLock(k.Receiver, k.Fingerprint))
+		}
+	}
+	return locks
+}
+
 func lockKey(kind, a, b string) int64 {
 	h := fnv.New64a()
 	for _, s := range []string{kind, a, b} {

@@ -264,3 +264,100 @@ func TestPostgresPartitionMidTransactionReleasesTheLocks(t *testing.T) {
 		}
 	}
 }
+
+// holdInTransaction runs hold in a transaction of s and keeps that transaction open, with
+// what hold took, until release is called.
+func holdInTransaction(t *testing.T, s *Store, hold func(tx *Tx) error) (release func()) {
+	t.Helper()
+	held, done := make(chan error, 1), make(chan struct{})
+	finished := make(chan error, 1)
+	go func() {
+		finished <- s.Update(context.Background(), func(tx *Tx) error {
+			err := hold(tx)
+			held <- err
+			if err != nil {
+				return err
+			}
+			<-done
+			return nil
+		})
+	}()
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		close(done)
+		if err := <-finished; err != nil {
+			t.Errorf("the holding transaction: %v", err)
+		}
+	}
+}
+
+// MarkDead releases a notification's claims under the locks that an accept deciding on
+// them takes: deleting their rows in another order than the accept's upsert could
+// deadlock with it. While an accept holds one of those locks, MarkDead waits.
+func TestPostgresMarkDeadReleasesClaimsUnderTheirLocks(t *testing.T) {
+	ctx := context.Background()
+	s := openPostgresTest(t, pgtest.New(t))
+	claim := Claim{Status: "firing", StartsAt: t0, NotifiedAt: t0}
+	fp1, fp2 := claim, claim
+	fp1.Fingerprint, fp2.Fingerprint = "fp1", "fp2"
+	id := enqueue(t, s, "r", t0, fp1, fp2)
+	release := holdInTransaction(t, s, func(tx *Tx) error {
+		return tx.Lock(ClaimLocks([]ClaimKey{{Receiver: "r", Fingerprint: "fp2"}})...)
+	})
+	done := make(chan error, 1)
+	go func() { done <- s.MarkDead(ctx, id, Attempt{At: t0, Error: "gone"}) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var waiting int
+		if err := s.read.QueryRow(`SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting > 0 {
+			break
+		}
+		select {
+		case err := <-done:
+			release()
+			t.Fatalf("MarkDead returned (%v) while an accept held the lock of a claim it releases", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("MarkDead neither waited for the claim's lock nor returned")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	release()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var left int
+	if err := s.read.QueryRow(`SELECT count(*) FROM claims WHERE notification_id = $1`, id).Scan(&left); err != nil || left != 0 {
+		t.Fatalf("%d claims left of the dead notification (%v)", left, err)
+	}
+}
+
+// Prune leaves the claims whose rows an accept has locked for next time, rather than wait
+// for them while holding the rows it deletes (a deadlock with the accept's upsert).
+func TestPostgresPruneSkipsClaimsAnAcceptHolds(t *testing.T) {
+	ctx := context.Background()
+	s := openPostgresTest(t, pgtest.New(t))
+	claim := Claim{Status: "firing", StartsAt: t0, NotifiedAt: t0}
+	fp1, fp2 := claim, claim
+	fp1.Fingerprint, fp2.Fingerprint = "fp1", "fp2"
+	enqueue(t, s, "r", t0, fp1, fp2)
+	release := holdInTransaction(t, s, func(tx *Tx) error {
+		_, err := tx.exec(`SELECT 1 FROM claims WHERE fingerprint = 'fp2' FOR UPDATE`)
+		return err
+	})
+	cutoff := t0.Add(time.Hour)
+	_, claims, err := s.Prune(ctx, cutoff, cutoff)
+	release()
+	if err != nil || claims != 1 {
+		t.Fatalf("Prune = %d claims, %v; want the one no accept holds", claims, err)
+	}
+	if _, claims, err = s.Prune(ctx, cutoff, cutoff); err != nil || claims != 1 {
+		t.Fatalf("the next Prune = %d claims, %v; want the one held before", claims, err)
+	}
+}
