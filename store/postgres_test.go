@@ -293,16 +293,22 @@ func holdInTransaction(t *testing.T, s *Store, hold func(tx *Tx) error) (release
 	}
 }
 
+// notificationWithTwoClaims is a replica holding the leases, on a database of its own,
+// with a notification to r that holds the claims of fp1 and fp2 (firing since t0).
+func notificationWithTwoClaims(t *testing.T) (*Store, int64) {
+	s := openPostgresTest(t, pgtest.New(t))
+	claim := Claim{Status: "firing", StartsAt: t0, NotifiedAt: t0}
+	fp1, fp2 := claim, claim
+	fp1.Fingerprint, fp2.Fingerprint = "fp1", "fp2"
+	return s, enqueue(t, s, "r", t0, fp1, fp2)
+}
+
 // MarkDead releases a notification's claims under the locks that an accept deciding on
 // them takes: deleting their rows in another order than the accept's upsert could
 // deadlock with it. While an accept holds one of those locks, MarkDead waits.
 func TestPostgresMarkDeadReleasesClaimsUnderTheirLocks(t *testing.T) {
 	ctx := context.Background()
-	s := openPostgresTest(t, pgtest.New(t))
-	claim := Claim{Status: "firing", StartsAt: t0, NotifiedAt: t0}
-	fp1, fp2 := claim, claim
-	fp1.Fingerprint, fp2.Fingerprint = "fp1", "fp2"
-	id := enqueue(t, s, "r", t0, fp1, fp2)
+	s, id := notificationWithTwoClaims(t)
 	release := holdInTransaction(t, s, func(tx *Tx) error {
 		return tx.Lock(ClaimLocks([]ClaimKey{{Receiver: "r", Fingerprint: "fp2"}})...)
 	})
@@ -342,11 +348,7 @@ func TestPostgresMarkDeadReleasesClaimsUnderTheirLocks(t *testing.T) {
 // for them while holding the rows it deletes (a deadlock with the accept's upsert).
 func TestPostgresPruneSkipsClaimsAnAcceptHolds(t *testing.T) {
 	ctx := context.Background()
-	s := openPostgresTest(t, pgtest.New(t))
-	claim := Claim{Status: "firing", StartsAt: t0, NotifiedAt: t0}
-	fp1, fp2 := claim, claim
-	fp1.Fingerprint, fp2.Fingerprint = "fp1", "fp2"
-	enqueue(t, s, "r", t0, fp1, fp2)
+	s, _ := notificationWithTwoClaims(t)
 	release := holdInTransaction(t, s, func(tx *Tx) error {
 		_, err := tx.exec(`SELECT 1 FROM claims WHERE fingerprint = 'fp2' FOR UPDATE`)
 		return err
