@@ -154,15 +154,16 @@ func chunks(groups []*group, limit int) [][]*group {
 	return append(out, cur)
 }
 
-// lockKeys are the locks a commit of groups takes: each alert's claim at its receiver
-// (or, for a receiver with more than store.MaxClaimLocks alerts in the commit, the
-// receiver's own lock, exclusive), and each (receiver, host group) queue it may enqueue to.
-func lockKeys(groups []*group) []store.LockKey {
-	keys := store.ClaimLocks(claimKeys(groups))
+// lockKeys are the locks a commit of groups takes, claims being their claimKeys: each
+// alert's claim at its receiver (or, for a receiver with more than store.MaxClaimLocks
+// alerts in the commit, the receiver's own lock, exclusive), and each (receiver, host
+// group) queue it may enqueue to.
+func lockKeys(claims []store.ClaimKey, groups []*group) []store.LockKey {
+	locks := store.ClaimLocks(claims)
 	for _, g := range groups {
-		keys = append(keys, store.QueueLock(g.receiver, g.hostgroup))
+		locks = append(locks, store.QueueLock(g.receiver, g.hostgroup))
 	}
-	return keys
+	return locks
 }
 
 // claimKeys are the claims a commit of groups decides on.

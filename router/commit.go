@@ -203,7 +203,7 @@ func (c *committer) together(live []*part) error {
 	// writer needs no locks: the keys are not even hashed there.
 	var locks []store.LockKey
 	if c.store.Replicated() {
-		locks = lockKeys(groups)
+		locks = lockKeys(keys, groups)
 	}
 	// The transaction's context is none of the requests': one going away must not undo
 	// the others. The store bounds the transaction's time.
