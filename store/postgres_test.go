@@ -265,34 +265,6 @@ func TestPostgresPartitionMidTransactionReleasesTheLocks(t *testing.T) {
 	}
 }
 
-// holdInTransaction runs hold in a transaction of s and keeps that transaction open, with
-// what hold took, until release is called.
-func holdInTransaction(t *testing.T, s *Store, hold func(tx *Tx) error) (release func()) {
-	t.Helper()
-	held, done := make(chan error, 1), make(chan struct{})
-	finished := make(chan error, 1)
-	go func() {
-		finished <- s.Update(context.Background(), func(tx *Tx) error {
-			err := hold(tx)
-			held <- err
-			if err != nil {
-				return err
-			}
-			<-done
-			return nil
-		})
-	}()
-	if err := <-held; err != nil {
-		t.Fatal(err)
-	}
-	return func() {
-		close(done)
-		if err := <-finished; err != nil {
-			t.Errorf("the holding transaction: %v", err)
-		}
-	}
-}
-
 // notificationWithTwoClaims is a replica holding the leases, on a database of its own,
 // with a notification to r that holds the claims of fp1 and fp2 (firing since t0).
 func notificationWithTwoClaims(t *testing.T) (*Store, int64) {

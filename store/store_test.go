@@ -50,6 +50,34 @@ func enqueue(t *testing.T, s *Store, receiver string, now time.Time, claims ...C
 	return id
 }
 
+// holdInTransaction runs hold in a transaction of s and keeps that transaction open, with
+// what hold took, until release is called.
+func holdInTransaction(t *testing.T, s *Store, hold func(tx *Tx) error) (release func()) {
+	t.Helper()
+	held, done := make(chan error, 1), make(chan struct{})
+	finished := make(chan error, 1)
+	go func() {
+		finished <- s.Update(context.Background(), func(tx *Tx) error {
+			err := hold(tx)
+			held <- err
+			if err != nil {
+				return err
+			}
+			<-done
+			return nil
+		})
+	}()
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		close(done)
+		if err := <-finished; err != nil {
+			t.Errorf("the holding transaction: %v", err)
+		}
+	}
+}
+
 // putClaims writes claims that no notification of the transaction holds: they keep their
 // NotificationID.
 func putClaims(tx *Tx, claims ...Claim) error {
@@ -374,9 +402,7 @@ func TestGroupCommitAbortsWhenTheTransactionIsGone(t *testing.T) {
 		}
 	}
 	// Hold the writer so that the next three ops queue up and share one batch.
-	release, held := make(chan struct{}), make(chan struct{})
-	go s.Update(ctx, func(*Tx) error { close(held); <-release; return nil })
-	<-held
+	release := holdInTransaction(t, s, func(*Tx) error { return nil })
 	results := map[string]chan error{}
 	for _, r := range []string{"a", "boom", "c"} {
 		ch := make(chan error, 1)
@@ -384,7 +410,7 @@ func TestGroupCommitAbortsWhenTheTransactionIsGone(t *testing.T) {
 		go func() { ch <- s.Update(ctx, enqueueOp(r)) }()
 		time.Sleep(20 * time.Millisecond) // queue in this order
 	}
-	close(release)
+	release()
 	errs := map[string]error{}
 	for r, ch := range results {
 		errs[r] = <-ch
