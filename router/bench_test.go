@@ -1,6 +1,7 @@
 package router_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -9,10 +10,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -45,72 +46,170 @@ func BenchmarkWebhook(b *testing.B) {
 		}
 		benchmarkWebhook(b, st)
 	})
+	// As a running replica alone on its database: it delivers for both receivers.
 	b.Run("postgres", func(b *testing.B) {
-		st, err := store.OpenPostgres(context.Background(), pgtest.New(b))
-		if err != nil {
-			b.Fatal(err)
-		}
-		// As a running replica alone on its database: it delivers for both receivers.
-		for _, r := range []string{"a", "b"} {
-			if held, err := st.Lease(context.Background(), store.ReceiverLease(r)); err != nil || !held {
-				b.Fatal(held, err)
-			}
-		}
-		benchmarkWebhook(b, st)
+		benchmarkWebhook(b, postgresReplicas(b, 1)...)
 	})
 	// Two replicas on one database, each taking half the webhooks (every alert new, so
 	// nothing is a copy): one of them delivers for both receivers, so the other's
 	// commits notify it.
 	b.Run("postgres-two-replicas", func(b *testing.B) {
-		url := pgtest.New(b)
-		var stores []*store.Store
-		for range 2 {
-			st, err := store.OpenPostgres(context.Background(), url)
-			if err != nil {
-				b.Fatal(err)
-			}
-			stores = append(stores, st)
-		}
-		for _, r := range []string{"a", "b"} {
-			if held, err := stores[0].Lease(context.Background(), store.ReceiverLease(r)); err != nil || !held {
-				b.Fatal(held, err)
-			}
-		}
-		benchmarkWebhook(b, stores...)
+		benchmarkWebhook(b, postgresReplicas(b, 2)...)
 	})
 }
 
-// benchmarkWebhook posts to routers on stores, in turn.
-func benchmarkWebhook(b *testing.B, stores ...*store.Store) {
+// BenchmarkBackends compares the backends on the same work, interleaved: each of its
+// rounds posts a twentieth of the webhooks to SQLite, then to PostgreSQL, then to two
+// replicas on another PostgreSQL, so that this machine's drift, which is larger than the
+// differences sought, falls on the three alike (run one after the other, PostgreSQL's
+// rate moved by a third between runs). It reports each one's alerts/s and the ratio of
+// the other two to SQLite's. Run it with -benchtime 20000x (webhooks per backend).
+func BenchmarkBackends(b *testing.B) {
+	sqlite, err := store.Open(context.Background(), b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	backends := []struct {
+		name     string
+		handlers []http.Handler
+		elapsed  time.Duration
+	}{
+		{name: "sqlite", handlers: routers(b, sqlite)},
+		{name: "postgres", handlers: routers(b, postgresReplicas(b, 1)...)},
+		{name: "two-replicas", handlers: routers(b, postgresReplicas(b, 2)...)},
+	}
+	storm := loadgen.NewStorm(10, 8)
+	var seq atomic.Int64
+	const rounds = 20
+	b.ResetTimer()
+	for r := range rounds {
+		n := b.N / rounds
+		if r < b.N%rounds {
+			n++
+		}
+		for i := range backends {
+			start := time.Now()
+			post(b, backends[i].handlers, storm, &seq, n)
+			backends[i].elapsed += time.Since(start)
+		}
+	}
+	rate := func(elapsed time.Duration) float64 { return float64(b.N*10) / elapsed.Seconds() }
+	for _, be := range backends {
+		b.ReportMetric(rate(be.elapsed), be.name+"-alerts/s")
+		if be.name != "sqlite" {
+			b.ReportMetric(100*rate(be.elapsed)/rate(backends[0].elapsed), be.name+"-%-of-sqlite")
+		}
+	}
+}
+
+// postgresReplicas are n stores on one fresh PostgreSQL database, as n replicas: the
+// first holds the leases of both receivers, so that it delivers for them and the others'
+// commits notify it.
+func postgresReplicas(b *testing.B, n int) []*store.Store {
+	url := pgtest.New(b)
+	var stores []*store.Store
+	for range n {
+		st, err := store.OpenPostgres(context.Background(), url)
+		if err != nil {
+			b.Fatal(err)
+		}
+		stores = append(stores, st)
+	}
+	holdLeases(b, stores[0])
+	return stores
+}
+
+// holdLeases makes st hold the leases of both receivers, renewed as a running replica
+// renews them, until the benchmark ends: its commits then wake nobody (a replica notifies
+// only receivers whose lease it does not hold).
+func holdLeases(b *testing.B, st *store.Store) {
+	renew := func() {
+		for _, r := range []string{"a", "b"} {
+			if held, err := st.Lease(context.Background(), store.ReceiverLease(r)); err != nil || !held {
+				b.Error("lease", r, held, err)
+			}
+		}
+	}
+	renew()
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(store.LeaseRenew):
+				renew()
+			}
+		}
+	}()
+	b.Cleanup(func() { close(stop); <-stopped })
+}
+
+// routers are the webhook handlers of routers on stores, which they close at the end of
+// the benchmark.
+func routers(b *testing.B, stores ...*store.Store) []http.Handler {
 	cfg, err := config.Load([]byte(loadgen.Config), "bench.yml")
 	if err != nil {
 		b.Fatal(err)
 	}
 	var handlers []http.Handler
 	for _, st := range stores {
-		defer st.Close()
+		b.Cleanup(func() { st.Close() })
 		srv, err := router.New(cfg, router.Options{Store: st, Logger: slog.New(slog.DiscardHandler), Registerer: prometheus.NewRegistry(), Stdout: io.Discard})
 		if err != nil {
 			b.Fatal(err)
 		}
 		handlers = append(handlers, srv.Handler())
 	}
+	return handlers
+}
+
+// senders is how many webhooks are posted at once: 16 on 2 cores, as from several
+// Alertmanagers.
+const senders = 16
+
+// post posts n webhooks of storm, numbered from seq, senders at a time, spread over
+// handlers (each sender keeps to one).
+func post(b *testing.B, handlers []http.Handler, storm loadgen.Storm, seq *atomic.Int64, n int) {
+	var left atomic.Int64
+	left.Store(int64(n))
+	var wg sync.WaitGroup
+	for i := range senders {
+		h := handlers[i%len(handlers)]
+		wg.Go(func() {
+			for left.Add(-1) >= 0 {
+				postWebhook(b, h, storm.Webhook(seq.Add(1)))
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// postWebhook posts one webhook and fails the benchmark unless it is accepted.
+func postWebhook(b *testing.B, h http.Handler, body []byte) {
+	req := httptest.NewRequest(http.MethodPost, "/webhook", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	if w.Code != http.StatusOK {
+		b.Errorf("%d %s", w.Code, w.Body)
+	}
+}
+
+// benchmarkWebhook posts to routers on stores, in turn.
+func benchmarkWebhook(b *testing.B, stores ...*store.Store) {
+	handlers := routers(b, stores...)
 	storm := loadgen.NewStorm(10, 8)
 	var seq atomic.Int64
 	b.ReportAllocs()
-	b.SetParallelism(8) // 16 concurrent webhooks on 2 cores, as from several Alertmanagers
+	b.SetParallelism(8) // senders on 2 cores
 	b.ResetTimer()
 	var turn atomic.Int64
 	b.RunParallel(func(pb *testing.PB) {
 		h := handlers[int(turn.Add(1))%len(handlers)]
 		for pb.Next() {
-			req := httptest.NewRequest(http.MethodPost, "/webhook", strings.NewReader(string(storm.Webhook(seq.Add(1)))))
-			req.Header.Set("Content-Type", "application/json")
-			w := httptest.NewRecorder()
-			h.ServeHTTP(w, req)
-			if w.Code != http.StatusOK {
-				b.Fatalf("%d %s", w.Code, w.Body)
-			}
+			postWebhook(b, h, storm.Webhook(seq.Add(1)))
 		}
 	})
 	b.ReportMetric(float64(b.N*10)/b.Elapsed().Seconds(), "alerts/s")
