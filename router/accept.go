@@ -168,7 +168,11 @@ func lockKeys(claims []store.ClaimKey, groups []*group) []store.LockKey {
 
 // claimKeys are the claims a commit of groups decides on.
 func claimKeys(groups []*group) []store.ClaimKey {
-	var keys []store.ClaimKey
+	n := 0
+	for _, g := range groups {
+		n += len(g.alerts)
+	}
+	keys := make([]store.ClaimKey, 0, n)
 	for _, g := range groups {
 		for _, a := range g.alerts {
 			keys = append(keys, store.ClaimKey{Receiver: g.receiver, Fingerprint: a.Fingerprint})
@@ -268,9 +272,9 @@ func (d *decision) decideChunk(chunk []*group, b *batches, p policy, now time.Ti
 			Source: source, Reason: c.reason, Copies: 1, Alerts: 1})
 	}
 	for gi, g := range chunk {
-		var send template.Alerts
-		var carried []int
-		var held []store.Claim
+		send := make(template.Alerts, 0, len(g.alerts))
+		carried := make([]int, 0, len(g.alerts))
+		held := make([]store.Claim, 0, len(g.alerts))
 		var acks map[string]store.Ack
 		claimed := make(map[string]bool, len(g.alerts))
 		for ai, a := range g.alerts {

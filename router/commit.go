@@ -182,8 +182,11 @@ func (c *committer) ping() error {
 
 // together commits parts in one transaction.
 func (c *committer) together(live []*part) error {
-	var keys []store.ClaimKey
-	var groups []*group
+	nkeys, ngroups := 0, 0
+	for _, p := range live {
+		nkeys, ngroups = nkeys+len(p.keys), ngroups+len(p.chunk)
+	}
+	keys, groups := make([]store.ClaimKey, 0, nkeys), make([]*group, 0, ngroups)
 	heartbeats := map[string]time.Time{} // by source, when its last part came
 	notifications, bodies := 0, 0
 	for _, p := range live {
@@ -220,7 +223,10 @@ func (c *committer) together(live []*part) error {
 				return err
 			}
 		}
-		d := decision{claims: claims, made: map[store.ClaimKey]int{}}
+		d := decision{claims: claims, made: make(map[store.ClaimKey]int, len(keys))}
+		d.Claims = make([]store.NewClaim, 0, len(keys))
+		d.Notifications = make([]store.NewNotification, 0, notifications)
+		d.Batches = make([][]byte, 0, bodies)
 		for _, p := range live {
 			p.tally = newTally()
 			before := len(d.Notifications)

@@ -309,29 +309,37 @@ func (t *Tx) pgEnqueue(e Enqueued, now time.Time) ([]int64, error) {
 		// The last claim of each alert, in key order, as every writer of claims rows should:
 		// one statement cannot update a row twice, and two transactions updating the same
 		// rows in opposite orders deadlock.
-		claims := slices.SortedFunc(slices.Values(lastPerKey(e.Claims)), func(a, b NewClaim) int {
+		// (Sorted by index: a claim is too large to copy around.)
+		claims := lastPerKey(e.Claims)
+		order := make([]int, len(claims))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortFunc(order, func(i, j int) int {
+			a, b := &claims[i], &claims[j]
 			return cmp.Or(cmp.Compare(a.Receiver, b.Receiver), cmp.Compare(a.Fingerprint, b.Fingerprint))
 		})
 		// Those ClaimsOf found absent are new rows (pgInsertClaimsQuery), present once
 		// this runs.
-		var inserts, upserts []NewClaim
-		for _, c := range claims {
-			k := ClaimKey{c.Receiver, c.Fingerprint}
+		inserts, upserts := make([]int, 0, len(order)), []int(nil)
+		for _, i := range order {
+			k := ClaimKey{claims[i].Receiver, claims[i].Fingerprint}
 			if t.absent[k] {
-				inserts = append(inserts, c)
+				inserts = append(inserts, i)
 				delete(t.absent, k)
 			} else {
-				upserts = append(upserts, c)
+				upserts = append(upserts, i)
 			}
 		}
-		put := func(what, query string, rows []NewClaim) {
+		put := func(what, query string, rows []int) {
 			if len(rows) == 0 {
 				return
 			}
 			n := len(rows)
 			receivers, fps, statuses := make([]string, n), make([]string, n), make([]string, n)
 			starts, notified, ids := make([]int64, n), make([]int64, n), make([]int64, n)
-			for i, c := range rows {
+			for i, ci := range rows {
+				c := &claims[ci]
 				receivers[i], fps[i], statuses[i] = c.Receiver, c.Fingerprint, c.Status
 				starts[i], notified[i], ids[i] = ClaimTime(c.StartsAt).UnixNano(), c.NotifiedAt.UnixMilli(), c.NotificationID
 				if c.HeldBy != NotHeld {

@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"maps"
 	"net"
@@ -350,13 +349,19 @@ func ClaimLocks(keys []ClaimKey) []LockKey {
 	return locks
 }
 
+// lockKey is the 64-bit FNV-1a hash of kind, a and b, each followed by a zero byte (as
+// hash/fnv would give it, written out so that a transaction's hundreds of keys cost no
+// allocation). Replicas of different versions must agree on it.
 func lockKey(kind, a, b string) int64 {
-	h := fnv.New64a()
-	for _, s := range []string{kind, a, b} {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
+	const offset, prime = 14695981039346656037, 1099511628211
+	h := uint64(offset)
+	for _, s := range [...]string{kind, a, b} {
+		for i := 0; i < len(s); i++ {
+			h = (h ^ uint64(s[i])) * prime
+		}
+		h *= prime // the zero byte: h ^ 0 == h
 	}
-	return int64(h.Sum64())
+	return int64(h)
 }
 
 // Lock takes, on PostgreSQL, the transaction-scoped advisory locks of keys, all in one
