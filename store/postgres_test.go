@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"sync"
 	"testing"
 	"time"
@@ -333,5 +334,20 @@ func TestPostgresPruneSkipsClaimsAnAcceptHolds(t *testing.T) {
 	}
 	if _, claims, err = s.Prune(ctx, cutoff, cutoff); err != nil || claims != 1 {
 		t.Fatalf("the next Prune = %d claims, %v; want the one held before", claims, err)
+	}
+}
+
+// Lock keys are FNV-1a hashes, each string followed by a zero byte: replicas of different
+// versions must take the same keys.
+func TestLockKeysAreFNV1a(t *testing.T) {
+	for _, c := range [][3]string{{"claim", "slack-ops", "3f2a9c1d0b7e4a65"}, {"", "", ""}, {"queue", "钉钉", "gpu-farm"}} {
+		h := fnv.New64a()
+		for _, s := range c {
+			h.Write([]byte(s))
+			h.Write([]byte{0})
+		}
+		if got, want := lockKey(c[0], c[1], c[2]), int64(h.Sum64()); got != want {
+			t.Errorf("lockKey%q = %d, want %d", c, got, want)
+		}
 	}
 }
