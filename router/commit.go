@@ -205,14 +205,20 @@ func (c *committer) together(live []*part) error {
 	// enqueue to one queue in order (ARCHITECTURE.md, invariant 3). SQLite's one
 	// writer needs no locks: the keys are not even hashed there.
 	var locks []store.LockKey
+	var queues []store.QueueKey
 	if c.store.Replicated() {
 		locks = lockKeys(keys, groups)
+		queues = make([]store.QueueKey, len(groups))
+		for i, g := range groups {
+			queues[i] = store.QueueKey{Receiver: g.receiver, Hostgroup: g.hostgroup}
+		}
 	}
 	// The transaction's context is none of the requests': one going away must not undo
 	// the others. The store bounds the transaction's time.
 	return c.store.Update(context.Background(), func(tx *store.Tx) error {
-		// At most one notification per group: its id is reserved with the reads.
-		tx.Reserve(notifications, bodies)
+		// At most one notification per group: its id, and its queue's hold, come with
+		// the reads.
+		tx.Reserve(notifications, bodies, queues)
 		claims, err := tx.ClaimsOf(keys, locks...)
 		if err != nil {
 			return err

@@ -100,6 +100,7 @@ func (t *Tx) ClaimsOf(keys []ClaimKey, locks ...LockKey) (map[ClaimKey]Claim, er
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("claims: %w", err)
 		}
+		t.notedClaims(out)
 		// Under their locks, the keys not found stay absent until this transaction
 		// writes them (accept is the only writer of claims rows).
 		if len(locks) > 0 {

@@ -139,16 +139,13 @@ const putBatchQuery = `INSERT INTO batches (created_at, body) VALUES (?, ?)`
 var (
 	pgInsertBatchesQuery = `INSERT INTO batches (id, created_at, body)
 	SELECT x.id, $1, x.body FROM unnest($2::bigint[], $3::bytea[]) AS x(id, body)`
-	// Each notification is due no earlier than the pending ones of its receiver and host
-	// group committed before.
+	// Each notification is due when dueTimes says (holds.go).
 	pgInsertNotificationsQuery = `INSERT INTO notifications
 	(id, receiver, route, hostgroup, status, alertnames, alert_count, batch_id, alerts, created_at, next_attempt_at, updated_at, acks)
 	OVERRIDING SYSTEM VALUE
-	SELECT u.id, u.receiver, u.route, u.hostgroup, u.status, u.alertnames, u.alert_count, u.batch_id, u.alerts, $1,
-		` + dueBehindQueue(true, "$1", "u.receiver", "u.hostgroup") + `,
-		$1, u.acks
-	FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::bigint[], $10::text[], $11::text[])
-		AS u(id, receiver, route, hostgroup, status, alertnames, alert_count, batch_id, alerts, acks)`
+	SELECT u.id, u.receiver, u.route, u.hostgroup, u.status, u.alertnames, u.alert_count, u.batch_id, u.alerts, $1, u.due, $1, u.acks
+	FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::bigint[], $10::text[], $11::text[], $12::bigint[])
+		AS u(id, receiver, route, hostgroup, status, alertnames, alert_count, batch_id, alerts, acks, due)`
 	// Claims that ClaimsOf did not find, under their locks, are new: a plain insert
 	// skips the upsert's speculative insertion (a third of the time of claims' writes).
 	pgInsertClaimsQuery = `INSERT INTO claims (receiver, fingerprint, status, starts_at, notified_at, notification_id)
@@ -276,6 +273,11 @@ func (t *Tx) pgEnqueue(e Enqueued, now time.Time) ([]int64, error) {
 		}
 	}
 	ns := e.Notifications
+	queueKeys := make([]QueueKey, len(ns))
+	for i, n := range ns {
+		queueKeys[i] = QueueKey{n.Receiver, n.Hostgroup}
+	}
+	t.wantHolds(queueKeys)
 	notificationIDs, batchIDs, err := t.takeIDs(len(ns), stored)
 	if err != nil {
 		return nil, err
@@ -302,7 +304,7 @@ func (t *Tx) pgEnqueue(e Enqueued, now time.Time) ([]int64, error) {
 			}
 		}
 		t.atCommit("enqueue", pgInsertNotificationsQuery, now.UnixMilli(), notificationIDs,
-			receivers, routes, hostgroups, statuses, names, counts, batches, alerts, acks)
+			receivers, routes, hostgroups, statuses, names, counts, batches, alerts, acks, t.dueTimes(e, now))
 		t.woken = append(t.woken, receivers...)
 	}
 	if len(e.Claims) > 0 {
@@ -587,6 +589,11 @@ func (s *Store) MarkRetry(ctx context.Context, id int64, next time.Time, throttl
 			AND (receiver, hostgroup) = (SELECT receiver, hostgroup FROM notifications WHERE id = ?2)`, next.UnixMilli(), id); err != nil {
 			return err
 		}
+		if t.pg { // and those enqueued later (holds.go)
+			if _, err := t.exec(pgHoldQueueQuery, id, next.UnixMilli()); err != nil {
+				return err
+			}
+		}
 		return t.record(id, a)
 	})
 	if err != nil {
@@ -834,6 +841,12 @@ func (s *Store) Prune(ctx context.Context, cutoff, now time.Time) (notifications
 		}
 		if _, err := t.exec(`DELETE FROM silences WHERE id IN (`+endedSilences+`)`, ms); err != nil {
 			return err
+		}
+		// Holds that have passed hold nothing back (PostgreSQL: holds.go).
+		if t.pg {
+			if _, err := t.exec(`DELETE FROM queue_holds WHERE until < $1`, now.UnixMilli()); err != nil {
+				return err
+			}
 		}
 		// The audit log is kept as long as the history it speaks of; logins until they end.
 		if _, err := t.exec(`DELETE FROM audit WHERE at < ?`, ms); err != nil {

@@ -351,3 +351,33 @@ func TestLockKeysAreFNV1a(t *testing.T) {
 		}
 	}
 }
+
+// A retry holds its queue back until the retry (holds.go); pruning removes the hold once
+// it has passed, not before.
+func TestPostgresPruneRemovesPassedHolds(t *testing.T) {
+	ctx := context.Background()
+	s := openPostgresTest(t, pgtest.New(t))
+	id := enqueue(t, s, "r1", t0)
+	if err := s.MarkRetry(ctx, id, t0.Add(time.Minute), false, Attempt{At: t0, Error: "503"}); err != nil {
+		t.Fatal(err)
+	}
+	holds := func() (n int) {
+		t.Helper()
+		if err := s.write.QueryRow(`SELECT count(*) FROM queue_holds`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	cutoff := t0.Add(-time.Hour)
+	for _, c := range []struct {
+		now  time.Time
+		want int
+	}{{t0.Add(30 * time.Second), 1}, {t0.Add(2 * time.Minute), 0}} {
+		if _, _, err := s.Prune(ctx, cutoff, c.now); err != nil {
+			t.Fatal(err)
+		}
+		if got := holds(); got != c.want {
+			t.Errorf("after pruning at %v: %d holds, want %d", c.now.Sub(t0), got, c.want)
+		}
+	}
+}

@@ -485,6 +485,55 @@ func testDeliveryOrderPerHostgroup(t *testing.T, open opener) {
 	}
 }
 
+// An alert's later notification is never due before its earlier one, even when the
+// clock that enqueued it is behind the other's (replicas whose clocks differ).
+func TestDeliveryOrderAcrossClocks(t *testing.T) { forEachBackend(t, testDeliveryOrderAcrossClocks) }
+
+func testDeliveryOrderAcrossClocks(t *testing.T, open opener) {
+	ctx := context.Background()
+	s := open(t)
+	key := ClaimKey{"r", "fp"}
+	send := func(status string, now time.Time) int64 {
+		var ids []int64
+		err := s.Update(ctx, func(tx *Tx) error {
+			tx.Reserve(1, 1, []QueueKey{{"r", "hg"}})
+			if _, err := tx.ClaimsOf([]ClaimKey{key}, ClaimLocks([]ClaimKey{key})...); err != nil {
+				return err
+			}
+			var err error
+			ids, err = tx.EnqueueAll(Enqueued{
+				Batches:       [][]byte{[]byte(`{}`)},
+				Notifications: []NewNotification{{Receiver: "r", Route: "x", Hostgroup: "hg", Status: status}},
+				Claims:        []NewClaim{{Claim: Claim{Receiver: "r", Fingerprint: "fp", Status: status, StartsAt: t0, NotifiedAt: now}, HeldBy: 0}},
+			}, now)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ids[0]
+	}
+	ahead := t0.Add(5 * time.Second)
+	firing := send("firing", ahead) // by a replica whose clock runs 5 s ahead
+	resolved := send("resolved", t0)
+	for _, c := range []struct {
+		at   time.Time
+		want []int64
+	}{{t0.Add(time.Second), nil}, {ahead, []int64{firing, resolved}}} {
+		due, err := s.Due(ctx, "r", c.at, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []int64
+		for _, n := range due {
+			got = append(got, n.ID)
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("due at %v = %v, want %v (firing %d, resolution %d)", c.at.Sub(t0), got, c.want, firing, resolved)
+		}
+	}
+}
+
 func TestMarkFoldedSendsTheDigestAndPointsAtItsHead(t *testing.T) {
 	forEachBackend(t, testMarkFoldedSendsTheDigestAndPointsAtItsHead)
 }

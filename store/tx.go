@@ -38,10 +38,17 @@ type Tx struct {
 	absent map[ClaimKey]bool
 	// later are writes that go with the next round trip (see atCommit).
 	later []statement
-	// want is what Reserve asked for and no round trip has reserved yet; notificationIDs
-	// and batchIDs are ids reserved and not yet used.
-	want                      struct{ notifications, batches int }
+	// want is what Reserve asked for and no round trip has reserved (or read) yet;
+	// notificationIDs and batchIDs are ids reserved and not yet used.
+	want struct {
+		notifications, batches int
+		queues                 []QueueKey
+	}
 	notificationIDs, batchIDs []int64
+	// holds are the queue holds read (0: none), and notified when the claims read were
+	// last notified, in Unix milliseconds: when what is enqueued is due (holds.go).
+	holds    map[QueueKey]int64
+	notified map[ClaimKey]int64
 }
 
 // statement is a PostgreSQL statement waiting for the next round trip.
@@ -160,13 +167,15 @@ func (t *Tx) atCommit(what, sql string, args ...any) {
 	t.later = append(t.later, statement{what: what, sql: sql, args: args})
 }
 
-// Reserve asks for ids of notifications and batches to be reserved, on PostgreSQL, with
-// the transaction's next reads (ClaimsOf), so that EnqueueAll can send its rows with the
-// commit: a webhook's transaction is then two round trips. Ids left unused are skipped.
-func (t *Tx) Reserve(notifications, batches int) {
+// Reserve asks for ids of notifications and batches to be reserved, and the holds of the
+// queues they go to to be read (holds.go), on PostgreSQL, with the transaction's next
+// reads (ClaimsOf), so that EnqueueAll can send its rows with the commit: a webhook's
+// transaction is then two round trips. Ids left unused are skipped.
+func (t *Tx) Reserve(notifications, batches int, queues []QueueKey) {
 	if t.pg {
 		t.want.notifications += notifications
 		t.want.batches += batches
+		t.wantHolds(queues)
 	}
 }
 
@@ -186,6 +195,7 @@ func (t *Tx) queueReserve(b *pgx.Batch) func(pgx.BatchResults) error {
 	if want.batches > 0 {
 		b.Queue(reserveBatchesQuery, want.batches)
 	}
+	readHolds := t.queueHolds(b)
 	return func(br pgx.BatchResults) error {
 		for _, r := range []struct {
 			n  int
@@ -204,16 +214,19 @@ func (t *Tx) queueReserve(b *pgx.Batch) func(pgx.BatchResults) error {
 			}
 			*r.to = append(*r.to, ids...)
 		}
+		if readHolds != nil {
+			return readHolds(br)
+		}
 		return nil
 	}
 }
 
 // takeIDs takes reserved ids for notifications and batches, reserving in a round trip of
-// its own what is missing.
+// its own what is missing, with the queue holds wanted and not read yet.
 func (t *Tx) takeIDs(notifications, batches int) (nids, bids []int64, err error) {
 	t.want.notifications = max(0, notifications-len(t.notificationIDs))
 	t.want.batches = max(0, batches-len(t.batchIDs))
-	if t.want.notifications > 0 || t.want.batches > 0 {
+	if t.want.notifications > 0 || t.want.batches > 0 || len(t.want.queues) > 0 {
 		b := &pgx.Batch{}
 		if err := t.batch(b, t.queueReserve(b)); err != nil {
 			return nil, nil, err
