@@ -6,12 +6,15 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/alertrouter/alertrouter/internal/pgtest"
 )
@@ -380,4 +383,85 @@ func TestPostgresPruneRemovesPassedHolds(t *testing.T) {
 			t.Errorf("after pruning at %v: %d holds, want %d", c.now.Sub(t0), got, c.want)
 		}
 	}
+}
+
+// The accept's reads run on the generic plans that a connection keeps (acceptPlansQuery):
+// plans made while the tables were empty must still look up only the keys asked for once
+// the tables hold many rows, rather than scan them.
+func TestAcceptReadsLookUpOnlyTheirKeys(t *testing.T) {
+	ctx := context.Background()
+	s := openPostgresTest(t, pgtest.New(t))
+	conn, err := s.write.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// exec runs sql in the simple protocol (PREPARE takes the statement's own parameters),
+	// and returns the first column of its last statement's rows.
+	exec := func(sql string) (column []string) {
+		t.Helper()
+		err := conn.Raw(func(driverConn any) error {
+			results, err := driverConn.(*stdlib.Conn).Conn().PgConn().Exec(ctx, sql).ReadAll()
+			if err != nil {
+				return err
+			}
+			for _, row := range results[len(results)-1].Rows {
+				column = append(column, string(row[0]))
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+		return column
+	}
+	exec(`PREPARE claims_of(text[], text[]) AS ` + pgClaimsOfQuery)
+	exec(`PREPARE holds(text[]) AS ` + pgQueueHoldsQuery)
+	// rowsSeen runs a prepared read as an accept does, and returns the most rows one step
+	// of its plan went through, kept or filtered out.
+	rowsSeen := func(execute string) float64 {
+		t.Helper()
+		exec(`BEGIN; ` + acceptPlansQuery)
+		out := exec(`EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE ` + execute)
+		exec(`COMMIT`)
+		var plans []struct{ Plan planNode }
+		if len(out) != 1 {
+			t.Fatalf("EXPLAIN said %q", out)
+		}
+		if err := json.Unmarshal([]byte(out[0]), &plans); err != nil || len(plans) != 1 {
+			t.Fatalf("EXPLAIN said %s (%v)", out[0], err)
+		}
+		return plans[0].Plan.mostRowsSeen()
+	}
+	const twoKeys, oneReceiver = `claims_of('{r,r}', '{fp-1,fp-2}')`, `holds('{r}')`
+	rowsSeen(twoKeys) // planned on empty tables
+	rowsSeen(oneReceiver)
+	exec(`INSERT INTO claims SELECT 'r', 'fp-' || i, 'firing', i, i, i FROM generate_series(1, 20000) i`)
+	exec(`INSERT INTO acks SELECT 'fp-' || i, i, 'me', i, '', 'test' FROM generate_series(1, 20000) i`)
+	exec(`INSERT INTO queue_holds SELECT 'other-' || i, 'hg', i FROM generate_series(1, 2000) i`)
+	if n := rowsSeen(twoKeys); n > 2 {
+		t.Errorf("reading the claims of 2 alerts went through %.0f rows of one step", n)
+	}
+	if n := rowsSeen(oneReceiver); n > 1 {
+		t.Errorf("reading the holds of a receiver that has none went through %.0f rows of one step", n)
+	}
+}
+
+// planNode is a step of a plan as EXPLAIN (ANALYZE, FORMAT JSON) gives it.
+type planNode struct {
+	ActualRows   float64    `json:"Actual Rows"`
+	ActualLoops  float64    `json:"Actual Loops"`
+	Filtered     float64    `json:"Rows Removed by Filter"`
+	JoinFiltered float64    `json:"Rows Removed by Join Filter"`
+	Rechecked    float64    `json:"Rows Removed by Index Recheck"`
+	Plans        []planNode `json:"Plans"`
+}
+
+// mostRowsSeen is the most rows that the step or one below it went through.
+func (n planNode) mostRowsSeen() float64 {
+	most := (n.ActualRows + n.Filtered + n.JoinFiltered + n.Rechecked) * n.ActualLoops
+	for _, p := range n.Plans {
+		most = max(most, p.mostRowsSeen())
+	}
+	return most
 }
