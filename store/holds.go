@@ -11,7 +11,7 @@ import (
 // notification is due from its queue's last pending one, in the insert. On PostgreSQL that
 // lookup, an index scan per notification at the busy end of the outbox's index, planned
 // afresh in every accept (plan_cache_mode), took a tenth of the accept's time; instead:
-//   - a retry that pushes a queue back records until when (holdQueueQuery), and a new
+//   - a retry that pushes a queue back records until when (pgHoldQueueQuery), and a new
 //     notification of the queue is due no earlier: the queue's hold is its last pending
 //     notification's time, as far as retries made it later than its enqueue;
 //   - a notification is due no earlier than when the alerts it carries were last
