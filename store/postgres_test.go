@@ -6,6 +6,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,8 +16,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
 
 	"github.com/alertrouter/alertrouter/internal/pgtest"
+	"github.com/alertrouter/alertrouter/migrations"
 )
 
 func TestPostgresRefusesNewerSchema(t *testing.T) {
@@ -464,4 +467,48 @@ func (n planNode) mostRowsSeen() float64 {
 		most = max(most, p.mostRowsSeen())
 	}
 	return most
+}
+
+// Migration 12 gives the queues that wait for a retry their hold: a notification enqueued
+// after the upgrade still goes behind the one that waits.
+func TestMigration12HoldsTheQueuesThatWaitForARetry(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.New(t)
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.Postgres, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(ctx, 11); err != nil {
+		t.Fatal(err)
+	}
+	// Pushed back by a retry to a minute later.
+	var batch int64
+	if err := db.QueryRowContext(ctx, `INSERT INTO batches (created_at, body) VALUES ($1, '{}') RETURNING id`, t0.UnixMilli()).Scan(&batch); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO notifications (receiver, route, hostgroup, status, alertnames, alert_count, batch_id, created_at, next_attempt_at, updated_at)
+		VALUES ('r', 'x', 'hg', 'firing', 'A', 1, $1, $2, $3, $2)`, batch, t0.UnixMilli(), t0.Add(time.Minute).UnixMilli()); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s := openPostgresTest(t, url)
+	var id int64
+	err = s.Update(ctx, func(tx *Tx) error {
+		id, err = tx.Enqueue(NewNotification{Receiver: "r", Route: "x", Hostgroup: "hg", Status: "resolved"}, []byte(`{}`), t0.Add(time.Second))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if due, err := s.Due(ctx, "r", t0.Add(2*time.Second), 10); err != nil || len(due) != 0 {
+		t.Fatalf("due before the retry: %+v, %v; want none", due, err)
+	}
+	due, err := s.Due(ctx, "r", t0.Add(time.Minute), 10)
+	if err != nil || len(due) != 2 || due[1].ID != id {
+		t.Fatalf("due at the retry: %+v, %v; want the waiting one, then %d", due, err, id)
+	}
 }

@@ -10,6 +10,11 @@ CREATE TABLE queue_holds (
     until     BIGINT NOT NULL,
     PRIMARY KEY (receiver, hostgroup)
 );
+-- The queues that wait for a retry now hold until their last pending notification:
+-- what this version enqueues after the upgrade goes behind it, as before.
+INSERT INTO queue_holds (receiver, hostgroup, until)
+    SELECT receiver, hostgroup, MAX(next_attempt_at) FROM notifications
+    WHERE state = 'pending' GROUP BY receiver, hostgroup;
 
 -- +goose Down
 DROP TABLE queue_holds;
