@@ -31,20 +31,12 @@ import (
 // compare the backends on the same work.
 func BenchmarkWebhook(b *testing.B) {
 	b.Run("sqlite", func(b *testing.B) {
-		st, err := store.Open(context.Background(), b.TempDir())
-		if err != nil {
-			b.Fatal(err)
-		}
-		benchmarkWebhook(b, st)
+		benchmarkWebhook(b, sqliteStore(b, b.TempDir()))
 	})
 	b.Run("sqlite-million", func(b *testing.B) {
 		dir := b.TempDir()
 		copyStore(b, millionAlertStore(b), dir)
-		st, err := store.Open(context.Background(), dir)
-		if err != nil {
-			b.Fatal(err)
-		}
-		benchmarkWebhook(b, st)
+		benchmarkWebhook(b, sqliteStore(b, dir))
 	})
 	// As a running replica alone on its database: it delivers for both receivers.
 	b.Run("postgres", func(b *testing.B) {
@@ -65,16 +57,12 @@ func BenchmarkWebhook(b *testing.B) {
 // rate moved by a third between runs). It reports each one's alerts/s and the ratio of
 // the other two to SQLite's. Run it with -benchtime 20000x (webhooks per backend).
 func BenchmarkBackends(b *testing.B) {
-	sqlite, err := store.Open(context.Background(), b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
 	backends := []struct {
 		name     string
 		handlers []http.Handler
 		elapsed  time.Duration
 	}{
-		{name: "sqlite", handlers: routers(b, sqlite)},
+		{name: "sqlite", handlers: routers(b, sqliteStore(b, b.TempDir()))},
 		{name: "postgres", handlers: routers(b, postgresReplicas(b, 1)...)},
 		{name: "two-replicas", handlers: routers(b, postgresReplicas(b, 2)...)},
 	}
@@ -102,9 +90,19 @@ func BenchmarkBackends(b *testing.B) {
 	}
 }
 
-// postgresReplicas are n stores on one fresh PostgreSQL database, as n replicas: the
-// first holds the leases of both receivers, so that it delivers for them and the others'
-// commits notify it.
+// sqliteStore opens the store in dir until the benchmark ends.
+func sqliteStore(b *testing.B, dir string) *store.Store {
+	st, err := store.Open(context.Background(), dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	return st
+}
+
+// postgresReplicas are n stores on one fresh PostgreSQL database, as n replicas, until
+// the benchmark ends: the first holds the leases of both receivers, so that it delivers
+// for them and the others' commits notify it.
 func postgresReplicas(b *testing.B, n int) []*store.Store {
 	url := pgtest.New(b)
 	var stores []*store.Store
@@ -113,6 +111,7 @@ func postgresReplicas(b *testing.B, n int) []*store.Store {
 		if err != nil {
 			b.Fatal(err)
 		}
+		b.Cleanup(func() { st.Close() }) // after the leases' renewal stops
 		stores = append(stores, st)
 	}
 	holdLeases(b, stores[0])
@@ -146,8 +145,7 @@ func holdLeases(b *testing.B, st *store.Store) {
 	b.Cleanup(func() { close(stop); <-stopped })
 }
 
-// routers are the webhook handlers of routers on stores, which they close at the end of
-// the benchmark.
+// routers are the webhook handlers of routers on stores.
 func routers(b *testing.B, stores ...*store.Store) []http.Handler {
 	cfg, err := config.Load([]byte(loadgen.Config), "bench.yml")
 	if err != nil {
@@ -155,7 +153,6 @@ func routers(b *testing.B, stores ...*store.Store) []http.Handler {
 	}
 	var handlers []http.Handler
 	for _, st := range stores {
-		b.Cleanup(func() { st.Close() })
 		srv, err := router.New(cfg, router.Options{Store: st, Logger: slog.New(slog.DiscardHandler), Registerer: prometheus.NewRegistry(), Stdout: io.Discard})
 		if err != nil {
 			b.Fatal(err)
