@@ -154,16 +154,24 @@ func chunks(groups []*group, limit int) [][]*group {
 	return append(out, cur)
 }
 
-// lockKeys are the locks a commit of groups takes, claims being their claimKeys: each
-// alert's claim at its receiver (or, for a receiver with more than store.MaxClaimLocks
-// alerts in the commit, the receiver's own lock, exclusive), and each (receiver, host
-// group) queue it may enqueue to.
-func lockKeys(claims []store.ClaimKey, groups []*group) []store.LockKey {
+// lockKeys are the locks a commit takes of the claims it decides on (each alert's claim
+// at its receiver or, for a receiver with more than store.MaxClaimLocks alerts in the
+// commit, the receiver's own lock, exclusive), and of the queues it may enqueue to.
+func lockKeys(claims []store.ClaimKey, queues []store.QueueKey) []store.LockKey {
 	locks := store.ClaimLocks(claims)
-	for _, g := range groups {
-		locks = append(locks, store.QueueLock(g.receiver, g.hostgroup))
+	for _, q := range queues {
+		locks = append(locks, store.QueueLock(q.Receiver, q.Hostgroup))
 	}
 	return locks
+}
+
+// queueKeys are the queues a commit of groups may enqueue to.
+func queueKeys(groups []*group) []store.QueueKey {
+	queues := make([]store.QueueKey, len(groups))
+	for i, g := range groups {
+		queues[i] = store.QueueKey{Receiver: g.receiver, Hostgroup: g.hostgroup}
+	}
+	return queues
 }
 
 // claimKeys are the claims a commit of groups decides on.

@@ -207,11 +207,8 @@ func (c *committer) together(live []*part) error {
 	var locks []store.LockKey
 	var queues []store.QueueKey
 	if c.store.Replicated() {
-		locks = lockKeys(keys, groups)
-		queues = make([]store.QueueKey, len(groups))
-		for i, g := range groups {
-			queues[i] = store.QueueKey{Receiver: g.receiver, Hostgroup: g.hostgroup}
-		}
+		queues = queueKeys(groups)
+		locks = lockKeys(keys, queues)
 	}
 	// The transaction's context is none of the requests': one going away must not undo
 	// the others. The store bounds the transaction's time.

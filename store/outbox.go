@@ -255,14 +255,16 @@ func (t *Tx) sqliteEnqueue(e Enqueued, now time.Time) ([]int64, error) {
 
 func (t *Tx) pgEnqueue(e Enqueued, now time.Time) ([]int64, error) {
 	// The queues' shared locks, if the caller has not taken them with its others: a retry
-	// pushing a queue back must not interleave with this insert.
-	queues := make([]LockKey, len(e.Notifications))
+	// pushing a queue back must not interleave with this insert. Their holds are read
+	// after them, with the ids, unless Reserve read them already.
+	queues, locks := make([]QueueKey, len(e.Notifications)), make([]LockKey, len(e.Notifications))
 	for i, n := range e.Notifications {
-		queues[i] = QueueLock(n.Receiver, n.Hostgroup)
+		queues[i], locks[i] = QueueKey{n.Receiver, n.Hostgroup}, QueueLock(n.Receiver, n.Hostgroup)
 	}
-	if err := t.Lock(queues...); err != nil {
+	if err := t.Lock(locks...); err != nil {
 		return nil, err
 	}
+	t.wantHolds(queues)
 	// Only the batches that notifications point at.
 	batchID := make([]int64, len(e.Batches)) // 0 until given an id
 	var stored int
@@ -273,11 +275,6 @@ func (t *Tx) pgEnqueue(e Enqueued, now time.Time) ([]int64, error) {
 		}
 	}
 	ns := e.Notifications
-	queueKeys := make([]QueueKey, len(ns))
-	for i, n := range ns {
-		queueKeys[i] = QueueKey{n.Receiver, n.Hostgroup}
-	}
-	t.wantHolds(queueKeys)
 	notificationIDs, batchIDs, err := t.takeIDs(len(ns), stored)
 	if err != nil {
 		return nil, err
