@@ -524,11 +524,7 @@ func testDeliveryOrderAcrossClocks(t *testing.T, open opener) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var got []int64
-		for _, n := range due {
-			got = append(got, n.ID)
-		}
-		if !slices.Equal(got, c.want) {
+		if got := idsOf(due); !slices.Equal(got, c.want) {
 			t.Errorf("due at %v = %v, want %v (firing %d, resolution %d)", c.at.Sub(t0), got, c.want, firing, resolved)
 		}
 	}
