@@ -194,21 +194,14 @@ func postWebhook(b *testing.B, h http.Handler, body []byte) {
 	}
 }
 
-// benchmarkWebhook posts to routers on stores, in turn.
+// benchmarkWebhook posts b.N webhooks to routers on stores, as BenchmarkBackends does.
 func benchmarkWebhook(b *testing.B, stores ...*store.Store) {
 	handlers := routers(b, stores...)
 	storm := loadgen.NewStorm(10, 8)
 	var seq atomic.Int64
 	b.ReportAllocs()
-	b.SetParallelism(8) // senders on 2 cores
 	b.ResetTimer()
-	var turn atomic.Int64
-	b.RunParallel(func(pb *testing.PB) {
-		h := handlers[int(turn.Add(1))%len(handlers)]
-		for pb.Next() {
-			postWebhook(b, h, storm.Webhook(seq.Add(1)))
-		}
-	})
+	post(b, handlers, storm, &seq, b.N)
 	b.ReportMetric(float64(b.N*10)/b.Elapsed().Seconds(), "alerts/s")
 }
 
