@@ -32,6 +32,14 @@ const (
 	attemptTimeout = 30 * time.Second // a receiver's own timeout should be shorter
 	batchSize      = 64
 	idlePoll       = time.Minute // also catches rows whose wake-up was missed
+	// readInterval spaces a worker's reads of its due rows while they come in a trickle:
+	// woken again sooner after a read that was not a full batch, it waits for the rest.
+	// Read at each wakeup, a notification at a time, the reads, their NextDue and the
+	// commits that record each delivery took a fifth of alertrouter's CPU at 5,000
+	// alerts/s (a million-alert database, 2 cores, 20 s: 21.7-24.6 CPU seconds, against
+	// 17.5-18.9 with this; webhook p99 14-23 ms, against 10-11). Delivery waits up to
+	// this long more; a backlog (full batches) is read at once.
+	readInterval   = 10 * time.Millisecond
 	storeErrorWait = 5 * time.Second
 )
 
@@ -300,6 +308,7 @@ func (d *Dispatcher) sync() {
 func (d *Dispatcher) work(ctx context.Context, w *worker) {
 	logger := d.logger.With("receiver", w.name)
 	var pausedUntil time.Time
+	var readAt time.Time // of the last read that was not a full batch (readInterval)
 	for ctx.Err() == nil {
 		if !w.leased.Load() {
 			// Another replica delivers for it; keepReceiverLease wakes us when it is ours.
@@ -311,7 +320,18 @@ func (d *Dispatcher) work(ctx context.Context, w *worker) {
 			sleep(ctx, d.leaseBound(pausedUntil.Sub(now)), w.wake)
 			continue
 		}
+		if !readAt.IsZero() {
+			// Wall time, not d.now(): this paces the work, whatever the clock says.
+			sleep(ctx, readInterval-time.Since(readAt), nil)
+			if ctx.Err() != nil {
+				return
+			}
+		}
+		readAt = time.Now()
 		due, err := d.store.Due(ctx, w.name, d.now(), batchSize)
+		if len(due) == batchSize {
+			readAt = time.Time{}
+		}
 		if err != nil {
 			if ctx.Err() == nil {
 				logger.Error("Cannot read the outbox", "err", err)

@@ -294,6 +294,34 @@ func TestUnrecordedDeliveryIsRecordedNotResent(t *testing.T) {
 	eventually(t, "sent_total", func() bool { return e.counter("alertrouter_notifications_sent_total", "receiver", "hook") == 1 })
 }
 
+// A trickle of notifications is read, sent and recorded some at a time, not one by one
+// (dispatch's readInterval: a worker reads its due rows at most every 10 ms while they
+// come in a trickle). Each record is one transaction, which stamps what it records with
+// one time; the clock moves between webhooks, so that one by one would stamp each apart.
+func TestATrickleIsDeliveredSomeAtATime(t *testing.T) {
+	tg := webhooktest.New(t)
+	e := newEnv(t, hookConfig(tg.URL()), "", true)
+	const n = 40
+	start := time.Now()
+	for i := range n {
+		e.mustPost(payload("am1", alert{name: "A", hostgroup: "gpu-1", instance: fmt.Sprint("i", i)}))
+		e.clock.Add(time.Millisecond)
+	}
+	eventually(t, "every notification sent", func() bool { return len(e.list(store.Sent)) == n })
+	took := time.Since(start)
+	stamps := map[time.Time]bool{}
+	for _, sent := range e.list(store.Sent) {
+		stamps[sent.SentAt] = true
+	}
+	// At most a read every 10 ms, and the first at once.
+	if most := int(took/(10*time.Millisecond)) + 1; len(stamps) > most {
+		t.Fatalf("%d notifications that came in %v were recorded in %d transactions, want at most %d", n, took, len(stamps), most)
+	}
+	if len(tg.Payloads()) != n {
+		t.Fatalf("delivered %d, want %d", len(tg.Payloads()), n)
+	}
+}
+
 // A resolution never overtakes its firing, even when the firing needs a retry.
 func TestResolvedNeverOvertakesItsFiring(t *testing.T) {
 	tg := webhooktest.New(t)
