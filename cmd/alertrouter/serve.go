@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -118,6 +120,12 @@ func (c *serveCmd) run(logger *slog.Logger, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Let go of what starting took before serving: the migrations' parser (goose) keeps
+	// 4 MiB buffers in a sync.Pool, which only the second collection frees, and an idle
+	// process collects once in two minutes. Measured at idle: 36 MiB resident every time,
+	// where one start in four held 4 MiB more (40-41 MiB).
+	runtime.GC()
+	debug.FreeOSMemory()
 
 	ln, err := net.Listen("tcp", *c.listenAddress)
 	if err != nil {
