@@ -179,3 +179,18 @@ func TestPacksLintClean(t *testing.T) {
 		t.Errorf("%s:%d:%d: %s %s: %s: %s", filepath.Base(f.File), f.Line, f.Column, f.Severity, f.Check, f.Rule, f.Message)
 	}
 }
+
+// Names reads only the manifest (every command lists the names in its flags), so it must
+// name exactly the packs that parsing the files gives, in the same order.
+func TestNamesAreThePacks(t *testing.T) {
+	var parsed []string
+	for _, p := range rules.Packs() {
+		parsed = append(parsed, p.Name)
+	}
+	if got := rules.Names(); strings.Join(got, ",") != strings.Join(parsed, ",") {
+		t.Errorf("Names() = %v, the packs are %v", got, parsed)
+	}
+	if len(parsed) == 0 {
+		t.Error("no packs")
+	}
+}
