@@ -73,6 +73,8 @@ type Authenticator struct {
 	limiters map[string]*clientLimiter
 	// verified maps the SHA-256 of "user\x00password\x00hash" to when bcrypt accepted it.
 	verified map[[32]byte]time.Time
+	// dummies are the hashes compareDummy made, by cost.
+	dummies map[int][]byte
 }
 
 type clientLimiter struct {
@@ -90,6 +92,7 @@ func New(st *store.Store, reg prometheus.Registerer, now func() time.Time) *Auth
 		}, []string{"reason"}),
 		limiters: map[string]*clientLimiter{},
 		verified: map[[32]byte]time.Time{},
+		dummies:  map[int][]byte{},
 	}
 	for _, reason := range []string{"password", "unknown_user", "token", "rate_limited"} {
 		a.failures.WithLabelValues(reason)
@@ -184,7 +187,7 @@ func (a *Authenticator) check(web *config.Web, name, password, client string) (*
 	u, found := web.User(name)
 	if !found {
 		// The same work as a wrong password, so that timing does not tell which names exist.
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		a.compareDummy(web, password)
 		a.fail(client, "unknown_user")
 		return nil, ErrBadLogin
 	}
@@ -209,10 +212,49 @@ func (a *Authenticator) check(web *config.Web, name, password, client string) (*
 }
 
 // dummyHash is compared against when the user does not exist, so that the answer takes
-// as long as for a user who does: a bcrypt hash of cost 10, as the users' (of
+// as long as for a user who does: a bcrypt hash of cost 10, hash-password's (of
 // "alertrouter"). It is a constant because computing it took every start of every command
 // 60 ms of CPU.
 var dummyHash = []byte("$2a$10$zskjNFjiCCduwVVGA3YzOeFZGHI4oNg9OfGFtc1RaqrkTfXDGKp6a")
+
+// compareDummy does the work of checking password against a hash of the highest cost
+// among web's users: a user whose hash costs 12 takes four times as long to refuse as one
+// of cost 10, and an unknown name must not be refused sooner (or later) than they are.
+// Hashes of other costs than dummyHash's are made once each, at the first login that
+// needs one: making a hash takes as long as comparing against it, so that login is no
+// quicker either.
+func (a *Authenticator) compareDummy(web *config.Web, password string) {
+	cost := 0
+	for _, u := range web.Users {
+		if c, err := bcrypt.Cost([]byte(u.PasswordHash)); err == nil && c > cost {
+			cost = c
+		}
+	}
+	hash, made := a.dummyOfCost(cost)
+	if !made {
+		_ = bcrypt.CompareHashAndPassword(hash, []byte(password))
+	}
+}
+
+// dummyOfCost returns the dummy hash of cost (dummyHash's when no user has a hash), and
+// whether making it was this call's work.
+func (a *Authenticator) dummyOfCost(cost int) (hash []byte, made bool) {
+	if cost == 0 || cost == bcrypt.DefaultCost {
+		return dummyHash, false
+	}
+	a.mu.Lock()
+	hash, ok := a.dummies[cost]
+	a.mu.Unlock()
+	if ok {
+		return hash, false
+	}
+	// Config validation accepts only hashes whose cost bcrypt accepts.
+	hash, _ = bcrypt.GenerateFromPassword([]byte("alertrouter"), cost)
+	a.mu.Lock()
+	a.dummies[cost] = hash
+	a.mu.Unlock()
+	return hash, true
+}
 
 // allowed reports whether client may try a password now: it has tokens left from its
 // failures.

@@ -1,9 +1,17 @@
 package auth
 
 import (
+	"errors"
+	"maps"
+	"slices"
 	"testing"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/alertrouter/alertrouter/config"
+	"github.com/alertrouter/alertrouter/receivers"
 )
 
 // A login of an unknown user checks the password against dummyHash, so that it takes as
@@ -19,5 +27,40 @@ func TestDummyHashCostsAsMuchAsAUsersHash(t *testing.T) {
 	}
 	if err := bcrypt.CompareHashAndPassword(dummyHash, []byte("alertrouter")); err != nil {
 		t.Errorf("dummyHash is not whole: %v", err)
+	}
+}
+
+// An unknown name is refused after the work of the users' most expensive hash: with
+// hashes of cost 4 and 5, a hash of cost 5 is made at the first such login and compared
+// against at the next; with hashes of the default cost, the constant is used.
+func TestUnknownUserCostsAsMuchAsTheUsersHighestCost(t *testing.T) {
+	hashOf := func(cost int) receivers.Secret {
+		h, err := bcrypt.GenerateFromPassword([]byte("pw"), cost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return receivers.Secret(h)
+	}
+	a := New(nil, prometheus.NewRegistry(), time.Now)
+	web := &config.Web{Users: []config.User{{Name: "ann", PasswordHash: hashOf(4)}, {Name: "bob", PasswordHash: hashOf(5)}}}
+	for i := range 2 {
+		if _, err := a.check(web, "eve", "pw", "client"); !errors.Is(err, ErrBadLogin) {
+			t.Fatalf("login %d of an unknown user: %v, want ErrBadLogin", i, err)
+		}
+		if len(a.dummies) != 1 {
+			t.Fatalf("after login %d, dummy hashes of costs %v, want one of cost 5", i, slices.Collect(maps.Keys(a.dummies)))
+		}
+		if cost, err := bcrypt.Cost(a.dummies[5]); err != nil || cost != 5 {
+			t.Fatalf("after login %d, the dummy hash has cost %d (%v), want 5", i, cost, err)
+		}
+	}
+
+	b := New(nil, prometheus.NewRegistry(), time.Now)
+	web = &config.Web{Users: []config.User{{Name: "ann", PasswordHash: hashOf(bcrypt.DefaultCost)}}}
+	if _, err := b.check(web, "eve", "pw", "client"); !errors.Is(err, ErrBadLogin) {
+		t.Fatalf("login of an unknown user: %v, want ErrBadLogin", err)
+	}
+	if len(b.dummies) != 0 {
+		t.Errorf("with users of the default cost, dummy hashes were made: %v", slices.Collect(maps.Keys(b.dummies)))
 	}
 }
