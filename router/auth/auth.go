@@ -80,6 +80,8 @@ type Authenticator struct {
 type clientLimiter struct {
 	*rate.Limiter
 	seen time.Time
+	// checking counts the client's tries whose passwords are being checked.
+	checking int
 }
 
 // New builds an Authenticator on st, with its metric registered on reg.
@@ -122,10 +124,6 @@ func (a *Authenticator) Identify(r *http.Request, web *config.Web) (id Identity,
 		return Identity{}, false, nil
 	}
 	if name, password, found := r.BasicAuth(); found {
-		if !a.allowed(Client(r)) {
-			a.failures.WithLabelValues("rate_limited").Inc()
-			return Identity{}, false, nil
-		}
 		u, err := a.check(web, name, password, Client(r))
 		if err != nil {
 			return Identity{}, false, nil
@@ -153,10 +151,6 @@ func (a *Authenticator) Identify(r *http.Request, web *config.Web) (id Identity,
 // session id, which the store holds only hashed). client is the address failures are
 // limited by.
 func (a *Authenticator) Login(ctx context.Context, web *config.Web, name, password, client string) (string, error) {
-	if !a.allowed(client) {
-		a.failures.WithLabelValues("rate_limited").Inc()
-		return "", ErrRateLimited
-	}
 	u, err := a.check(web, name, password, client)
 	if err != nil {
 		return "", err
@@ -181,14 +175,20 @@ func (a *Authenticator) Logout(ctx context.Context, r *http.Request) error {
 	return a.store.DeleteSession(ctx, HashID(c.Value))
 }
 
-// check verifies name and password against web's users. A failure counts against the
-// client's limit.
-func (a *Authenticator) check(web *config.Web, name, password, client string) (*config.User, error) {
+// check verifies name and password against web's users, if client has a try left
+// (ErrRateLimited if not). A failure uses up the try.
+func (a *Authenticator) check(web *config.Web, name, password, client string) (u *config.User, err error) {
+	try, ok := a.try(client)
+	if !ok {
+		a.failures.WithLabelValues("rate_limited").Inc()
+		return nil, ErrRateLimited
+	}
+	defer func() { try.settle(err != nil) }()
 	u, found := web.User(name)
 	if !found {
 		// The same work as a wrong password, so that timing does not tell which names exist.
 		a.compareDummy(web, password)
-		a.fail(client, "unknown_user")
+		a.failures.WithLabelValues("unknown_user").Inc()
 		return nil, ErrBadLogin
 	}
 	key := sha256.Sum256([]byte(name + "\x00" + password + "\x00" + string(u.PasswordHash)))
@@ -199,7 +199,7 @@ func (a *Authenticator) check(web *config.Web, name, password, client string) (*
 		return u, nil
 	}
 	if err := bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)); err != nil {
-		a.fail(client, "password")
+		a.failures.WithLabelValues("password").Inc()
 		return nil, ErrBadLogin
 	}
 	a.mu.Lock()
@@ -256,18 +256,11 @@ func (a *Authenticator) dummyOfCost(cost int) (hash []byte, made bool) {
 	return hash, true
 }
 
-// allowed reports whether client may try a password now: it has tokens left from its
-// failures.
-func (a *Authenticator) allowed(client string) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	l, ok := a.limiters[client]
-	return !ok || l.TokensAt(a.now()) >= 1
-}
-
-// fail counts a failed login of client, by reason.
-func (a *Authenticator) fail(client, reason string) {
-	a.failures.WithLabelValues(reason).Inc()
+// try takes one of client's tries before its password is checked, or reports that none is
+// left. Checking takes bcrypt's tens of milliseconds: attempts sent at once would all pass
+// a limit that counted failures only once they were known, so the tries being checked
+// count against it too.
+func (a *Authenticator) try(client string) (loginTry, bool) {
 	now := a.now()
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -280,7 +273,28 @@ func (a *Authenticator) fail(client, reason string) {
 		a.limiters[client] = l
 	}
 	l.seen = now
-	l.AllowN(now, 1)
+	if l.TokensAt(now)-float64(l.checking) < 1 {
+		return loginTry{}, false
+	}
+	l.checking++
+	return loginTry{a, l}, true
+}
+
+// loginTry is a try that try took.
+type loginTry struct {
+	a *Authenticator
+	l *clientLimiter
+}
+
+// settle ends the try: a failure uses up one of the client's tries; a success does not.
+func (t loginTry) settle(failed bool) {
+	now := t.a.now()
+	t.a.mu.Lock()
+	defer t.a.mu.Unlock()
+	t.l.checking--
+	if failed {
+		t.l.AllowN(now, 1)
+	}
 }
 
 func (a *Authenticator) forgetOldest() {

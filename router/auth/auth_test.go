@@ -64,3 +64,42 @@ func TestUnknownUserCostsAsMuchAsTheUsersHighestCost(t *testing.T) {
 		t.Errorf("with users of the default cost, dummy hashes were made: %v", slices.Collect(maps.Keys(b.dummies)))
 	}
 }
+
+// Tries whose passwords are still being checked count against the limit, so that
+// attempts sent at once cannot all pass it before the first failure is known; a success
+// gives its try back, a failure uses it up until the limit refills.
+func TestTriesBeingCheckedCountAgainstTheLimit(t *testing.T) {
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	a := New(nil, prometheus.NewRegistry(), func() time.Time { return now })
+	var tries []loginTry
+	for i := range loginBurst {
+		try, ok := a.try("10.0.0.1")
+		if !ok {
+			t.Fatalf("try %d of %d refused", i+1, loginBurst)
+		}
+		tries = append(tries, try)
+	}
+	if _, ok := a.try("10.0.0.1"); ok {
+		t.Fatalf("try %d allowed while %d are being checked", loginBurst+1, loginBurst)
+	}
+	if _, ok := a.try("10.0.0.2"); !ok {
+		t.Fatal("another client's try refused")
+	}
+	tries[0].settle(false)
+	again, ok := a.try("10.0.0.1")
+	if !ok {
+		t.Fatal("a try refused after a success gave one back")
+	}
+	for _, try := range append(tries[1:], again) {
+		try.settle(true)
+	}
+	if _, ok := a.try("10.0.0.1"); ok {
+		t.Fatalf("a try allowed after %d failures", loginBurst)
+	}
+	now = now.Add(loginEvery)
+	if try, ok := a.try("10.0.0.1"); !ok {
+		t.Fatalf("no try %v after the last failure", loginEvery)
+	} else {
+		try.settle(true)
+	}
+}
