@@ -80,8 +80,10 @@ type Authenticator struct {
 type clientLimiter struct {
 	*rate.Limiter
 	seen time.Time
-	// checking counts the client's tries whose passwords are being checked.
-	checking int
+	// checking counts the client's tries whose passwords are being checked, and waiting
+	// the tries waiting for one of them to end, which closes ended.
+	checking, waiting int
+	ended             chan struct{}
 }
 
 // New builds an Authenticator on st, with its metric registered on reg.
@@ -175,28 +177,32 @@ func (a *Authenticator) Logout(ctx context.Context, r *http.Request) error {
 	return a.store.DeleteSession(ctx, HashID(c.Value))
 }
 
-// check verifies name and password against web's users, if client has a try left
-// (ErrRateLimited if not). A failure uses up the try.
+// check verifies name and password against web's users. Unless bcrypt accepted the same
+// password lately, checking takes one of client's tries (ErrRateLimited if none is left),
+// which a failure uses up.
 func (a *Authenticator) check(web *config.Web, name, password, client string) (u *config.User, err error) {
+	u, found := web.User(name)
+	var key [32]byte
+	if found {
+		key = sha256.Sum256([]byte(name + "\x00" + password + "\x00" + string(u.PasswordHash)))
+		a.mu.Lock()
+		at, cached := a.verified[key]
+		a.mu.Unlock()
+		if cached && a.now().Sub(at) < basicCacheFor {
+			return u, nil
+		}
+	}
 	try, ok := a.try(client)
 	if !ok {
 		a.failures.WithLabelValues("rate_limited").Inc()
 		return nil, ErrRateLimited
 	}
 	defer func() { try.settle(err != nil) }()
-	u, found := web.User(name)
 	if !found {
 		// The same work as a wrong password, so that timing does not tell which names exist.
 		a.compareDummy(web, password)
 		a.failures.WithLabelValues("unknown_user").Inc()
 		return nil, ErrBadLogin
-	}
-	key := sha256.Sum256([]byte(name + "\x00" + password + "\x00" + string(u.PasswordHash)))
-	a.mu.Lock()
-	at, cached := a.verified[key]
-	a.mu.Unlock()
-	if cached && a.now().Sub(at) < basicCacheFor {
-		return u, nil
 	}
 	if err := bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)); err != nil {
 		a.failures.WithLabelValues("password").Inc()
@@ -257,27 +263,39 @@ func (a *Authenticator) dummyOfCost(cost int) (hash []byte, made bool) {
 }
 
 // try takes one of client's tries before its password is checked, or reports that none is
-// left. Checking takes bcrypt's tens of milliseconds: attempts sent at once would all pass
-// a limit that counted failures only once they were known, so the tries being checked
-// count against it too.
+// left. Checking takes bcrypt's tens of milliseconds, and a limit that counted failures
+// only once they were known would let attempts sent at once all pass it; so tries being
+// checked hold tries back, and when they hold back the last ones, a new try waits for
+// one of them to end: a failure uses its try up, a success gives it back.
 func (a *Authenticator) try(client string) (loginTry, bool) {
-	now := a.now()
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	l, ok := a.limiters[client]
-	if !ok {
-		if len(a.limiters) >= maxClients {
-			a.forgetOldest()
+	for {
+		now := a.now()
+		l, ok := a.limiters[client]
+		if !ok {
+			if len(a.limiters) >= maxClients {
+				a.forgetOldest()
+			}
+			l = &clientLimiter{Limiter: rate.NewLimiter(rate.Every(loginEvery), loginBurst), ended: make(chan struct{})}
+			a.limiters[client] = l
 		}
-		l = &clientLimiter{Limiter: rate.NewLimiter(rate.Every(loginEvery), loginBurst)}
-		a.limiters[client] = l
+		l.seen = now
+		left := l.TokensAt(now)
+		switch {
+		case left < 1:
+			return loginTry{}, false
+		case left-float64(l.checking) >= 1:
+			l.checking++
+			return loginTry{a, l}, true
+		}
+		ended := l.ended
+		l.waiting++
+		a.mu.Unlock()
+		<-ended
+		a.mu.Lock()
+		l.waiting--
 	}
-	l.seen = now
-	if l.TokensAt(now)-float64(l.checking) < 1 {
-		return loginTry{}, false
-	}
-	l.checking++
-	return loginTry{a, l}, true
 }
 
 // loginTry is a try that try took.
@@ -295,6 +313,8 @@ func (t loginTry) settle(failed bool) {
 	if failed {
 		t.l.AllowN(now, 1)
 	}
+	close(t.l.ended)
+	t.l.ended = make(chan struct{})
 }
 
 func (a *Authenticator) forgetOldest() {

@@ -65,39 +65,83 @@ func TestUnknownUserCostsAsMuchAsTheUsersHighestCost(t *testing.T) {
 	}
 }
 
-// Tries whose passwords are still being checked count against the limit, so that
-// attempts sent at once cannot all pass it before the first failure is known; a success
-// gives its try back, a failure uses it up until the limit refills.
-func TestTriesBeingCheckedCountAgainstTheLimit(t *testing.T) {
+// Tries whose passwords are still being checked hold tries back, so that attempts sent at
+// once cannot all pass the limit before the first failure is known: when they hold back
+// the last ones, a new try waits for one to end. A success gives its try back (the waiting
+// one goes on), a failure uses it up (a waiting one is refused once none is left).
+func TestTriesBeingCheckedHoldTriesBack(t *testing.T) {
 	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
 	a := New(nil, prometheus.NewRegistry(), func() time.Time { return now })
-	var tries []loginTry
-	for i := range loginBurst {
-		try, ok := a.try("10.0.0.1")
-		if !ok {
-			t.Fatalf("try %d of %d refused", i+1, loginBurst)
+	const client = "10.0.0.1"
+	takeAll := func() []loginTry {
+		var tries []loginTry
+		for i := range loginBurst {
+			try, ok := a.try(client)
+			if !ok {
+				t.Fatalf("try %d of %d refused", i+1, loginBurst)
+			}
+			tries = append(tries, try)
 		}
-		tries = append(tries, try)
+		return tries
 	}
-	if _, ok := a.try("10.0.0.1"); ok {
-		t.Fatalf("try %d allowed while %d are being checked", loginBurst+1, loginBurst)
+	type result struct {
+		try loginTry
+		ok  bool
 	}
-	if _, ok := a.try("10.0.0.2"); !ok {
+	// wait starts a try that must wait: it returns once it does.
+	wait := func() <-chan result {
+		got := make(chan result, 1)
+		go func() {
+			try, ok := a.try(client)
+			got <- result{try, ok}
+		}()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+			a.mu.Lock()
+			waiting := a.limiters[client].waiting
+			a.mu.Unlock()
+			if waiting == 1 {
+				return got
+			}
+			select {
+			case r := <-got:
+				t.Fatalf("try %d with %d being checked did not wait: ok=%v", loginBurst+1, loginBurst, r.ok)
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("try never waited")
+			}
+		}
+	}
+
+	tries := takeAll()
+	got := wait()
+	if try, ok := a.try("10.0.0.2"); !ok {
 		t.Fatal("another client's try refused")
+	} else {
+		try.settle(false)
 	}
 	tries[0].settle(false)
-	again, ok := a.try("10.0.0.1")
-	if !ok {
-		t.Fatal("a try refused after a success gave one back")
+	r := <-got
+	if !r.ok {
+		t.Fatal("the waiting try was refused after a success gave one back")
 	}
-	for _, try := range append(tries[1:], again) {
+	for _, try := range append(tries[1:], r.try) {
+		try.settle(false)
+	}
+
+	tries = takeAll()
+	got = wait()
+	for _, try := range tries {
 		try.settle(true)
 	}
-	if _, ok := a.try("10.0.0.1"); ok {
+	if (<-got).ok {
+		t.Fatalf("the waiting try went on after %d failures", loginBurst)
+	}
+	if _, ok := a.try(client); ok {
 		t.Fatalf("a try allowed after %d failures", loginBurst)
 	}
 	now = now.Add(loginEvery)
-	if try, ok := a.try("10.0.0.1"); !ok {
+	if try, ok := a.try(client); !ok {
 		t.Fatalf("no try %v after the last failure", loginEvery)
 	} else {
 		try.settle(true)
