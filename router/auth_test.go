@@ -278,6 +278,34 @@ func TestFailedLoginsAreLimitedAndCounted(t *testing.T) {
 	}
 }
 
+// A browser sends a password it was asked for (the API's 401 offers basic auth), or
+// nothing when there are no logins, with a form that another site's page posts: such
+// requests have no CSRF token, so one that the browser says comes from another site is
+// refused. Programs, the console's own pages and bearer tokens are not held back.
+func TestCrossSiteRequestsWithoutATokenAreRefused(t *testing.T) {
+	e := newEnv(t, authConfig(t, ""), "", false)
+	ada := basicAuth("ada", "ada-pw")
+	open := newEnv(t, logConfig, "", false)
+	for _, c := range []struct {
+		name   string
+		env    *env
+		header http.Header
+		want   int
+	}{
+		{"basic auth, from another site", e, http.Header{"Authorization": {ada}, "Sec-Fetch-Site": {"cross-site"}}, http.StatusForbidden},
+		{"basic auth, from another origin (a browser without Sec-Fetch-Site)", e, http.Header{"Authorization": {ada}, "Origin": {"https://evil.example"}}, http.StatusForbidden},
+		{"basic auth, from the console's own origin", e, http.Header{"Authorization": {ada}, "Sec-Fetch-Site": {"same-origin"}}, http.StatusOK},
+		{"basic auth, from a program", e, http.Header{"Authorization": {ada}}, http.StatusOK},
+		{"a bearer token, from another site", e, http.Header{"Authorization": {"Bearer admin-token-5678"}, "Sec-Fetch-Site": {"cross-site"}}, http.StatusOK},
+		{"no logins, from another site", open, http.Header{"Sec-Fetch-Site": {"cross-site"}}, http.StatusForbidden},
+		{"no logins, from a program", open, nil, http.StatusOK},
+	} {
+		if got := c.env.call(http.MethodPost, "/-/reload", c.header).StatusCode; got != c.want {
+			t.Errorf("POST /-/reload with %s: %d, want %d", c.name, got, c.want)
+		}
+	}
+}
+
 // Without users or tokens everything stays open, as before logins existed; /metrics can
 // be made public when they are set.
 func TestNoLoginsMeansOpenAndMetricsCanBePublic(t *testing.T) {

@@ -141,6 +141,10 @@ func (s *Server) Handler() http.Handler {
 	})
 }
 
+// forgedRequest answers a request that changes something and may have been made by
+// another site's page (auth.Identity.CheckCSRF).
+const forgedRequest = "missing or wrong CSRF token, or sent from another site: reload the page and try again"
+
 // guard lets a request through to rt when its caller may call it: identified (unless rt
 // is public or has its own credentials), in a role that rt allows, and, for a request of
 // a console session that changes something, with the session's CSRF token.
@@ -155,7 +159,7 @@ func (s *Server) guard(rt route) http.HandlerFunc {
 		id, ok, err := s.auth.Identify(r, web)
 		if rt.access == signedLink && err == nil {
 			if ok && changes(r) && !id.CheckCSRF(r) {
-				writeError(w, http.StatusForbidden, "missing or wrong CSRF token: reload the page and try again")
+				writeError(w, http.StatusForbidden, forgedRequest)
 				return
 			}
 			if err := checkForm(r); err != nil {
@@ -182,7 +186,7 @@ func (s *Server) guard(rt route) http.HandlerFunc {
 			writeError(w, http.StatusForbidden, string(id.Role)+" "+id.Name+" may not do this: it needs the "+string(rt.access.role())+" role")
 			return
 		case changes(r) && !id.CheckCSRF(r):
-			writeError(w, http.StatusForbidden, "missing or wrong CSRF token: reload the page and try again")
+			writeError(w, http.StatusForbidden, forgedRequest)
 			return
 		}
 		if err := checkForm(r); err != nil {

@@ -369,16 +369,29 @@ func bearerToken(r *http.Request) (string, bool) {
 // BearerToken is the token of r's Authorization header, if it has one.
 func BearerToken(r *http.Request) (string, bool) { return bearerToken(r) }
 
-// CheckCSRF reports whether a request that changes something carries its session's CSRF
-// token (form field "csrf" or header X-CSRF-Token). Only sessions need one: a cookie is
-// sent by the browser whatever page made the request, a token or a password is not.
+// CheckCSRF reports whether a request that changes something may have been made by
+// another site's page, through credentials the browser sends by itself:
+//   - a session's cookie: the request must carry the session's CSRF token (form field
+//     "csrf" or header X-CSRF-Token);
+//   - a user's password over basic auth, which a browser keeps once it has asked for it
+//     (the API's 401 offers basic auth), and everyone when there are no logins: they have
+//     no token, so a request that the browser says comes from another site (Sec-Fetch-Site,
+//     or an Origin that is not the Host) is refused;
+//   - a bearer token, which no browser sends by itself: nothing to check.
 func (id Identity) CheckCSRF(r *http.Request) bool {
-	if id.Via != "session" {
+	switch id.Via {
+	case "session":
+		got := r.Header.Get("X-CSRF-Token")
+		if got == "" {
+			got = r.PostFormValue("csrf")
+		}
+		return got != "" && Equal(got, id.CSRF)
+	case "token":
 		return true
+	default:
+		return crossOrigin.Check(r) == nil
 	}
-	got := r.Header.Get("X-CSRF-Token")
-	if got == "" {
-		got = r.PostFormValue("csrf")
-	}
-	return got != "" && Equal(got, id.CSRF)
 }
+
+// crossOrigin tells requests that a browser sent from another site.
+var crossOrigin = http.NewCrossOriginProtection()
