@@ -202,6 +202,31 @@ func (b *browser) login(user, password string) (*http.Response, string) {
 	return resp, m[1]
 }
 
+// After logging in the browser goes to next only when it is a path of ours: browsers read
+// "//host", "/\\host" and "/<TAB>/host" (they drop tabs and line breaks) as another site.
+func TestLoginGoesOnlyToOurPaths(t *testing.T) {
+	e := newEnv(t, authConfig(t, ""), "", false)
+	b := newBrowser(t, e.http.URL)
+	for next, want := range map[string]string{
+		"/notifications?state=dead": "/notifications?state=dead",
+		"//evil.example/":           "/",
+		"/\\evil.example/":          "/",
+		"/\t/evil.example/":         "/",
+		"/\n/evil.example/":         "/",
+		"https://evil.example/":     "/",
+	} {
+		_, form := b.get("/login?next=" + url.QueryEscape(next))
+		m := csrfField.FindStringSubmatch(form)
+		if m == nil {
+			t.Fatalf("no CSRF token in the login form:\n%s", form)
+		}
+		resp, _ := b.post("/login", url.Values{"csrf": {m[1]}, "user": {"vera"}, "password": {"vera-pw"}, "next": {next}}, nil)
+		if got := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || got != want {
+			t.Errorf("login with next=%q: %d to %q, want %q", next, resp.StatusCode, got, want)
+		}
+	}
+}
+
 func TestLoginSessionCSRFAndLogout(t *testing.T) {
 	e := newEnv(t, authConfig(t, ""), "", false)
 	b := newBrowser(t, e.http.URL)

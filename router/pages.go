@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/alertrouter/alertrouter/config"
 	"github.com/alertrouter/alertrouter/router/auth"
@@ -70,10 +71,13 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request, status int, n
 	s.render(w, r, auth.Identity{}, status, "login", "Log in", loginData{CSRF: token, Next: s.safeNext(next), Error: problem})
 }
 
-// safeNext is where to go after logging in: next when it is a path of ours, else the overview.
+// safeNext is where to go after logging in: next when it is a path of ours, else the
+// overview. Browsers read "//host", "/\host" and, as they drop tabs and line breaks from
+// a URL, "/<TAB>/host" as another site: none is a path of ours.
 func (s *Server) safeNext(next string) string {
 	prefix := s.path("/")
-	if strings.HasPrefix(next, prefix) && !strings.HasPrefix(next, "//") && !strings.Contains(next, `\`) {
+	if strings.HasPrefix(next, prefix) && !strings.HasPrefix(next, "//") &&
+		!strings.ContainsFunc(next, func(r rune) bool { return r == '\\' || unicode.IsControl(r) }) {
 		return next
 	}
 	return prefix
