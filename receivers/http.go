@@ -146,10 +146,15 @@ func CheckResponse(resp *http.Response) error {
 	}
 }
 
+// readDetail is the start of an answer's body, at most maxDetail bytes, ending with an
+// ellipsis where it was cut (which Scrub looks for: a secret may have been cut in two).
 func readDetail(r io.Reader) string {
-	b, _ := io.ReadAll(io.LimitReader(r, 256))
-	return strings.TrimSpace(strings.ToValidUTF8(string(b), ""))
+	b, _ := io.ReadAll(io.LimitReader(r, maxDetail+1))
+	return TruncateBytes(strings.TrimSpace(strings.ToValidUTF8(string(b), "")), maxDetail)
 }
+
+// maxDetail bounds the excerpt of an answer that an error quotes.
+const maxDetail = 256
 
 // MaxRetryAfter caps the wait a destination can ask for, so that a bogus Retry-After
 // cannot silence a receiver for days.

@@ -2,6 +2,7 @@ package receivers
 
 import (
 	"cmp"
+	"encoding/base64"
 	"net/http"
 	"net/url"
 	"slices"
@@ -48,10 +49,48 @@ func ScrubText(s string, secrets ...string) string {
 	}
 	// Longest first, so that a URL is hidden whole before its parts are looked for.
 	slices.SortFunc(needles, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
-	for _, n := range slices.Compact(needles) {
+	needles = slices.Compact(needles)
+	for _, n := range needles {
 		s = strings.ReplaceAll(s, n, redactedURL)
 	}
-	return s
+	return hideCutSecrets(s, needles)
+}
+
+// minCutSecret is the shortest start of a secret that hideCutSecrets hides.
+const minCutSecret = 4
+
+// hideCutSecrets hides the start of a secret where an excerpt was cut (before an
+// ellipsis, which TruncateBytes and the excerpts of answers end with): the excerpt is cut
+// before its error is scrubbed, and a secret cut in two is no longer found whole.
+func hideCutSecrets(s string, needles []string) string {
+	var out strings.Builder
+	for {
+		i := strings.Index(s, ellipsis)
+		if i < 0 {
+			out.WriteString(s)
+			return out.String()
+		}
+		before := s[:i]
+		for _, n := range needles {
+			if cut := longestCut(before, n); cut >= minCutSecret {
+				before = before[:len(before)-cut] + redactedURL
+				break
+			}
+		}
+		out.WriteString(before + ellipsis)
+		s = s[i+len(ellipsis):]
+	}
+}
+
+// longestCut is the length of the longest start of secret (shorter than secret) that text
+// ends with.
+func longestCut(text, secret string) int {
+	for n := min(len(secret)-1, len(text)); n > 0; n-- {
+		if strings.HasSuffix(text, secret[:n]) {
+			return n
+		}
+	}
+	return 0
 }
 
 // forms are the ways a secret appears in text: raw, URL-escaped, quoted (%q), and with
@@ -93,7 +132,8 @@ func urlParts(s string) []string {
 	}
 	if u.User != nil {
 		if p, ok := u.User.Password(); ok && p != "" {
-			parts = append(parts, p)
+			// net/http sends them as basic auth, which an echo of the request shows.
+			parts = append(parts, p, base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+p)))
 		}
 	}
 	return parts

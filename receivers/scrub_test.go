@@ -23,7 +23,11 @@ func TestScrubHidesEveryFormOfASecret(t *testing.T) {
 		{"short query values stay", "status code 401, v=1", []string{hook}, "status code 401, v=1"},
 		{"a bearer token", "Authorization: Bearer b3arer-t0ken", []string{"b3arer-t0ken"}, "Authorization: Bearer <redacted>"},
 		{"a password in a URL", "dial smtp://u:s3cr3tpw@host", []string{"smtp://u:s3cr3tpw@host"}, "dial <redacted>"},
+		{"a URL's password as net/http sends it", "Authorization: Basic YWxlcnQ6UzNjcmV0UGFzc3cwcmQ=", []string{"https://alert:S3cretPassw0rd@hooks.example.com/hook"}, "Authorization: Basic <redacted>"},
 		{"nothing secret", "unexpected status code 500", []string{"", hook}, "unexpected status code 500"},
+		{"a token cut where an excerpt ends", "404: <pre>Cannot POST /hook/p4thT0k…</pre>", []string{hook}, "404: <pre>Cannot POST <redacted>…</pre>"},
+		{"a token cut in a robot's message", "dingtalk answered code 1 (bad token qu3ry…): check the token", []string{hook}, "dingtalk answered code 1 (bad token <redacted>…): check the token"},
+		{"the start of a token too short to tell", "404: Cannot POST b3a…", []string{"b3arer-t0ken"}, "404: Cannot POST b3a…"},
 	}
 	for _, tt := range tests {
 		if got := ScrubText(tt.text, tt.secrets...); got != tt.want {

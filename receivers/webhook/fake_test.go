@@ -2,7 +2,11 @@ package webhook_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -56,4 +60,40 @@ func TestEchoedRequestsLeakNoSecret(t *testing.T) {
 		t.Fatalf("echoed 404: %v, want a permanent error quoting the page", err)
 	}
 	receivertest.NoSecrets(t, "error", err.Error(), hook, "p4thT0ken", "qu3ryT0ken", "b3arerT0ken")
+}
+
+// A password in the URL goes as basic auth, which the echo quotes in base64: neither form
+// survives into the error.
+func TestEchoedURLPasswordLeaksNoSecret(t *testing.T) {
+	echo := receivertest.Echo(t)
+	hook := strings.Replace(echo.URL, "http://", "http://alert:S3cretPassw0rd@", 1) + "/hook"
+	conf := &webhook.Config{URL: receivers.Secret(hook)}
+	if err := conf.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	err := webhook.New(conf, receivertest.Templates(t)).Send(context.Background(), receivertest.Message(1, "firing", "warning"))
+	if err == nil || !strings.Contains(err.Error(), "Authorization: Basic") {
+		t.Fatalf("echoed 404: %v, want an error quoting the request's basic auth", err)
+	}
+	receivertest.NoSecrets(t, "error", err.Error(), "S3cretPassw0rd", base64.StdEncoding.EncodeToString([]byte("alert:S3cretPassw0rd")))
+}
+
+// An error quotes only the start of an answer: a token that the cut splits is hidden too,
+// not left with its first characters.
+func TestEchoCutInATokenLeaksNoPart(t *testing.T) {
+	const token = "tok0123456789abcdef0123456789"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = io.WriteString(w, "<html>"+strings.Repeat("x", 217)+" Cannot POST "+r.URL.RequestURI()+"</html>")
+	}))
+	t.Cleanup(srv.Close)
+	conf := &webhook.Config{URL: receivers.Secret(srv.URL + "/hooks/" + token)}
+	if err := conf.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	err := webhook.New(conf, receivertest.Templates(t)).Send(context.Background(), receivertest.Message(1, "firing", "warning"))
+	if err == nil || !strings.Contains(err.Error(), "Cannot POST") {
+		t.Fatalf("404: %v, want an error quoting the page", err)
+	}
+	receivertest.NoSecrets(t, "error", err.Error(), token[:10])
 }
