@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 	"time"
 
@@ -36,6 +37,18 @@ type Target struct {
 	// of giving a URL: the watchdog probes it with that entry's credentials, proxy and TLS
 	// settings. Set by validation.
 	Alertmanager *Alertmanager `yaml:"-"`
+}
+
+// MarshalYAML shows the target with its URL's password hidden, as the watchdog's status
+// does: a Prometheus target has nowhere else to carry credentials, and the config is shown
+// to every viewer.
+func (t Target) MarshalYAML() (any, error) {
+	type plain Target
+	p := plain(t)
+	if u, err := url.Parse(t.URL); err == nil && u.User != nil {
+		p.URL = u.Redacted()
+	}
+	return p, nil
 }
 
 // Heartbeat names the always-firing alert and how long its silence is tolerated.

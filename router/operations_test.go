@@ -237,3 +237,29 @@ func TestRoutingPageHidesLogins(t *testing.T) {
 		}
 	}
 }
+
+// Nor does it show a webhook's header values (API keys, Authorization) or the password in
+// a watchdog target's URL, which a viewer would otherwise read.
+func TestRunningConfigHidesHeadersAndTargetPasswords(t *testing.T) {
+	e := newEnv(t, `
+receivers:
+  - name: hook
+    webhook:
+      url: http://127.0.0.1:1/hook
+      headers: {Authorization: 'Basic c2VjcmV0LWhlYWRlcg==', X-Api-Key: 'sk-live-0123456789'}
+default_receivers: [hook]
+watchdog:
+  receivers: [hook]
+  prometheus:
+    - {name: prom, url: 'http://scrape:prom-password-42@127.0.0.1:1'}
+`, "", false)
+	b := newBrowser(t, e.http.URL)
+	body := b.pageHas(t, "/routing", http.StatusOK, "X-Api-Key", "scrape:xxxxx@127.0.0.1:1")
+	var cfg map[string]string
+	b.apiData(t, "/api/v1/config", http.StatusOK, &cfg)
+	for _, secret := range []string{"c2VjcmV0LWhlYWRlcg==", "sk-live-0123456789", "prom-password-42"} {
+		if strings.Contains(body, secret) || strings.Contains(cfg["yaml"], secret) {
+			t.Errorf("the running config shows %q", secret)
+		}
+	}
+}

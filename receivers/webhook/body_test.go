@@ -28,7 +28,7 @@ func TestTemplatedBody(t *testing.T) {
 			name: "Telegram JSON",
 			conf: webhook.Config{
 				Body:    `{"chat_id": "-1001234567890", "text": {{ printf "%s: %s" .CommonLabels.alertname .CommonAnnotations.summary | toJson }}}`,
-				Headers: map[string]string{"X-Hostgroup": "{{ .GroupLabels.hostgroup }}", "x-static": "on"},
+				Headers: map[string]receivers.Secret{"X-Hostgroup": "{{ .GroupLabels.hostgroup }}", "x-static": "on"},
 			},
 			want:     `{"chat_id": "-1001234567890", "text": "GPUTemperatureHigh: GPU \"0\" is at 87°C\n\u003cb\u003enow\u003c/b\u003e"}`, // toJson escapes <, > and & as JSON allows
 			wantType: "application/json",
@@ -38,7 +38,7 @@ func TestTemplatedBody(t *testing.T) {
 			conf: webhook.Config{
 				Body:        `chat_id=-1001234567890&text={{ .CommonAnnotations.summary | urlquery }}`,
 				ContentType: "application/x-www-form-urlencoded",
-				Headers:     map[string]string{"X-Hostgroup": "{{ .GroupLabels.hostgroup }}", "x-static": "on"},
+				Headers:     map[string]receivers.Secret{"X-Hostgroup": "{{ .GroupLabels.hostgroup }}", "x-static": "on"},
 			},
 			want:     `chat_id=-1001234567890&text=GPU+%220%22+is+at+87%C2%B0C%0A%3Cb%3Enow%3C%2Fb%3E`,
 			wantType: "application/x-www-form-urlencoded",
@@ -49,7 +49,7 @@ func TestTemplatedBody(t *testing.T) {
 				Body:        `{{ len .Alerts }} of {{ .CommonLabels.alertname }}`,
 				ContentType: "text/plain; charset=utf-8",
 				MaxAlerts:   2,
-				Headers:     map[string]string{"X-Hostgroup": "{{ .GroupLabels.hostgroup }}", "x-static": "on"},
+				Headers:     map[string]receivers.Secret{"X-Hostgroup": "{{ .GroupLabels.hostgroup }}", "x-static": "on"},
 			},
 			want:     "2 of GPUTemperatureHigh",
 			wantType: "text/plain; charset=utf-8",
@@ -128,13 +128,13 @@ func TestRenderFailuresArePermanent(t *testing.T) {
 		label string // the alertname of the message
 		want  string
 	}{
-		{"header with a newline", webhook.Config{Headers: map[string]string{"X-Alert": "{{ .CommonLabels.alertname }}"}},
+		{"header with a newline", webhook.Config{Headers: map[string]receivers.Secret{"X-Alert": "{{ .CommonLabels.alertname }}"}},
 			"A\r\nX-Evil: 1", "headers.X-Alert: the rendered value has a control character"},
-		{"header with a bare LF", webhook.Config{Headers: map[string]string{"X-Alert": "{{ .CommonLabels.alertname }}"}},
+		{"header with a bare LF", webhook.Config{Headers: map[string]receivers.Secret{"X-Alert": "{{ .CommonLabels.alertname }}"}},
 			"A\nB", "headers.X-Alert: the rendered value has a control character"},
 		{"body failing on real data", webhook.Config{Body: `{{ if .CommonLabels.hostgroup }}{{ template "no.such" . }}{{ end }}`},
 			"A", "render body: "},
-		{"header failing on real data", webhook.Config{Headers: map[string]string{"X-A": `{{ if .CommonLabels.hostgroup }}{{ template "no.such" . }}{{ end }}`}},
+		{"header failing on real data", webhook.Config{Headers: map[string]receivers.Secret{"X-A": `{{ if .CommonLabels.hostgroup }}{{ template "no.such" . }}{{ end }}`}},
 			"A", "render headers.X-A: "},
 	}
 	for _, tt := range tests {
@@ -166,12 +166,12 @@ func TestCheckTemplates(t *testing.T) {
 		field string
 	}{
 		{"default body", webhook.Config{}, ""},
-		{"good body and headers", webhook.Config{Body: `{"text": {{ .CommonLabels.severity | toJson }}}`, Headers: map[string]string{"X-A": "{{ .Status }}"}}, ""},
+		{"good body and headers", webhook.Config{Body: `{"text": {{ .CommonLabels.severity | toJson }}}`, Headers: map[string]receivers.Secret{"X-A": "{{ .Status }}"}}, ""},
 		{"body that does not parse", webhook.Config{Body: `{"text": {{ .Status }`}, "body"},
 		{"body calling a missing template", webhook.Config{Body: `{{ template "no.such" . }}`}, "body"},
 		{"body with an unknown field", webhook.Config{Body: `{{ .Nope }}`}, "body"},
-		{"header that does not parse", webhook.Config{Headers: map[string]string{"X-A": "ok", "X-Foo": "{{ .Status"}}, "headers.X-Foo"},
-		{"header with an unknown function", webhook.Config{Body: "ok", Headers: map[string]string{"X-Foo": "{{ .Status | nope }}"}}, "headers.X-Foo"},
+		{"header that does not parse", webhook.Config{Headers: map[string]receivers.Secret{"X-A": "ok", "X-Foo": "{{ .Status"}}, "headers.X-Foo"},
+		{"header with an unknown function", webhook.Config{Body: "ok", Headers: map[string]receivers.Secret{"X-Foo": "{{ .Status | nope }}"}}, "headers.X-Foo"},
 	}
 	tmpl := receivertest.Templates(t)
 	for _, tt := range tests {
@@ -189,7 +189,7 @@ func TestCheckTemplates(t *testing.T) {
 // the request does not get them into the error.
 func TestEchoedHeadersLeakNoSecret(t *testing.T) {
 	echo := receivertest.Echo(t)
-	conf := &webhook.Config{URL: receivers.Secret(echo.URL + "/hook"), Headers: map[string]string{"Authorization": "Basic dXNlcjpwNHNzdzByZA=="}}
+	conf := &webhook.Config{URL: receivers.Secret(echo.URL + "/hook"), Headers: map[string]receivers.Secret{"Authorization": "Basic dXNlcjpwNHNzdzByZA=="}}
 	err := webhook.New(conf, receivertest.Prepare(t, conf)).Send(context.Background(), receivertest.Message(1, "firing", "warning"))
 	if err == nil || !receivers.IsPermanent(err) || !strings.Contains(err.Error(), "Cannot POST") {
 		t.Fatalf("echoed 404: %v, want a permanent error quoting the page", err)

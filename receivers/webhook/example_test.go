@@ -50,7 +50,7 @@ func post(conf *webhook.Config) {
 func Example_telegram() {
 	post(&webhook.Config{
 		Body:    `{"chat_id": "-1001234567890", "text": {{ printf "[%s] %s: %s" (.Status | toUpper) .CommonLabels.alertname .CommonAnnotations.summary | toJson }}}`,
-		Headers: map[string]string{"X-Hostgroup": "{{ .GroupLabels.hostgroup }}"},
+		Headers: map[string]receivers.Secret{"X-Hostgroup": "{{ .GroupLabels.hostgroup }}"},
 	})
 	// Output:
 	// application/json gpu-render-a
@@ -66,7 +66,7 @@ func Example_microsoftTeams() {
     {{- range .Alerts }},
     {"type": "TextBlock", "text": {{ .Labels.instance | toJson }}}
     {{- end }}]}}]}`,
-		Headers: map[string]string{"X-Hostgroup": "{{ .GroupLabels.hostgroup }}"},
+		Headers: map[string]receivers.Secret{"X-Hostgroup": "{{ .GroupLabels.hostgroup }}"},
 	})
 	// Output:
 	// application/json gpu-render-a

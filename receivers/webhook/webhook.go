@@ -50,8 +50,9 @@ type Config struct {
 	Body string `yaml:"body"`
 	// ContentType is sent as Content-Type, as is (not a template).
 	ContentType string `yaml:"content_type"`
-	// Headers are extra request headers; their values are templates, like Body.
-	Headers map[string]string `yaml:"headers"`
+	// Headers are extra request headers; their values are templates, like Body. They carry
+	// API keys (X-Api-Key, Authorization: Basic), so the config shows them as <secret>.
+	Headers map[string]receivers.Secret `yaml:"headers"`
 
 	receivers.HTTPClientConfig `yaml:",inline"`
 }
@@ -159,7 +160,7 @@ func validHeaderValue(s string) bool {
 func (c *Config) CheckTemplates(t *receivers.Templates) error {
 	fields := []receivers.TemplateField{{Name: "body", Text: c.Body}}
 	for _, name := range c.headerNames() {
-		fields = append(fields, receivers.TemplateField{Name: "headers." + name, Text: c.Headers[name]})
+		fields = append(fields, receivers.TemplateField{Name: "headers." + name, Text: string(c.Headers[name])})
 	}
 	return t.CheckFields(fields...)
 }
@@ -233,7 +234,7 @@ func (r *Receiver) Send(ctx context.Context, m *receivers.Message) (err error) {
 		NotificationIDHeader: {strconv.FormatInt(m.ID, 10)},
 	}
 	for _, name := range r.headerNames {
-		v, err := r.tmpl.Text(r.conf.Headers[name], &data)
+		v, err := r.tmpl.Text(string(r.conf.Headers[name]), &data)
 		if err != nil {
 			return receivers.Permanent(fmt.Errorf("render headers.%s: %w", name, err))
 		}
