@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/alertrouter/alertrouter/receivers"
@@ -262,5 +263,44 @@ func TestProxyAndPrivateCA(t *testing.T) {
 	c.TLSConfig.CAFile = receivertest.CAFile(t, tlsFake.Server())
 	if err := newReceiver(t, c).Send(context.Background(), receivertest.Message(1, "firing", "critical")); err != nil || len(tlsFake.Events()) != 1 {
 		t.Fatalf("with ca_file: %v, %d events", err, len(tlsFake.Events()))
+	}
+}
+
+// A notification whose events take many requests, one of which CMS's flow control refuses:
+// the retry sends only the requests CMS did not take, so every event is there once.
+func TestRetrySendsOnlyTheRequestsNotTaken(t *testing.T) {
+	f := cmstest.New(t)
+	inner := f.Server().Config.Handler
+	var requests atomic.Int32
+	f.Server().Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if requests.Add(1) == 3 {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, `{"Code":"Throttling.User","Message":"Request was denied due to user flow control.","RequestId":"x"}`)
+			return
+		}
+		inner.ServeHTTP(w, r)
+	})
+	m := receivertest.Message(120, "firing", "warning")
+	for i := range m.Data.Alerts {
+		m.Data.Alerts[i].Annotations["summary"] = strings.Repeat("显卡温度过高", 60) // about 1 KiB escaped: one event per request
+	}
+	r := newReceiver(t, config(f))
+	var throttled *receivers.ThrottledError
+	if err := r.Send(context.Background(), m); !errors.As(err, &throttled) {
+		t.Fatalf("first attempt: %v, want throttled", err)
+	}
+	if got := len(f.Events()); got != 2 {
+		t.Fatalf("after the first attempt CMS holds %d events, want the 2 before the refused request", got)
+	}
+	if err := r.Send(context.Background(), m); err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	seen := map[string]int{}
+	for _, e := range f.Events() {
+		seen[e["Content"]]++
+	}
+	if len(f.Events()) != 120 || len(seen) != 120 {
+		t.Errorf("CMS holds %d events, %d different, want each of the 120 alerts once", len(f.Events()), len(seen))
 	}
 }
