@@ -296,10 +296,26 @@ func TestFailedLoginsAreLimitedAndCounted(t *testing.T) {
 	if got := e.counter("alertrouter_web_login_failures_total", "reason", "rate_limited"); got != 1 {
 		t.Errorf("rate-limited tries counted %v, want 1", got)
 	}
-	// Another client is not held back.
-	other := e.call(http.MethodGet, "/api/v1/notifications", http.Header{"Authorization": {basicAuth("otto", "otto-pw")}})
-	if other.StatusCode != http.StatusForbidden && other.StatusCode != http.StatusOK {
-		t.Logf("basic auth from the same address after the limit: %d", other.StatusCode)
+}
+
+// A program over basic auth is limited as a login is: after five wrong passwords it gets
+// 429 with Retry-After, even with the right one, not a 401 that says its password is wrong.
+func TestBasicAuthOverTheLimitGets429(t *testing.T) {
+	e := newEnv(t, authConfig(t, ""), "", false)
+	for range 5 {
+		if got := e.call(http.MethodGet, "/api/v1/notifications", http.Header{"Authorization": {basicAuth("otto", "guess")}}).StatusCode; got != http.StatusUnauthorized {
+			t.Fatalf("wrong password: %d", got)
+		}
+	}
+	resp := e.call(http.MethodGet, "/api/v1/notifications", http.Header{"Authorization": {basicAuth("otto", "otto-pw")}})
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("sixth try, with the right password: %d (Retry-After %q), want 429", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	if got := e.counter("alertrouter_web_login_failures_total", "reason", "rate_limited"); got != 1 {
+		t.Errorf("rate-limited tries counted %v, want 1", got)
+	}
+	if got := e.call(http.MethodGet, "/api/v1/notifications", http.Header{"Authorization": {"Bearer viewer-token-1234"}}).StatusCode; got != http.StatusOK {
+		t.Errorf("a token from the same address: %d, want 200 (tokens are not limited)", got)
 	}
 }
 

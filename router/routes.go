@@ -170,6 +170,10 @@ func (s *Server) guard(rt route) http.HandlerFunc {
 			return
 		}
 		switch {
+		case errors.Is(err, auth.ErrRateLimited):
+			w.Header().Set("Retry-After", "60")
+			writeError(w, http.StatusTooManyRequests, err.Error())
+			return
 		case err != nil:
 			s.logger.Error("Cannot check credentials", "err", err)
 			writeError(w, http.StatusServiceUnavailable, "credentials cannot be checked now")

@@ -107,7 +107,8 @@ func New(st *store.Store, reg prometheus.Registerer, now func() time.Time) *Auth
 
 // Identify says who made r: a session cookie, a bearer token or basic auth, checked
 // against web. ok is false when r carries no credentials or wrong ones; when web has no
-// logins at all, everyone is Open.
+// logins at all, everyone is Open. err is ErrRateLimited when r's client has no try left
+// for a password, or the store's failure to read a session.
 func (a *Authenticator) Identify(r *http.Request, web *config.Web) (id Identity, ok bool, err error) {
 	if !web.AuthEnabled() {
 		return Open, true, nil
@@ -127,6 +128,9 @@ func (a *Authenticator) Identify(r *http.Request, web *config.Web) (id Identity,
 	}
 	if name, password, found := r.BasicAuth(); found {
 		u, err := a.check(web, name, password, Client(r))
+		if errors.Is(err, ErrRateLimited) {
+			return Identity{}, false, err
+		}
 		if err != nil {
 			return Identity{}, false, nil
 		}
