@@ -145,15 +145,11 @@ type Receiver struct {
 	mu     sync.Mutex
 	cached *cms.Client
 	key    string // the credentials cached was built with
-	// accepted counts, by notification, the requests of its events that CMS took before
-	// a later one failed: the retry sends only the others. CMS would keep the first ones
-	// twice, and under its flow control a notification of many requests never got past
-	// them. Kept in memory: after a restart or a reload, a retry sends them all again.
-	accepted map[int64]int
+	// progress is how many requests of a notification's events CMS took before one
+	// failed: under its flow control, a notification of many requests never got past the
+	// first ones, which CMS kept again at every try.
+	progress receivers.Progress[int]
 }
-
-// maxPartial bounds the notifications whose progress is kept; past it, all is forgotten.
-const maxPartial = 1024
 
 var _ receivers.Receiver = (*Receiver)(nil)
 
@@ -189,40 +185,18 @@ func (r *Receiver) Send(ctx context.Context, m *receivers.Message) (err error) {
 	// nor a proxy its own URL and password.
 	defer func() { err = receivers.Scrub(err, append(r.conf.Secrets(), secret)...) }()
 	requests := batches(events)
-	for i := r.resumeAt(m.ID); i < len(requests); i++ {
+	for i := r.progress.Of(m.ID); i < len(requests); i++ {
 		if err := r.put(ctx, client, requests[i]); err != nil {
 			if receivers.IsPermanent(err) {
-				i = 0 // dead: a retry of it, a new notification, sends everything
+				r.progress.Forget(m.ID) // dead: a retry of it, a new notification, sends everything
+			} else {
+				r.progress.Keep(m.ID, i)
 			}
-			r.record(m.ID, i)
 			return err
 		}
 	}
-	r.record(m.ID, 0)
+	r.progress.Forget(m.ID)
 	return nil
-}
-
-// resumeAt is how many requests of notification id CMS has accepted. A message without an
-// id (a test sent from the console) has no progress kept.
-func (r *Receiver) resumeAt(id int64) int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.accepted[id]
-}
-
-// record keeps that CMS accepted the first n requests of notification id (0: forget it).
-func (r *Receiver) record(id int64, n int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	switch {
-	case n == 0:
-		delete(r.accepted, id)
-	case id > 0:
-		if r.accepted == nil || len(r.accepted) >= maxPartial {
-			r.accepted = map[int64]int{}
-		}
-		r.accepted[id] = n
-	}
 }
 
 // batches splits events into requests of at most maxEvents whose encoded size stays

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/mail"
 	"net/textproto"
@@ -124,6 +125,9 @@ func (c *Config) SecretFiles() map[string]string {
 type Receiver struct {
 	conf *Config
 	tmpl *receivers.Templates
+	// progress is who got a notification before a try failed for others (a greylisting
+	// server): the retry sends only to the others, who got it twice before.
+	progress receivers.Progress[map[string]bool]
 }
 
 var _ receivers.Receiver = (*Receiver)(nil)
@@ -150,13 +154,24 @@ func (r *Receiver) Send(ctx context.Context, m *receivers.Message) (err error) {
 	if err != nil {
 		return receivers.Permanent(err)
 	}
-	msgs := make([]*gomail.Msg, len(r.conf.To))
-	for i, to := range r.conf.To {
-		msg, err := r.message(subject, html, text, to, m.ID)
+	got := r.progress.Of(m.ID)
+	var to []string
+	for _, addr := range r.conf.To {
+		if !got[addr] {
+			to = append(to, addr)
+		}
+	}
+	msgs := make([]*gomail.Msg, len(to))
+	for i, addr := range to {
+		msg, err := r.message(subject, html, text, addr, m.ID)
 		if err != nil {
 			return receivers.Permanent(err)
 		}
 		msgs[i] = msg
+	}
+	if len(msgs) == 0 {
+		r.progress.Forget(m.ID)
+		return nil
 	}
 	client, password, err := r.client()
 	if err != nil {
@@ -166,14 +181,20 @@ func (r *Receiver) Send(ctx context.Context, m *receivers.Message) (err error) {
 	defer func() { err = receivers.Scrub(err, password) }()
 	sendErr := client.DialAndSendWithContext(ctx, msgs...)
 	if sendErr == nil {
+		r.progress.Forget(m.ID)
 		return nil
 	}
 	var temporary, refused []error
+	delivered := maps.Clone(got)
 	for i, msg := range msgs {
 		if !msg.HasSendError() {
+			if delivered == nil {
+				delivered = map[string]bool{}
+			}
+			delivered[to[i]] = true
 			continue
 		}
-		err := fmt.Errorf("%s: %w", r.conf.To[i], msg.SendError())
+		err := fmt.Errorf("%s: %w", to[i], msg.SendError())
 		if receivers.IsPermanent(classify(msg.SendError())) {
 			refused = append(refused, err)
 		} else {
@@ -184,12 +205,14 @@ func (r *Receiver) Send(ctx context.Context, m *receivers.Message) (err error) {
 	case len(temporary)+len(refused) == 0: // the connection or the session failed as a whole
 		return classify(sendErr)
 	case len(temporary) > 0:
+		r.progress.Keep(m.ID, delivered)
 		return errors.Join(append(temporary, refused...)...)
-	case len(refused) == len(msgs):
-		return receivers.Permanent(errors.Join(refused...))
-	default:
-		return receivers.Partial(errors.Join(refused...))
 	}
+	r.progress.Forget(m.ID)
+	if len(refused) == len(msgs) && len(got) == 0 {
+		return receivers.Permanent(errors.Join(refused...))
+	}
+	return receivers.Partial(errors.Join(refused...))
 }
 
 // rendered is a message's subject, HTML and plain-text bodies.

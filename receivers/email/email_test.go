@@ -9,6 +9,7 @@ import (
 	"mime/multipart"
 	"net"
 	"net/mail"
+	"slices"
 	"strings"
 	"testing"
 
@@ -213,6 +214,40 @@ func TestOneRefusedRecipientDoesNotStopTheOthers(t *testing.T) {
 		if err != nil && !strings.Contains(err.Error(), tt.to[len(tt.to)-1]) {
 			t.Errorf("%v: the error does not name the refused recipient: %v", tt.to, err)
 		}
+	}
+}
+
+// A recipient the server refuses for now (greylisting) makes the notification retried:
+// the retry goes to that recipient alone, not again to those who got it.
+func TestRetryGoesOnlyToRecipientsWithoutIt(t *testing.T) {
+	s := smtptest.Start(t)
+	c := config(t, s)
+	c.To = []string{"oncall@example.com", "greylisted@example.com", "left-the-company@example.com"}
+	r := newReceiver(t, c)
+	m := receivertest.Message(1, "firing", "critical")
+	for try := 1; try <= 3; try++ {
+		err := r.Send(context.Background(), m)
+		if err == nil || receivers.IsPermanent(err) || receivers.IsPartial(err) || !strings.Contains(err.Error(), "greylisted@") {
+			t.Fatalf("try %d: err %v, want a retryable error naming the greylisted recipient", try, err)
+		}
+	}
+	var oncall int
+	for _, msg := range s.Messages() {
+		if slices.Contains(msg.To, "oncall@example.com") {
+			oncall++
+		}
+	}
+	if oncall != 1 {
+		t.Errorf("oncall@ got %d copies in 3 tries, want 1", oncall)
+	}
+	// A test from the console (no notification id) keeps no progress: each goes to all.
+	test := receivertest.Message(1, "firing", "critical")
+	test.ID = 0
+	for range 2 {
+		_ = r.Send(context.Background(), test)
+	}
+	if got := len(s.Messages()); got != 3 {
+		t.Errorf("after two tests, %d messages delivered, want 3 (one, then one to oncall@ per test)", got)
 	}
 }
 
