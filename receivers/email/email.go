@@ -185,12 +185,10 @@ func (r *Receiver) Send(ctx context.Context, m *receivers.Message) (err error) {
 		return nil
 	}
 	var temporary, refused []error
-	delivered := maps.Clone(got)
+	delivered := map[string]bool{}
+	maps.Copy(delivered, got)
 	for i, msg := range msgs {
 		if !msg.HasSendError() {
-			if delivered == nil {
-				delivered = map[string]bool{}
-			}
 			delivered[to[i]] = true
 			continue
 		}
