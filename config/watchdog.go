@@ -2,13 +2,13 @@ package config
 
 import (
 	"fmt"
-	"net/url"
 	"slices"
 	"time"
 
 	"github.com/prometheus/common/model"
 
 	"github.com/alertrouter/alertrouter/config/duration"
+	"github.com/alertrouter/alertrouter/receivers"
 )
 
 // Watchdog watches Prometheus and Alertmanager from inside alertrouter, and listens for
@@ -45,9 +45,7 @@ type Target struct {
 func (t Target) MarshalYAML() (any, error) {
 	type plain Target
 	p := plain(t)
-	if u, err := url.Parse(t.URL); err == nil && u.User != nil {
-		p.URL = u.Redacted()
-	}
+	p.URL = receivers.URLWithoutPassword(t.URL)
 	return p, nil
 }
 

@@ -159,3 +159,13 @@ func RequestSecrets(req *http.Request) []string {
 	}
 	return out
 }
+
+// URLWithoutPassword shows a URL with its password, if any, replaced by xxxxx: for URLs
+// that carry their credentials (a watchdog target's), wherever they are shown.
+func URLWithoutPassword(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(invalid URL)"
+	}
+	return u.Redacted()
+}

@@ -71,7 +71,7 @@ func (p *prober) prometheus(ctx context.Context, base string) probeResult {
 		return probeResult{err: err}
 	}
 	if info.Data.StartTime.IsZero() {
-		return probeResult{err: fmt.Errorf("%s/api/v1/status/runtimeinfo has no startTime", safeURL(base))}
+		return probeResult{err: fmt.Errorf("%s/api/v1/status/runtimeinfo has no startTime", receivers.URLWithoutPassword(base))}
 	}
 	var ams struct {
 		Data struct {
@@ -97,7 +97,7 @@ func (p *prober) alertmanager(ctx context.Context, base string) probeResult {
 		return probeResult{err: err}
 	}
 	if status.Uptime.IsZero() {
-		return probeResult{err: fmt.Errorf("%s/api/v2/status has no uptime", safeURL(base))}
+		return probeResult{err: fmt.Errorf("%s/api/v2/status has no uptime", receivers.URLWithoutPassword(base))}
 	}
 	return probeResult{startTime: status.Uptime, reloadOK: true}
 }
@@ -107,31 +107,31 @@ func (p *prober) alertmanager(ctx context.Context, base string) probeResult {
 func (p *prober) get(ctx context.Context, target string, v any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
-		return fmt.Errorf("GET %s: %w", safeURL(target), err)
+		return fmt.Errorf("GET %s: %w", receivers.URLWithoutPassword(target), err)
 	}
 	if p.authorize != nil {
 		if err := p.authorize(req); err != nil {
-			return fmt.Errorf("GET %s: %w", safeURL(target), err)
+			return fmt.Errorf("GET %s: %w", receivers.URLWithoutPassword(target), err)
 		}
 	}
 	resp, err := p.client.Do(req)
 	if err != nil {
 		// The transport error repeats the URL, with credentials: say only what failed.
-		return fmt.Errorf("GET %s: %s", safeURL(target), transportReason(err))
+		return fmt.Errorf("GET %s: %s", receivers.URLWithoutPassword(target), transportReason(err))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return fmt.Errorf("GET %s: reading the answer: %s", safeURL(target), transportReason(err))
+		return fmt.Errorf("GET %s: reading the answer: %s", receivers.URLWithoutPassword(target), transportReason(err))
 	}
 	if resp.StatusCode != http.StatusOK {
 		// A proxy in front may echo the request, credentials and all.
 		excerpt := receivers.ScrubText(strings.TrimSpace(string(body[:min(len(body), 200)])), receivers.RequestSecrets(req)...)
-		return fmt.Errorf("GET %s: %s %s", safeURL(target), resp.Status, excerpt)
+		return fmt.Errorf("GET %s: %s %s", receivers.URLWithoutPassword(target), resp.Status, excerpt)
 	}
 	if v != nil {
 		if err := json.Unmarshal(body, v); err != nil {
-			return fmt.Errorf("GET %s: %w", safeURL(target), err)
+			return fmt.Errorf("GET %s: %w", receivers.URLWithoutPassword(target), err)
 		}
 	}
 	return nil
@@ -148,13 +148,4 @@ func transportReason(err error) string {
 		return ue.Err.Error()
 	}
 	return err.Error()
-}
-
-// safeURL shows a URL with its password, if any, replaced by xxxxx.
-func safeURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(invalid URL)"
-	}
-	return u.Redacted()
 }

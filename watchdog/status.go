@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/alertrouter/alertrouter/receivers"
 )
 
 // Status is what GET /api/v1/watchdog shows.
@@ -57,7 +59,7 @@ func (w *Watchdog) Status(ctx context.Context) (Status, error) {
 			return Status{}, err
 		}
 		out.Targets = append(out.Targets, TargetStatus{
-			Kind: t.kind, Name: t.Name, URL: safeURL(t.URL), State: st.State, Since: st.Since,
+			Kind: t.kind, Name: t.Name, URL: receivers.URLWithoutPassword(t.URL), State: st.State, Since: st.Since,
 			Failures: st.Failures, Level: st.Level, LastStartTime: st.StartTime, LastProbe: st.LastProbe,
 			LastError: st.LastError, CrashLoop: st.CrashLoop, ReloadFailed: st.ReloadFailed, NoAlertmanager: st.NoAlertmanager,
 		})

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/alertrouter/alertrouter/config"
+	"github.com/alertrouter/alertrouter/receivers"
 )
 
 // Event kinds.
@@ -97,7 +98,7 @@ type Event struct {
 // Alertmanagers.
 func (s *targetState) observe(cfg *config.Watchdog, url string, r probeResult, now time.Time) []Event {
 	s.LastProbe = now
-	ev := &events{s: s, url: safeURL(url), now: now}
+	ev := &events{s: s, url: receivers.URLWithoutPassword(url), now: now}
 	if r.err != nil {
 		s.probeFailed(cfg, ev, r.err)
 		return ev.out
