@@ -2,7 +2,6 @@ package receivers
 
 import (
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -53,8 +52,8 @@ type AnswerError struct {
 
 func (e *AnswerError) Error() string {
 	s := fmt.Sprintf("%s answered code %d", e.Platform, e.Code)
-	if msg := strings.TrimSpace(e.Msg); msg != "" {
-		s += fmt.Sprintf(" (%s)", TruncateBytes(strings.ToValidUTF8(msg, ""), 200))
+	if msg := Excerpt([]byte(e.Msg), 200); msg != "" {
+		s += fmt.Sprintf(" (%s)", msg)
 	}
 	if e.Hint != "" {
 		s += ": " + e.Hint
@@ -87,6 +86,5 @@ func CodeAnswer(platform string, code int, msg string, table map[int]CodeMeaning
 // JSON of another shape (a captive portal, a relay's page). Retried: whatever answered
 // may step aside. It quotes the start of the answer, to recognise it by.
 func NoCodeAnswer(platform string, answer []byte) error {
-	excerpt := TruncateBytes(strings.TrimSpace(strings.ToValidUTF8(string(answer), "")), 120)
-	return fmt.Errorf("%s answered without a code: %s", platform, excerpt)
+	return fmt.Errorf("%s answered without a code: %s", platform, Excerpt(answer, 120))
 }

@@ -146,11 +146,17 @@ func CheckResponse(resp *http.Response) error {
 	}
 }
 
-// readDetail is the start of an answer's body, at most maxDetail bytes, ending with an
-// ellipsis where it was cut (which Scrub looks for: a secret may have been cut in two).
+// readDetail is the start of an answer's body, at most maxDetail bytes (Excerpt).
 func readDetail(r io.Reader) string {
 	b, _ := io.ReadAll(io.LimitReader(r, maxDetail+1))
-	return TruncateBytes(strings.TrimSpace(strings.ToValidUTF8(string(b), "")), maxDetail)
+	return Excerpt(b, maxDetail)
+}
+
+// Excerpt is the start of an answer, at most limit bytes, for an error to quote: trimmed,
+// valid UTF-8, and ending with an ellipsis where it was cut, which Scrub looks for (the
+// excerpt is cut before its error is scrubbed, and a secret may have been cut in two).
+func Excerpt(answer []byte, limit int) string {
+	return TruncateBytes(strings.TrimSpace(strings.ToValidUTF8(string(answer), "")), limit)
 }
 
 // maxDetail bounds the excerpt of an answer that an error quotes.

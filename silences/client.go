@@ -148,7 +148,7 @@ func (c *Client) call(ctx context.Context, method, path string, body []byte, out
 		return ErrNotFound
 	case resp.StatusCode != http.StatusOK:
 		// A proxy in front may echo the request, credentials and all.
-		excerpt := receivers.ScrubText(string(bytes.TrimSpace(answer[:min(len(answer), 300)])), secrets...)
+		excerpt := receivers.ScrubText(receivers.Excerpt(answer, 300), secrets...)
 		return fmt.Errorf("alertmanager %s: %s: %s", c.am.Name, resp.Status, excerpt)
 	case out == nil:
 		return nil

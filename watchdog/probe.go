@@ -126,7 +126,7 @@ func (p *prober) get(ctx context.Context, target string, v any) error {
 	}
 	if resp.StatusCode != http.StatusOK {
 		// A proxy in front may echo the request, credentials and all.
-		excerpt := receivers.ScrubText(strings.TrimSpace(string(body[:min(len(body), 200)])), receivers.RequestSecrets(req)...)
+		excerpt := receivers.ScrubText(receivers.Excerpt(body, 200), receivers.RequestSecrets(req)...)
 		return fmt.Errorf("GET %s: %s %s", receivers.URLWithoutPassword(target), resp.Status, excerpt)
 	}
 	if v != nil {

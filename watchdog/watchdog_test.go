@@ -574,3 +574,20 @@ func TestProbeErrorsHideEchoedCredentials(t *testing.T) {
 		}
 	}
 }
+
+// The probe's error quotes only the start of the echo: a token that the cut splits is
+// hidden too, not left with its first characters.
+func TestProbeErrorsHideCutCredentials(t *testing.T) {
+	const token = "s3cr3t-token-0123456789"
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, strings.Repeat("x", 180)+" "+r.Header.Get("Authorization"), http.StatusBadGateway)
+	}))
+	t.Cleanup(echo.Close)
+	e := newEnv(t, namedAlertmanager(echo.URL, "    bearer_token: "+token+"\n"))
+	expect(t, "down", e.tick(0), "down/info")
+	st, _ := e.wd.Status(context.Background())
+	raw, _ := json.Marshal(st)
+	if !strings.Contains(string(raw), "502") || strings.Contains(string(raw), token[:6]) {
+		t.Errorf("the status shows the start of the token, or not the error: %s", raw)
+	}
+}
