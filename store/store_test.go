@@ -282,6 +282,85 @@ func testExpireAndPrune(t *testing.T, open opener) {
 	}
 }
 
+// A batch goes with the last notification that points at it, and not before: the other
+// receiver's notification of the same webhook still reads its alerts.
+func TestPruneDeletesBatchesWithTheirLastNotification(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		s := open(t)
+		var ids []int64
+		err := s.Update(ctx, func(tx *Tx) error {
+			n := NewNotification{Route: "routes[0]", Hostgroup: "hg", Status: "firing", AlertNames: []string{"A"}, AlertCount: 1}
+			shared, alone := n, n
+			shared.Receiver, alone.Receiver, alone.Batch = "r1", "r1", 1
+			other := shared
+			other.Receiver = "r2"
+			var err error
+			ids, err = tx.EnqueueAll(Enqueued{Batches: [][]byte{[]byte(`shared`), []byte(`alone`)}, Notifications: []NewNotification{shared, other, alone}}, t0)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, at := range []time.Time{t0, t0.Add(2 * time.Hour), t0} { // r2's is sent later
+			if err := s.MarkSent(ctx, ids[i], "", at); err != nil {
+				t.Fatal(err)
+			}
+		}
+		batches := func() (n int) {
+			t.Helper()
+			if err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM batches`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if n, _, err := s.Prune(ctx, t0.Add(time.Hour), t0.Add(time.Hour)); err != nil || n != 2 {
+			t.Fatalf("Prune = %d, %v; want r1's two notifications", n, err)
+		}
+		if b := batches(); b != 1 {
+			t.Fatalf("%d batches after the first prune; want the shared one", b)
+		}
+		kept, ok, err := s.Notification(ctx, ids[1])
+		if err != nil || !ok || string(kept.Batch) != "shared" {
+			t.Fatalf("r2's notification after the prune: %+v, %v, %v", kept, ok, err)
+		}
+		if n, _, err := s.Prune(ctx, t0.Add(3*time.Hour), t0.Add(3*time.Hour)); err != nil || n != 1 {
+			t.Fatalf("second Prune = %d, %v", n, err)
+		}
+		if b := batches(); b != 0 {
+			t.Fatalf("%d batches left after their notifications were pruned", b)
+		}
+	})
+}
+
+// Prune runs in the writer, ahead of the webhooks waiting for it: it finds the batches
+// through the notifications it prunes, and never reads every batch to find them.
+func TestPruneDoesNotScanBatches(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	rows, err := s.read.QueryContext(context.Background(), `EXPLAIN QUERY PLAN `+pruneBatchesQuery, int64(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil || len(plan) == 0 {
+		t.Fatalf("no plan: %v", err)
+	}
+	for _, step := range plan {
+		if strings.HasPrefix(step, "SCAN") {
+			t.Errorf("pruning batches scans a table: %q in %q", step, plan)
+		}
+	}
+}
+
 func TestClaimsChunkedLookup(t *testing.T) { forEachBackend(t, testClaimsChunkedLookup) }
 
 func testClaimsChunkedLookup(t *testing.T, open opener) {
