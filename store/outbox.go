@@ -682,6 +682,14 @@ type Expired struct {
 	Receiver string
 }
 
+// expireQuery (SQLite) selects the pending notifications made before a cutoff whose
+// receiver is none of a JSON list. Through the pending rows' index, named: without
+// statistics SQLite's planner took the range of created_at instead, which once the
+// history is older than max_retry_age is every row (2.7 s on a million notifications, in
+// the writer, every minute).
+const expireQuery = `SELECT id, receiver, last_error FROM notifications INDEXED BY notifications_due
+	WHERE state = 'pending' AND created_at < ? AND receiver NOT IN (SELECT value FROM json_each(?))`
+
 // Expire marks dead the pending notifications created before cutoff whose receiver is not
 // among configured, with reason as their last error. No delivery attempt will ever reach
 // them; configured receivers give up on their own rows at their next attempt.
@@ -696,9 +704,7 @@ func (s *Store) Expire(ctx context.Context, configured []string, cutoff time.Tim
 		if t.pg {
 			list = configured
 		}
-		rows, err := t.query(t.pick(`SELECT id, receiver, last_error FROM notifications
-			WHERE state = 'pending' AND created_at < ?
-			AND receiver NOT IN (SELECT value FROM json_each(?))`, `SELECT id, receiver, last_error FROM notifications
+		rows, err := t.query(t.pick(expireQuery, `SELECT id, receiver, last_error FROM notifications
 			WHERE state = 'pending' AND created_at < $1 AND NOT (receiver = ANY($2))`), cutoff.UnixMilli(), list)
 		if err != nil {
 			return err
