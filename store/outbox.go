@@ -5,7 +5,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -795,56 +797,130 @@ func (s *Store) PendingByReceiver(ctx context.Context) (map[string]int, error) {
 	return out, rows.Err()
 }
 
-// prunedQuery selects the notifications Prune deletes: finished, made and last touched
-// before the cutoff (?1). Found by created_at (indexed; a row is never touched before it
-// is made).
-const prunedQuery = `SELECT id FROM notifications WHERE state != 'pending' AND created_at < ?1 AND updated_at < ?1`
+// Prune deletes in rounds, each its own transaction, and gives the writer back between
+// them: it runs in SQLite's writer, webhooks wait behind each transaction, and the
+// history of a storm a week old, deleted in one, held them for minutes (1.2 million
+// notifications: no webhook answered in the 60 s measured) and grew the WAL by 2 GB.
+// A round deletes about notificationsPerRound notifications (with their batches,
+// attempts and suppressions), or claimsPerRound claims: claims are keyed by fingerprint,
+// so each is on a page of its own. After a round Prune waits pruneYield times as long as
+// it took, so that it takes at most a quarter of the writer's time.
+const (
+	notificationsPerRound = 1000
+	claimsPerRound        = 100
+	pruneYield            = 3
+)
 
-// pruneBatchesQuery deletes the batches of the notifications Prune deletes that no other
-// notification points at, before those notifications go. A batch is stored only with
-// the notifications that point at it (EnqueueAll), and Prune alone deletes notifications,
-// so these are all the batches that lose their last one. Found through the notifications
-// rather than by the batches' own age: batches
-// have no index on it, and scanning them all (600,000 on a database of a million
-// alerts, 80 ms and more) held up every webhook behind the janitor once a minute.
+// prunedQuery selects the notifications a round of Prune deletes: finished, last touched
+// before the cutoff (?1), made before the round's bound (?2, at most the cutoff). Found by
+// created_at (indexed; a row is never touched before it is made).
+const prunedQuery = `SELECT id FROM notifications WHERE state != 'pending' AND created_at < ?2 AND updated_at < ?1`
+
+// pruneBatchesQuery deletes the batches of the notifications a round deletes that no
+// other notification points at, before those notifications go. A batch is stored only
+// with the notifications that point at it (EnqueueAll), and Prune alone deletes
+// notifications, so these are all the batches that lose their last one. Found through
+// the notifications rather than by the batches' own age: batches have no index on it, and
+// scanning them all (600,000 on a database of a million alerts, 80 ms and more) held up
+// every webhook behind the janitor once a minute.
 const pruneBatchesQuery = `DELETE FROM batches WHERE id IN (SELECT batch_id FROM notifications WHERE id IN (` + prunedQuery + `))
 	AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.batch_id = batches.id
 		AND (n.state = 'pending' OR n.created_at >= ?1 OR n.updated_at >= ?1))`
 
+// roundBoundQuery selects the value of column in the row at an offset (?3) among those of
+// table where it lies in [?1, ?2).
+func roundBoundQuery(table, column string) string {
+	return `SELECT ` + column + ` FROM ` + table + ` WHERE ` + column + ` >= ? AND ` + column + ` < ?
+		ORDER BY ` + column + ` LIMIT 1 OFFSET ?`
+}
+
+// roundBound is the bound of Prune's next round of rows on column (created_at or
+// notified_at, indexed) of table: past the rows-th row at or after from, or cutoff when
+// fewer remain before it (last is then true). Counting from the last round's bound, rather
+// than from the oldest row, moves on past the rows a round keeps (pending notifications,
+// claims an accept holds), however many.
+func (t *Tx) roundBound(table, column string, rows int, from, cutoff int64) (bound int64, last bool, err error) {
+	var nth int64
+	err = t.queryRow(roundBoundQuery(table, column), from, cutoff, rows).Scan(&nth)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return cutoff, true, nil
+	case err != nil:
+		return 0, false, err
+	case nth+1 >= cutoff:
+		return cutoff, true, nil
+	}
+	return nth + 1, false, nil // the rows of nth's millisecond too: a round moves on
+}
+
+// pruneRounds deletes, in rounds of about rows rows, what del deletes of the rows of
+// table whose column (created_at or notified_at) lies before a round's bound, until that
+// bound is cutoff, and returns the rows del's results counted.
+func (s *Store) pruneRounds(ctx context.Context, table, column string, rows int, cutoff int64, del func(t *Tx, bound int64) (sql.Result, error)) (deleted int64, err error) {
+	bound, last := int64(math.MinInt64), false
+	for !last {
+		began := time.Now()
+		err := s.Update(ctx, func(t *Tx) error {
+			from := bound
+			var err error
+			if bound, last, err = t.roundBound(table, column, rows, from, cutoff); err != nil {
+				return err
+			}
+			res, err := del(t, bound)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			deleted += n
+			return err
+		})
+		if err != nil {
+			return deleted, fmt.Errorf("prune %s: %w", table, err)
+		}
+		if !last {
+			select {
+			case <-ctx.Done():
+				return deleted, fmt.Errorf("prune %s: %w", table, ctx.Err())
+			case <-time.After(pruneYield * time.Since(began)):
+			}
+		}
+	}
+	return deleted, nil
+}
+
 // Prune deletes finished notifications, dedupe claims and audit entries last touched
 // before cutoff, the batches that no notification points at any more, and the sessions
-// that ended before now.
+// that ended before now, in rounds (notificationsPerRound), and returns what the rounds
+// that committed deleted.
 // Pending notifications are never pruned: Expire ends them first.
 func (s *Store) Prune(ctx context.Context, cutoff, now time.Time) (notifications, claims int64, err error) {
 	ms := cutoff.UnixMilli()
-	err = s.Update(ctx, func(t *Tx) error {
+	notifications, err = s.pruneRounds(ctx, "notifications", "created_at", notificationsPerRound, ms, func(t *Tx, bound int64) (sql.Result, error) {
 		// The batches first, while the notifications that point at them are there; then
 		// what the timelines say of them, found by their ids.
-		if _, err := t.exec(pruneBatchesQuery, ms); err != nil {
-			return err
+		if _, err := t.exec(pruneBatchesQuery, ms, bound); err != nil {
+			return nil, err
 		}
 		for _, table := range []string{"attempts", "suppressions"} {
-			if _, err := t.exec(`DELETE FROM `+table+` WHERE notification_id IN (`+prunedQuery+`)`, ms); err != nil {
-				return err
+			if _, err := t.exec(`DELETE FROM `+table+` WHERE notification_id IN (`+prunedQuery+`)`, ms, bound); err != nil {
+				return nil, err
 			}
 		}
-		res, err := t.exec(`DELETE FROM notifications WHERE id IN (`+prunedQuery+`)`, ms)
-		if err != nil {
-			return err
-		}
-		if notifications, err = res.RowsAffected(); err != nil {
-			return err
-		}
+		return t.exec(`DELETE FROM notifications WHERE id IN (`+prunedQuery+`)`, ms, bound)
+	})
+	if err != nil {
+		return notifications, 0, err
+	}
+	claims, err = s.pruneRounds(ctx, "claims", "notified_at", claimsPerRound, ms, func(t *Tx, bound int64) (sql.Result, error) {
 		// On PostgreSQL, without the rows that an accept has locked: waiting for them
 		// while holding others could deadlock with it. They go next time.
-		res, err = t.exec(t.pick(`DELETE FROM claims WHERE notified_at < ?`,
-			`DELETE FROM claims WHERE ctid = ANY(ARRAY(SELECT ctid FROM claims WHERE notified_at < $1 FOR UPDATE SKIP LOCKED))`), ms)
-		if err != nil {
-			return err
-		}
-		if claims, err = res.RowsAffected(); err != nil {
-			return err
-		}
+		return t.exec(t.pick(`DELETE FROM claims WHERE notified_at < ?`,
+			`DELETE FROM claims WHERE ctid = ANY(ARRAY(SELECT ctid FROM claims WHERE notified_at < $1 FOR UPDATE SKIP LOCKED))`), bound)
+	})
+	if err != nil {
+		return notifications, claims, err
+	}
+	err = s.Update(ctx, func(t *Tx) error {
 		// An acknowledgement lasts while some receiver's claim is of its episode.
 		if _, err := t.exec(`DELETE FROM acks WHERE at < ? AND NOT EXISTS
 			(SELECT 1 FROM claims c WHERE c.fingerprint = acks.fingerprint AND c.starts_at = acks.starts_at)`, ms); err != nil {
@@ -872,7 +948,7 @@ func (s *Store) Prune(ctx context.Context, cutoff, now time.Time) (notifications
 		return err
 	})
 	if err != nil {
-		return 0, 0, fmt.Errorf("prune: %w", err)
+		return notifications, claims, fmt.Errorf("prune: %w", err)
 	}
 	return notifications, claims, nil
 }

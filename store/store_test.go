@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -333,6 +334,59 @@ func TestPruneDeletesBatchesWithTheirLastNotification(t *testing.T) {
 	})
 }
 
+// Prune deletes a large history in rounds, each moving past the rows the last one kept,
+// however many: pending notifications (never pruned), and finished ones touched after
+// the cutoff.
+func TestPruneDeletesInRoundsPastWhatItKeeps(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		s := open(t)
+		const perMs, millis = 250, 30 // each millisecond: 100 kept pending, 150 sent
+		var sent []Delivery
+		for ms := range millis {
+			at := t0.Add(time.Duration(ms) * time.Millisecond)
+			e := Enqueued{Batches: [][]byte{[]byte(`{}`)}}
+			for i := range perMs {
+				e.Notifications = append(e.Notifications, NewNotification{Receiver: "r", Route: "x", Hostgroup: fmt.Sprint("hg-", i), Status: "firing"})
+				e.Claims = append(e.Claims, NewClaim{Claim: Claim{Receiver: "r", Fingerprint: fmt.Sprint(ms, "-", i), Status: "firing", StartsAt: t0, NotifiedAt: at}, HeldBy: i})
+			}
+			err := s.Update(ctx, func(tx *Tx) error {
+				ids, err := tx.EnqueueAll(e, at)
+				for _, id := range ids[100:] {
+					sent = append(sent, Delivery{ID: id})
+				}
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.MarkSentAll(ctx, sent, t0.Add(time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		// The first round ends past the 1,001st notification, with the rest of its
+		// millisecond.
+		err := s.Update(ctx, func(tx *Tx) error {
+			bound, last, err := tx.roundBound("notifications", "created_at", notificationsPerRound, math.MinInt64, t0.Add(time.Hour).UnixMilli())
+			if want := t0.UnixMilli() + notificationsPerRound/perMs + 1; err != nil || last || bound != want {
+				t.Errorf("first round: bound %d, last %v, %v; want %d", bound, last, err, want)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, c, err := s.Prune(ctx, t0.Add(time.Hour), t0.Add(time.Hour))
+		if err != nil || n != millis*150 || c != millis*perMs {
+			t.Fatalf("Prune = %d notifications, %d claims, %v; want %d, %d", n, c, err, millis*150, millis*perMs)
+		}
+		counts, err := s.PendingByReceiver(ctx)
+		if err != nil || counts["r"] != millis*100 {
+			t.Fatalf("pending after the prune: %v, %v; want %d", counts, err, millis*100)
+		}
+	})
+}
+
 // The janitor's statements run in the writer, ahead of the webhooks waiting for it,
 // once a minute: each must go through an index that keeps it small, whatever the size of
 // the history. SQLite plans without statistics, and guessed wrong here before.
@@ -343,8 +397,11 @@ func TestJanitorStatementsUseTheirIndexes(t *testing.T) {
 		args        []any
 		want        string // a step of the plan
 	}{
+		// Where each round of pruning ends: counted in the index.
+		{"prune round of notifications", roundBoundQuery("notifications", "created_at"), []any{int64(0), int64(1), 10}, "SEARCH notifications USING COVERING INDEX notifications_created"},
+		{"prune round of claims", roundBoundQuery("claims", "notified_at"), []any{int64(0), int64(1), 10}, "SEARCH claims USING COVERING INDEX claims_notified"},
 		// The batches of the notifications pruned, rather than every batch.
-		{"prune batches", pruneBatchesQuery, []any{int64(0)}, "SEARCH batches USING INTEGER PRIMARY KEY"},
+		{"prune batches", pruneBatchesQuery, []any{int64(0), int64(0)}, "SEARCH batches USING INTEGER PRIMARY KEY"},
 		// The pending notifications, rather than every one made before the cutoff.
 		{"expire", expireQuery, []any{int64(0), `["r"]`}, "SCAN notifications USING INDEX notifications_due"},
 	} {
