@@ -352,10 +352,13 @@ func TestPruneDeletesInRoundsPastWhatItKeeps(t *testing.T) {
 			}
 			err := s.Update(ctx, func(tx *Tx) error {
 				ids, err := tx.EnqueueAll(e, at)
+				if err != nil {
+					return err
+				}
 				for _, id := range ids[100:] {
 					sent = append(sent, Delivery{ID: id})
 				}
-				return err
+				return nil
 			})
 			if err != nil {
 				t.Fatal(err)
