@@ -821,8 +821,8 @@ const prunedQuery = `SELECT id FROM notifications WHERE state != 'pending' AND c
 // with the notifications that point at it (EnqueueAll), and Prune alone deletes
 // notifications, so these are all the batches that lose their last one. Found through
 // the notifications rather than by the batches' own age: batches have no index on it, and
-// scanning them all (600,000 on a database of a million alerts, 80 ms and more) held up
-// every webhook behind the janitor once a minute.
+// scanning them all (600,000 on a database of 6 million alerts, 80 ms in the sqlite3 shell)
+// held up every webhook behind the janitor once a minute.
 const pruneBatchesQuery = `DELETE FROM batches WHERE id IN (SELECT batch_id FROM notifications WHERE id IN (` + prunedQuery + `))
 	AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.batch_id = batches.id
 		AND (n.state = 'pending' OR n.created_at >= ?1 OR n.updated_at >= ?1))`
