@@ -75,6 +75,9 @@ func (s *Store) open(ctx context.Context) (err error) {
 		return err
 	}
 	s.checkpoint.SetMaxOpenConns(1)
+	if s.dbFile, err = os.Open(s.where); err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
 	return nil
 }
 
@@ -110,6 +113,9 @@ func (s *Store) closeDBs() error {
 		if db != nil {
 			errs = append(errs, db.Close())
 		}
+	}
+	if s.dbFile != nil { // after the connections: see Store.dbFile
+		errs = append(errs, s.dbFile.Close())
 	}
 	if s.lock != nil {
 		errs = append(errs, s.lock.Close()) // closing the file drops the flock

@@ -193,10 +193,23 @@ func runOp(t *Tx, op *writeOp, single bool) (err, aborted error) {
 // at 64 MiB, 12-17 ms; 100 ms then 5 ms, 8-11 ms, and 3-13% more throughput at full
 // speed. The writer checkpoints by itself only when the WAL passes safetyCheckpointPages
 // (4 KiB each), in case the checkpointer stalls.
+//
+// A restart also waits for the fsync of the database file that SQLite makes before it lets
+// the WAL be overwritten, and that fsync writes out every page the checkpointer copied
+// since the last one: tens of megabytes, 10-66 ms. So in the last quarter of the WAL,
+// each time the checkpointer has copied syncFrames more, it starts the kernel writing
+// those pages out (startWriteback), and the restart finds little left to write. On a
+// database of 4.2 million alerts at half load, 20 s runs in turns with the release before:
+// p99 8.9-24.8 ms (18 runs, 4 over 20) -> 7.5-11.1 (12 runs, one at 19.6); restarts over
+// 10 ms in 40 s 27-33 -> 1. From the WAL's middle the tail was the same, from its first
+// frame no shorter; an fsync in place of the writeback, from the middle, cost 3-5% of the
+// full-speed rate (a page copied several times reaches the disk each time), the writeback
+// from the last quarter nothing measurable (6 turns: 14,900 alerts/s against 14,800).
 const (
 	slowInterval          = 100 * time.Millisecond
 	fastInterval          = 5 * time.Millisecond
 	restartFrames         = 16384
+	syncFrames            = 256
 	safetyCheckpointPages = 20000
 )
 
@@ -206,6 +219,7 @@ func (s *Store) checkpointer() {
 	t := time.NewTimer(slowInterval)
 	defer t.Stop()
 	next := restartFrames // the WAL's size, in frames, that asks for a restart
+	synced := 0           // the frames of this WAL copied before the last writeback began
 	for {
 		select {
 		case <-s.closing:
@@ -221,6 +235,15 @@ func (s *Store) checkpointer() {
 		}
 		if frames >= restartFrames/2 {
 			t.Reset(fastInterval)
+		}
+		if copied < synced { // the WAL started over
+			synced = 0
+		}
+		if frames >= restartFrames*3/4 && copied-synced >= syncFrames {
+			// Only to make the restart's fsync short: SQLite's own syncs are still what
+			// make the copies durable, so an error here changes nothing.
+			_ = startWriteback(s.dbFile)
+			synced = copied
 		}
 		switch {
 		case frames < restartFrames:
