@@ -51,9 +51,9 @@ type Store struct {
 	writerDone       chan struct{}
 	checkpointerDone chan struct{}
 	lock             *os.File
-	// dbFile is the database file, open only for the checkpointer to start its writeback. It is
-	// closed after every connection: closing any descriptor of a file drops all the POSIX
-	// locks this process holds on it, SQLite's included.
+	// dbFile is the database file, open only for the checkpointer to start its writeback
+	// (writer.go). It is closed after every connection: closing any descriptor of a file
+	// drops all the POSIX locks this process holds on it, SQLite's included.
 	dbFile  *os.File
 	failure atomic.Pointer[writeFailure]
 	// restartWanted asks the writer to start the WAL over; gate holds reads off while it

@@ -197,7 +197,7 @@ func runOp(t *Tx, op *writeOp, single bool) (err, aborted error) {
 // A restart also waits for the fsync of the database file that SQLite makes before it lets
 // the WAL be overwritten, and that fsync writes out every page the checkpointer copied
 // since the last one: tens of megabytes, 10-66 ms. So in the last quarter of the WAL,
-// each time the checkpointer has copied syncFrames more, it starts the kernel writing
+// each time the checkpointer has copied writebackFrames more, it starts the kernel writing
 // those pages out (startWriteback), and the restart finds little left to write. On a
 // database of 4.2 million alerts at half load, 20 s runs in turns with the release before:
 // p99 8.9-24.8 ms (18 runs, 4 over 20) -> 7.5-11.1 (12 runs, one at 19.6); restarts over
@@ -209,7 +209,7 @@ const (
 	slowInterval          = 100 * time.Millisecond
 	fastInterval          = 5 * time.Millisecond
 	restartFrames         = 16384
-	syncFrames            = 256
+	writebackFrames       = 256
 	safetyCheckpointPages = 20000
 )
 
@@ -219,7 +219,7 @@ func (s *Store) checkpointer() {
 	t := time.NewTimer(slowInterval)
 	defer t.Stop()
 	next := restartFrames // the WAL's size, in frames, that asks for a restart
-	synced := 0           // the frames of this WAL copied before the last writeback began
+	writtenBack := 0      // the frames of this WAL copied before the last writeback began
 	for {
 		select {
 		case <-s.closing:
@@ -236,14 +236,14 @@ func (s *Store) checkpointer() {
 		if frames >= restartFrames/2 {
 			t.Reset(fastInterval)
 		}
-		if copied < synced { // the WAL started over
-			synced = 0
+		if copied < writtenBack { // the WAL started over
+			writtenBack = 0
 		}
-		if frames >= restartFrames*3/4 && copied-synced >= syncFrames {
+		if frames >= restartFrames*3/4 && copied-writtenBack >= writebackFrames {
 			// Only to make the restart's fsync short: SQLite's own syncs are still what
 			// make the copies durable, so an error here changes nothing.
 			_ = startWriteback(s.dbFile)
-			synced = copied
+			writtenBack = copied
 		}
 		switch {
 		case frames < restartFrames:
