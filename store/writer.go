@@ -200,11 +200,12 @@ func runOp(t *Tx, op *writeOp, single bool) (err, aborted error) {
 // each time the checkpointer has copied writebackFrames more, it starts the kernel writing
 // those pages out (startWriteback), and the restart finds little left to write. On a
 // database of 4.2 million alerts at half load, 20 s runs in turns with the release before:
-// p99 8.9-24.8 ms (18 runs, 4 over 20) -> 7.5-11.1 (12 runs, one at 19.6); restarts over
-// 10 ms in 40 s 27-33 -> 1. From the WAL's middle the tail was the same, from its first
-// frame no shorter; an fsync in place of the writeback, from the middle, cost 3-5% of the
-// full-speed rate (a page copied several times reaches the disk each time), the writeback
-// from the last quarter nothing measurable (6 turns: 14,900 alerts/s against 14,800).
+// p99 7.5-24.8 ms, median 13.0 (26 runs, 4 over 20) -> 7.5-11.1, median 8.6 (12 runs, one
+// at 19.6); restarts over 10 ms in 40 s 27-33 -> 1. From the WAL's middle the tail was the
+// same, from its first frame no shorter; an fsync in place of the writeback, from the
+// middle, cost 3-5% of the full-speed rate (a page copied several times reaches the disk
+// each time), the writeback from the last quarter nothing measurable (6 turns: 14,900
+// alerts/s against 14,800).
 const (
 	slowInterval          = 100 * time.Millisecond
 	fastInterval          = 5 * time.Millisecond
